@@ -1,0 +1,114 @@
+// The emulated sysfs: a kernfs tree of directories, files and links. Entries are keyed by name in a
+// Map per directory, so a listing or a lookup costs the directory, not the LPAR, and names such as
+// `__proto__` are ordinary names. Owners (the OF core, the vio bus) create and remove their entries;
+// views read this tree directly, so sysfs is never a separately maintained copy.
+
+export interface KernfsDir {
+  readonly kind: 'dir';
+  readonly name: string;
+  parent: KernfsDir | null;
+  readonly mode: number;
+  readonly entries: Map<string, KernfsNode>;
+}
+
+export interface KernfsFile {
+  readonly kind: 'file';
+  readonly name: string;
+  parent: KernfsDir | null;
+  readonly mode: number;
+  /** The size `stat` reports (without running the reader). */
+  readonly size: () => number;
+  /** What a read returns; may run kernel code with its side effects (K-DRV-2 devspec). */
+  readonly read: () => Uint8Array;
+}
+
+export interface KernfsLink {
+  readonly kind: 'link';
+  readonly name: string;
+  parent: KernfsDir | null;
+  readonly mode: number;
+  /** Relative target, as readlink prints it. */
+  readonly target: string;
+}
+
+export type KernfsNode = KernfsDir | KernfsFile | KernfsLink;
+
+export function kernfsNewDir(name: string, mode = 0o755): KernfsDir {
+  return { kind: 'dir', name, parent: null, mode, entries: new Map() };
+}
+
+/** Adds `node` under `dir`; false (-EEXIST) when the name is taken. */
+export function kernfsAdd(dir: KernfsDir, node: KernfsNode): boolean {
+  if (dir.entries.has(node.name)) return false;
+  node.parent = dir;
+  dir.entries.set(node.name, node);
+  return true;
+}
+
+/** kernfs_remove: the node and, for a directory, everything below it. */
+export function kernfsRemove(node: KernfsNode): void {
+  const parent = node.parent;
+  if (parent && parent.entries.get(node.name) === node) parent.entries.delete(node.name);
+  node.parent = null;
+}
+
+export function kernfsMkdirP(root: KernfsDir, path: string): KernfsDir {
+  let dir = root;
+  for (const part of path.split('/').filter(Boolean)) {
+    const found = dir.entries.get(part);
+    if (found?.kind === 'dir') {
+      dir = found;
+      continue;
+    }
+    const created = kernfsNewDir(part);
+    kernfsAdd(dir, created);
+    dir = created;
+  }
+  return dir;
+}
+
+/** The absolute path of an entry that is linked into the tree under `root`. */
+export function kernfsPath(node: KernfsNode): string {
+  const parts: string[] = [];
+  let cur: KernfsNode | null = node;
+  while (cur?.parent) {
+    parts.push(cur.name);
+    cur = cur.parent;
+  }
+  return `/${parts.reverse().join('/')}`;
+}
+
+/**
+ * Resolves path components from `root`, following links in directories along the way (as a path walk
+ * does) but not a link in the last component unless `followLast`.
+ */
+export function kernfsLookup(root: KernfsDir, parts: readonly string[], followLast = false, depth = 0): KernfsNode | null {
+  if (depth > 8) return null; // ELOOP
+  let cur: KernfsNode = root;
+  for (let i = 0; i < parts.length; i++) {
+    if (cur.kind === 'link') {
+      const resolved = resolveLink(root, cur, depth);
+      if (!resolved) return null;
+      cur = resolved;
+    }
+    if (cur.kind !== 'dir') return null;
+    const part = parts[i]!;
+    const next: KernfsNode | undefined = part === '.' ? cur : part === '..' ? (cur.parent ?? cur) : cur.entries.get(part);
+    if (!next) return null;
+    cur = next;
+  }
+  if (followLast && cur.kind === 'link') return resolveLink(root, cur, depth);
+  return cur;
+}
+
+export function resolveLink(root: KernfsDir, link: KernfsLink, depth = 0): KernfsNode | null {
+  if (!link.parent) return null;
+  const base = kernfsPath(link.parent).split('/').filter(Boolean);
+  const parts = [...base, ...link.target.split('/').filter(Boolean)];
+  const normalised: string[] = [];
+  for (const p of parts) {
+    if (p === '..') normalised.pop();
+    else if (p !== '.') normalised.push(p);
+  }
+  return kernfsLookup(root, normalised, true, depth + 1);
+}

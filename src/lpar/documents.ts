@@ -1,0 +1,198 @@
+// What the API shows of the model: plain JSON documents built from the live objects, without side
+// effects (the simulator looks at memory; it does not dereference through the kernel).
+
+import { formatLogLine, type LogLevel, LOG_LEVELS } from '../kernel/printk.ts';
+import { childrenOf } from '../of/base.ts';
+import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
+import { cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
+import { decodeValue, toHex } from '../of/property.ts';
+import type { Lpar } from './lpar.ts';
+
+/** The full path of an attached node (null otherwise), read without side effects. */
+export function attachedPath(lpar: Lpar, np: DeviceNode): string | null {
+  if (nodeState(np) !== 'attached') return null;
+  const parts: string[] = [];
+  let cur: DeviceNode | null = np;
+  while (cur && cur !== lpar.of.root) {
+    if (nodeState(cur) !== 'attached') return null;
+    parts.push(cur.fullName);
+    cur = cur.parent;
+  }
+  return cur === lpar.of.root ? `/${parts.reverse().join('/')}` : null;
+}
+
+/** The path by parent pointers, as %pOF would print it, without reporting anything. */
+export function lastKnownPath(np: DeviceNode): string {
+  const parts: string[] = [];
+  for (let cur: DeviceNode | null = np; cur?.parent; cur = cur.parent) parts.push(cur.fullName);
+  return `/${parts.reverse().join('/')}`;
+}
+
+export function refcountValue(np: DeviceNode): number | 'saturated' {
+  return np.kobj.ref.saturated ? 'saturated' : np.kobj.ref.count;
+}
+
+export function holdersOf(np: DeviceNode): Array<{ holder: string; count: number }> {
+  return [...np.holders].map(([holder, count]) => ({ holder, count })).sort((a, b) => a.holder.localeCompare(b.holder));
+}
+
+export function nodeDocument(lpar: Lpar, np: DeviceNode) {
+  const state = nodeState(np);
+  return {
+    address: np.address,
+    name: np.name,
+    type: np.type,
+    fullName: np.fullName,
+    path: attachedPath(lpar, np),
+    lastKnownPath: lastKnownPath(np),
+    phandle: np.phandle >>> 0,
+    state,
+    refcount: refcountValue(np),
+    flags: flagNames(np.flags),
+    holders: holdersOf(np),
+    unbalancedPuts: [...np.unbalancedPuts].map(([holder, count]) => ({ holder, count })),
+    sysfs: { inSysfs: np.kobj.inSysfs, name: np.kobj.sysfsName },
+    parent: np.parent ? np.parent.address : null,
+    freed: np.freed ? { comm: np.freed.comm, pid: np.freed.pid, trace: np.freed.trace, usec: np.freed.usec } : null,
+    properties: np.properties.map((p) => {
+      const decoded = decodeValue(p.value);
+      const base = { name: p.name, length: p.value.length, hex: toHex(p.value) };
+      return 'value' in decoded ? { ...base, type: decoded.kind, value: decoded.value } : { ...base, type: decoded.kind };
+    }),
+    deadProperties: np.deadProperties.map((p) => ({ name: p.name, length: p.value.length, hex: toHex(p.value) })),
+    children: childrenOf(np).map((c) => ({ name: c.fullName, address: c.address, state: nodeState(c) })),
+  };
+}
+
+export function nodeSummary(lpar: Lpar, np: DeviceNode) {
+  return {
+    address: np.address,
+    fullName: np.fullName,
+    path: attachedPath(lpar, np),
+    lastKnownPath: lastKnownPath(np),
+    phandle: np.phandle >>> 0,
+    state: nodeState(np),
+    refcount: refcountValue(np),
+    flags: flagNames(np.flags),
+    holders: holdersOf(np),
+  };
+}
+
+export function stateCounts(lpar: Lpar): Record<NodeState, number> {
+  const counts = Object.fromEntries(NODE_STATES.map((s) => [s, 0])) as Record<NodeState, number>;
+  for (const np of lpar.of.nodes.values()) counts[nodeState(np)] += 1;
+  return counts;
+}
+
+export function lparCounts(lpar: Lpar) {
+  const { counters } = lpar.k;
+  return {
+    ...stateCounts(lpar),
+    staleCacheEntries: staleCacheEntries(lpar.of.cache),
+    useAfterFree: counters.useAfterFree,
+    sysfsRenames: counters.sysfsRenames,
+    warnings: counters.warnings,
+    unbalancedPuts: counters.unbalancedPuts,
+  };
+}
+
+export function lparDocument(lpar: Lpar) {
+  const c = lpar.config;
+  return {
+    id: c.id,
+    name: c.name,
+    profile: c.profile,
+    kernel: c.kernel.name,
+    system: lpar.system.name,
+    phandleScheme: c.phandleScheme,
+    seed: c.seed,
+    options: { ...c.kernelOptions, ...(c.treeOptions ? treeOptionsDocument(c.treeOptions) : {}) },
+    createdAt: c.createdAt,
+    counts: lparCounts(lpar),
+    nodes: lpar.of.nodes.size,
+  };
+}
+
+function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
+  return {
+    cores: o.cores,
+    memoryGiB: o.memoryGiB,
+    extraVirtualAdapters: o.extraVirtualAdapters,
+    pciAdapters: o.pciAdapters,
+    platformFacilities: [...o.platformFacilities],
+  };
+}
+
+/** Detached, released-but-held and orphaned nodes: what leaked, who holds it, and for how long. */
+export function leaks(lpar: Lpar) {
+  const items = [];
+  for (const np of lpar.of.nodes.values()) {
+    const state = nodeState(np);
+    const held = np.holders.size > 0;
+    if (state === 'detached' || state === 'orphaned' || (state === 'released' && held)) {
+      items.push({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived });
+    }
+  }
+  return items;
+}
+
+export function refcounts(lpar: Lpar, state?: NodeState) {
+  const items = [];
+  for (const np of lpar.of.nodes.values()) {
+    if (state && nodeState(np) !== state) continue;
+    items.push({ address: np.address, path: attachedPath(lpar, np), lastKnownPath: lastKnownPath(np), state: nodeState(np), refcount: refcountValue(np), holders: holdersOf(np) });
+  }
+  return items;
+}
+
+export function phandleCacheDocument(lpar: Lpar) {
+  const cache = lpar.of.cache;
+  const size = cache.model === 'none' ? 0 : cache.slots.length;
+  return {
+    model: cache.model,
+    size,
+    mask: cache.model === 'pow2' || cache.model === 'pow2-refs' ? cache.mask : null,
+    hashBits: cache.model === 'hash128' ? 7 : null,
+    holdsReferences: cache.model === 'pow2-refs',
+    fillCollisions: cache.fillCollisions,
+    counters: { ...cache.counters },
+    staleEntries: staleCacheEntries(cache),
+    slots: cacheSlots(cache).map(({ slot, node, stale }) => ({
+      slot,
+      phandle: node.phandle >>> 0,
+      address: node.address,
+      path: attachedPath(lpar, node),
+      lastKnownPath: lastKnownPath(node),
+      state: nodeState(node),
+      stale,
+    })),
+  };
+}
+
+export function dmesgDocument(lpar: Lpar, since: number, level?: LogLevel) {
+  const maxRank = level ? LOG_LEVELS.indexOf(level) : LOG_LEVELS.length - 1;
+  const lines = lpar.k.log.since(since).filter((l) => LOG_LEVELS.indexOf(l.level) <= maxRank);
+  return {
+    items: lines.map((l) => ({ seq: l.seq, usec: l.usec, level: l.level, text: l.text, line: formatLogLine(l) })),
+    next: lpar.k.log.lines.length,
+  };
+}
+
+export function vioDocument(lpar: Lpar) {
+  return [...lpar.vio.devices.values()].map((dev) => ({
+    name: dev.name,
+    driver: dev.driver?.name ?? null,
+    holder: dev.holder,
+    node: { address: dev.node.address, state: nodeState(dev.node), path: attachedPath(lpar, dev.node), lastKnownPath: lastKnownPath(dev.node), refcount: refcountValue(dev.node) },
+  }));
+}
+
+export function driversDocument(lpar: Lpar) {
+  return lpar.vio.drivers.map((d) => ({
+    name: d.name,
+    compatible: d.compatible,
+    namePrefix: d.namePrefix,
+    devices: [...lpar.vio.devices.values()].filter((dev) => dev.driver === d).map((dev) => dev.name),
+    listensForUpdates: lpar.of.reconfigChain.some((l) => l.name === 'nx842_OF_notifier') && d.name === 'nx-compress-pseries',
+  }));
+}

@@ -1,0 +1,50 @@
+// The event stream of an LPAR: every state change the model reported, numbered, kept up to a limit,
+// and pushed to subscribers (SSE). Ids are per LPAR so Last-Event-ID resumes a stream exactly.
+
+import type { KernelEvent } from '../kernel/kernel.ts';
+
+export interface LparEvent {
+  readonly id: number;
+  readonly lpar: string;
+  /** Simulated kernel time, microseconds since boot. */
+  readonly usec: number;
+  readonly type: string;
+  readonly data: KernelEvent;
+}
+
+export type EventListener = (event: LparEvent) => void;
+
+export class EventLog {
+  private readonly items: LparEvent[] = [];
+  private nextId = 1;
+  private readonly listeners = new Set<EventListener>();
+  private readonly lpar: string;
+  private readonly limit: number;
+
+  constructor(lpar: string, limit: number) {
+    this.lpar = lpar;
+    this.limit = limit;
+  }
+
+  append(events: readonly KernelEvent[], usec: number): void {
+    for (const data of events) {
+      const event: LparEvent = { id: this.nextId++, lpar: this.lpar, usec, type: data.type, data };
+      this.items.push(event);
+      for (const l of this.listeners) l(event);
+    }
+    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+  }
+
+  since(lastId: number): LparEvent[] {
+    return this.items.filter((e) => e.id > lastId);
+  }
+
+  get lastId(): number {
+    return this.nextId - 1;
+  }
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -1,0 +1,91 @@
+// The invariants of DESIGN.md, checked against the live model (GET …/invariants and the property tests).
+
+import type { KernfsDir } from '../kernel/kernfs.ts';
+import { type Refcount, refcountMode, refcountStep } from '../kernel/refcount.ts';
+import { type DeviceNode, nodeState, OF_DETACHED } from '../of/node.ts';
+import type { Lpar } from './lpar.ts';
+
+export interface InvariantResult {
+  readonly name: string;
+  readonly rule: string;
+  readonly ok: boolean;
+  readonly details: string[];
+}
+
+const MAX_DETAILS = 20;
+
+function result(name: string, rule: string, details: string[]): InvariantResult {
+  return { name, rule, ok: details.length === 0, details: details.slice(0, MAX_DETAILS) };
+}
+
+/** Every node's count equals what the K-REF rules give from its ledger of gets and puts. */
+function refcountsMatchLedger(lpar: Lpar): InvariantResult {
+  const mode = refcountMode(lpar.k);
+  const details: string[] = [];
+  for (const np of lpar.of.nodes.values()) {
+    const replay: Refcount = { count: 1, saturated: false };
+    for (const op of np.refOps) refcountStep(mode, replay, op);
+    if (replay.count !== np.kobj.ref.count || replay.saturated !== np.kobj.ref.saturated)
+      details.push(`${np.address} (${np.fullName}): count ${np.kobj.ref.count}${np.kobj.ref.saturated ? ' saturated' : ''}, ledger gives ${replay.count}${replay.saturated ? ' saturated' : ''}`);
+  }
+  return result('refcounts-match-ledger', 'K-REF-1, K-REF-4', details);
+}
+
+/** An attached node is reachable from the root by exactly one path; no other node is reachable. */
+function attachedReachableOnce(lpar: Lpar): InvariantResult {
+  const details: string[] = [];
+  const seen = new Set<DeviceNode>();
+  const root = lpar.of.root;
+  if (root) {
+    const stack: DeviceNode[] = [root];
+    while (stack.length) {
+      const np = stack.pop()!;
+      if (seen.has(np)) {
+        details.push(`${np.address} (${np.fullName}) is reachable by more than one path`);
+        continue;
+      }
+      seen.add(np);
+      if (np !== root && (np.flags & OF_DETACHED || np.freed)) details.push(`${np.address} (${np.fullName}) is reachable but ${nodeState(np)}`);
+      for (let c = np.child; c; c = c.sibling) {
+        if (c.parent !== np) details.push(`${c.address} (${c.fullName}) is linked under a node that is not its parent`);
+        stack.push(c);
+      }
+    }
+  }
+  for (const np of lpar.of.nodes.values()) {
+    if (nodeState(np) === 'attached' && !seen.has(np)) details.push(`${np.address} (${np.fullName}) is attached but not reachable from the root`);
+  }
+  return result('attached-reachable-once', 'K-NODE-4', details);
+}
+
+/** No two entries of a sysfs directory share a name; a node has a directory exactly when it is in sysfs. */
+function sysfsConsistent(lpar: Lpar): InvariantResult {
+  const details: string[] = [];
+  const walk = (dir: KernfsDir) => {
+    for (const [key, entry] of dir.entries) {
+      if (entry.name !== key) details.push(`entry ${JSON.stringify(entry.name)} is filed under ${JSON.stringify(key)}`);
+      if (entry.parent !== dir) details.push(`entry ${JSON.stringify(entry.name)} does not point back at its directory`);
+      if (entry.kind === 'dir') walk(entry);
+    }
+  };
+  walk(lpar.of.sysfs);
+  for (const np of lpar.of.nodes.values()) {
+    const linked = np.kobj.dir !== null && np.kobj.dir.parent !== null;
+    if (np.kobj.inSysfs !== linked) details.push(`${np.address} (${np.fullName}): in sysfs ${np.kobj.inSysfs}, directory linked ${linked}`);
+  }
+  return result('sysfs-consistent', 'K-SYSFS-2', details);
+}
+
+/** Every cache slot is empty or names a node the simulator knows. */
+function cacheSlotsKnown(lpar: Lpar): InvariantResult {
+  const details: string[] = [];
+  lpar.of.cache.slots.forEach((np, slot) => {
+    if (np && lpar.of.nodes.get(np.address) !== np) details.push(`slot ${slot} names an unknown node ${np.address}`);
+  });
+  return result('cache-slots-known', 'K-CACHE', details);
+}
+
+export function checkInvariants(lpar: Lpar): { ok: boolean; items: InvariantResult[] } {
+  const items = [refcountsMatchLedger(lpar), attachedReachableOnce(lpar), sysfsConsistent(lpar), cacheSlotsKnown(lpar)];
+  return { ok: items.every((i) => i.ok), items };
+}

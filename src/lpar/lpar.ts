@@ -1,0 +1,192 @@
+// The Lpar aggregate: one simulated partition (kernel runtime, OF state, vio bus, the system it runs
+// on) and the operations the API offers on it. Every operation runs as a named task, and the events
+// the model reported are drained into the LPAR's event log when it ends.
+
+import { Kernel } from '../kernel/kernel.ts';
+import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
+import { ofFindNodeByPath } from '../of/base.ts';
+import type { FdtNode } from '../of/fdt.ts';
+import type { DeviceNode } from '../of/node.ts';
+import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
+import { ofNodeGet, ofNodePut } from '../of/refs.ts';
+import { type OfState, ofStateInit } from '../of/state.ts';
+import { ofCoreInit, unflattenDeviceTree } from '../of/unflatten.ts';
+import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
+import type { ManagedSystem } from '../pseries/systems.ts';
+import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
+import { type VioBus, vioBusInit } from '../pseries/vio.ts';
+import { badRequest, conflict, notFound } from './errors.ts';
+import { EventLog } from './events.ts';
+
+export interface LparConfig {
+  readonly id: string;
+  readonly name: string;
+  /** `power9`, `power10`, or `dtb` for an uploaded tree. */
+  readonly profile: TreeProfileName | 'dtb';
+  readonly kernel: KernelProfile;
+  readonly phandleScheme: PhandleScheme | null;
+  readonly seed: number;
+  readonly kernelOptions: KernelOptions;
+  readonly treeOptions: TreeOptions | null;
+  readonly createdAt: string;
+  readonly maxEvents: number;
+}
+
+export interface ExplicitRef {
+  readonly id: string;
+  readonly node: DeviceNode;
+  readonly holder: string;
+}
+
+/** How a request names a node. `path` and `address` inspect; `phandle` acts like kernel code. */
+export type NodeRef = { readonly path: string } | { readonly address: string } | { readonly phandle: number };
+
+/** The task API lookups run as. */
+export const API_TASK = 'lparsim';
+
+export class Lpar {
+  readonly config: LparConfig;
+  readonly k: Kernel;
+  readonly of: OfState;
+  readonly vio: VioBus;
+  readonly events: EventLog;
+  system: ManagedSystem;
+  readonly refs = new Map<string, ExplicitRef>();
+  private nextRef = 1;
+  /** Serialises mutations (a migration may await persistence in later versions). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(config: LparConfig, system: ManagedSystem, fdt: FdtNode) {
+    this.config = config;
+    this.system = system;
+    this.k = new Kernel(config.kernel, config.kernelOptions, config.seed ^ hashString(config.id));
+    this.of = ofStateInit(this.k);
+    this.events = new EventLog(config.id, config.maxEvents);
+    const k = this.k;
+    // K-NODE-3: unflatten, sysfs, cache, then the vio bus.
+    k.printk('notice', `Linux version ${config.kernel.name}.0-lparsim (lparsim@localhost) #1 SMP`);
+    k.printk('info', `Using pSeries machine description on ${system.name}`);
+    unflattenDeviceTree(this.of, fdt);
+    ofCoreInit(this.of);
+    this.vio = vioBusInit(this.of, config.kernelOptions.pfoDevices === 'fixed');
+    this.drain();
+  }
+
+  /** Runs a model operation as `comm` and drains its events. */
+  run<T>(comm: string, fn: () => T): T {
+    try {
+      return this.k.tasks.runAs(comm, fn);
+    } finally {
+      this.drain();
+    }
+  }
+
+  /** Serialises async work on this LPAR: one mutation at a time, in arrival order. */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private drain(): void {
+    if (this.k.events.length === 0) return;
+    const events = this.k.events;
+    this.k.events = [];
+    this.events.append(events, this.k.clock.usec);
+  }
+
+  nodeByAddress(address: string): DeviceNode {
+    const np = this.of.nodes.get(address);
+    if (!np) throw notFound('Node', `no node was ever allocated at ${address} in LPAR ${this.config.id}`);
+    return np;
+  }
+
+  // ---- lookups ----
+
+  /** of_find_node_by_phandle as a kernel caller: get, then put (the REST lookup, scenario `lookup`). */
+  lookupPhandle(handle: number): PhandleLookup {
+    return this.run(API_TASK, () => {
+      const result = ofFindNodeByPhandle(this.of, handle, API_TASK);
+      ofNodePut(this.of, result.node, API_TASK);
+      return result;
+    });
+  }
+
+  /** Resolves a node reference for inspection: no reference taken, no cache touched (except `phandle`). */
+  resolve(ref: NodeRef): DeviceNode {
+    if ('address' in ref) return this.nodeByAddress(ref.address);
+    if ('path' in ref) {
+      const np = this.run(API_TASK, () => {
+        const found = ofFindNodeByPath(this.of, ref.path, API_TASK);
+        ofNodePut(this.of, found, API_TASK);
+        return found;
+      });
+      if (!np) throw notFound('Node', `no attached node at path ${JSON.stringify(ref.path)}`);
+      return np;
+    }
+    const { node } = this.lookupPhandle(ref.phandle);
+    if (!node) throw notFound('Node', `of_find_node_by_phandle(0x${ref.phandle.toString(16)}) found nothing`);
+    return node;
+  }
+
+  // ---- explicit references (K-REF-1, holders named by the client) ----
+
+  get(ref: NodeRef, holder: string): ExplicitRef {
+    let np: DeviceNode | null;
+    if ('phandle' in ref) {
+      np = this.run(holder, () => ofFindNodeByPhandle(this.of, ref.phandle, holder).node);
+      if (!np) throw notFound('Node', `of_find_node_by_phandle(0x${ref.phandle.toString(16)}) found nothing`);
+    } else if ('path' in ref) {
+      np = this.run(holder, () => ofFindNodeByPath(this.of, ref.path, holder));
+      if (!np) throw notFound('Node', `no attached node at path ${JSON.stringify(ref.path)}`);
+    } else {
+      const target = this.nodeByAddress(ref.address);
+      np = this.run(holder, () => ofNodeGet(this.of, target, holder));
+    }
+    const id = `r${this.nextRef++}`;
+    const explicit: ExplicitRef = { id, node: np!, holder };
+    this.refs.set(id, explicit);
+    return explicit;
+  }
+
+  putRef(id: string): ExplicitRef {
+    const ref = this.refs.get(id);
+    if (!ref) throw notFound('Reference', `no outstanding reference ${JSON.stringify(id)} in LPAR ${this.config.id}`);
+    this.refs.delete(id);
+    this.run(ref.holder, () => ofNodePut(this.of, ref.node, ref.holder));
+    return ref;
+  }
+
+  /** of_node_put by a named holder, balanced or not (a put with nothing held is recorded as unbalanced). */
+  putByHolder(ref: NodeRef, holder: string): DeviceNode {
+    if ('phandle' in ref) throw badRequest('Unsupported node reference', 'a put names its node by path or address');
+    const np = this.resolve(ref);
+    this.run(holder, () => ofNodePut(this.of, np, holder));
+    // An explicit ref of this holder on this node is now spent.
+    for (const [id, r] of this.refs) {
+      if (r.node === np && r.holder === holder) {
+        this.refs.delete(id);
+        break;
+      }
+    }
+    return np;
+  }
+
+  // ---- edits ----
+
+  ofdt(bytes: Uint8Array): OfdtResult {
+    return this.run('drmgr', () => ofdtWrite(this.of, bytes));
+  }
+
+  rebuildPhandleCache(): void {
+    const model = this.of.cache.model;
+    const done = this.run(API_TASK, () => ofRebuildPhandleCache(this.of));
+    if (!done) throw conflict('No rebuild for this cache model', `the ${model} phandle cache has no rebuild (K-CACHE-5); only pow2 and pow2-refs do`);
+  }
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}

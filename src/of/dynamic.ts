@@ -1,0 +1,183 @@
+// Attach, detach and property changes on the live tree (drivers/of/dynamic.c): K-ATTACH, K-DETACH,
+// K-PROP, with sysfs (kobj.ts) and notifications (K-NOTIFY) in the kernel's order.
+
+import type { FreeRecord } from '../kernel/slab.ts';
+import { ofFindProperty } from './base.ts';
+import {
+  ofAddPropertySysfs,
+  ofAttachNodeSysfs,
+  ofDetachNodeSysfs,
+  ofRemovePropertySysfs,
+  ofUpdatePropertySysfs,
+} from './kobj.ts';
+import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
+import { ofPhandleCacheInvEntry } from './phandle-cache.ts';
+import { cString, type Property, readU32 } from './property.ts';
+import { INITIAL_HOLDER } from './refs.ts';
+import { ofReconfigNotify, type OfState } from './state.ts';
+
+/** Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. */
+export function ofNodeAlloc(of: OfState, fullName: string, props: readonly Property[], flags: number): DeviceNode {
+  const np: DeviceNode = {
+    address: of.k.slab.allocAddress(),
+    freed: null as FreeRecord | null,
+    name: '<NULL>',
+    type: '<NULL>',
+    fullName,
+    phandle: 0,
+    properties: props.map((p) => ({ name: p.name, value: p.value, sysfs: null })),
+    deadProperties: [],
+    parent: null,
+    child: null,
+    sibling: null,
+    flags,
+    kobj: { ref: { count: 1, saturated: false }, inSysfs: false, sysfsName: null, dir: null },
+    holders: new Map([[INITIAL_HOLDER, 1]]),
+    unbalancedPuts: new Map(),
+    refOps: [],
+    everAttached: false,
+    allocatedUsec: of.k.clock.usec,
+    migrationsSurvived: 0,
+  };
+  of.nodes.set(np.address, np);
+  of.k.emit({ type: 'node.allocated', address: np.address, fullName });
+  return np;
+}
+
+function phandleFrom(np: DeviceNode): number {
+  // K-ATTACH-1: phandle, else linux,phandle, else ibm,phandle; fewer than 4 bytes means 0.
+  const pp = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle') ?? ofFindProperty(np, 'ibm,phandle');
+  return pp && pp.value.length >= 4 ? readU32(pp.value)! : 0;
+}
+
+function namesFromProperties(np: DeviceNode): void {
+  const name = ofFindProperty(np, 'name');
+  const type = ofFindProperty(np, 'device_type');
+  np.name = name ? cString(name.value) : '<NULL>';
+  np.type = type ? cString(type.value) : '<NULL>';
+}
+
+/** __of_attach_node: link as the parent's first child; a subtree handed in loses its children. */
+function attachToTree(of: OfState, np: DeviceNode): void {
+  namesFromProperties(np);
+  np.phandle = phandleFrom(np);
+  np.child = null;
+  const parent = np.parent!;
+  of.k.access(parent, '__of_attach_node', 8, true);
+  np.sibling = parent.child;
+  parent.child = np;
+  np.flags &= ~OF_DETACHED;
+  np.everAttached = true;
+}
+
+// K-ATTACH-1. Nothing checks for a sibling with the same name or another node with the same phandle.
+export function ofAttachNode(of: OfState, np: DeviceNode): number {
+  return of.k.fn('of_attach_node', () => {
+    of.k.fn('__of_attach_node', () => attachToTree(of, np));
+    of.k.emit({ type: 'node.attached', address: np.address, fullName: np.fullName, phandle: np.phandle });
+    ofAttachNodeSysfs(of, np);
+    ofReconfigNotify(of, 'ATTACH_NODE', { dn: np });
+    return 0;
+  });
+}
+
+/** Boot nodes: already linked by unflatten; only names and phandle (K-NODE-3). */
+export function ofBootNodeInit(np: DeviceNode): void {
+  namesFromProperties(np);
+  const phandle = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle');
+  if (phandle && phandle.value.length >= 4) np.phandle = readU32(phandle.value)!;
+  const ibm = ofFindProperty(np, 'ibm,phandle'); // always overrides
+  if (ibm && ibm.value.length >= 4) np.phandle = readU32(ibm.value)!;
+  np.everAttached = true;
+}
+
+// K-DETACH-2
+function detachFromTree(of: OfState, np: DeviceNode): void {
+  const { k } = of;
+  k.fn('__of_detach_node', () => {
+    k.access(np, '__of_detach_node', 8);
+    if (np.flags & OF_DETACHED) {
+      k.warn('drivers/of/dynamic.c', '__of_detach_node');
+      return;
+    }
+    const parent = np.parent;
+    if (!parent) {
+      k.warn('drivers/of/dynamic.c', '__of_detach_node');
+      return;
+    }
+    if (parent.child === np) parent.child = np.sibling;
+    else {
+      let prev = parent.child;
+      while (prev && prev.sibling !== np) prev = prev.sibling;
+      if (prev) prev.sibling = np.sibling;
+    }
+    // The node keeps its parent, child and sibling pointers.
+    np.flags |= OF_DETACHED;
+    k.emit({ type: 'node.detached', address: np.address, fullName: np.fullName });
+    ofPhandleCacheInvEntry(of, np.phandle);
+  });
+}
+
+// K-DETACH-1, -3: never frees by itself; only a put to 0 does.
+export function ofDetachNode(of: OfState, np: DeviceNode): number {
+  return of.k.fn('of_detach_node', () => {
+    detachFromTree(of, np);
+    ofDetachNodeSysfs(of, np);
+    ofReconfigNotify(of, 'DETACH_NODE', { dn: np });
+    return 0;
+  });
+}
+
+// K-PROP-2: property notifications only for nodes in sysfs.
+function propertyNotify(of: OfState, action: 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY', np: DeviceNode, prop: NodeProperty, oldProp?: NodeProperty): void {
+  if (!np.kobj.inSysfs) return;
+  ofReconfigNotify(of, action, oldProp ? { dn: np, prop, oldProp } : { dn: np, prop });
+}
+
+/** of_add_property (K-PROP-1): appends; an existing name is -EEXIST and changes nothing. */
+export function ofAddProperty(of: OfState, np: DeviceNode, prop: Property): number {
+  return of.k.fn('of_add_property', () => {
+    of.k.access(np, '__of_add_property', 8, true);
+    if (ofFindProperty(np, prop.name)) return -17;
+    const pp: NodeProperty = { name: prop.name, value: prop.value, sysfs: null };
+    np.properties.push(pp);
+    ofAddPropertySysfs(of, np, pp);
+    of.k.emit({ type: 'property.added', address: np.address, name: pp.name, length: pp.value.length });
+    propertyNotify(of, 'ADD_PROPERTY', np, pp);
+    return 0;
+  });
+}
+
+/** of_remove_property (K-PROP-1): moves it to the dead list; -ENODEV when absent. */
+export function ofRemoveProperty(of: OfState, np: DeviceNode, name: string): number {
+  return of.k.fn('of_remove_property', () => {
+    of.k.access(np, '__of_remove_property', 8, true);
+    const index = np.properties.findIndex((p) => p.name === name);
+    if (index < 0) return -19;
+    const [pp] = np.properties.splice(index, 1);
+    np.deadProperties.unshift(pp!);
+    ofRemovePropertySysfs(pp!);
+    of.k.emit({ type: 'property.removed', address: np.address, name });
+    propertyNotify(of, 'REMOVE_PROPERTY', np, pp!);
+    return 0;
+  });
+}
+
+/** of_update_property (K-PROP-1): replaces in place, the old value goes to the dead list; adds if missing. */
+export function ofUpdateProperty(of: OfState, np: DeviceNode, prop: Property): number {
+  return of.k.fn('of_update_property', () => {
+    of.k.access(np, '__of_update_property', 8, true);
+    const pp: NodeProperty = { name: prop.name, value: prop.value, sysfs: null };
+    const index = np.properties.findIndex((p) => p.name === prop.name);
+    let old: NodeProperty | undefined;
+    if (index >= 0) {
+      old = np.properties[index]!;
+      np.properties[index] = pp;
+      np.deadProperties.unshift(old);
+    } else np.properties.push(pp);
+    ofUpdatePropertySysfs(of, np, pp, old);
+    of.k.emit({ type: 'property.updated', address: np.address, name: pp.name, length: pp.value.length });
+    propertyNotify(of, 'UPDATE_PROPERTY', np, pp, old);
+    return 0;
+  });
+}

@@ -1,0 +1,90 @@
+// struct device_node (K-NODE-1) and the states the simulator reports (K-NODE-5).
+
+import type { KernfsDir, KernfsFile } from '../kernel/kernfs.ts';
+import type { Refcount } from '../kernel/refcount.ts';
+import type { FreeRecord, SlabObject } from '../kernel/slab.ts';
+import type { Property } from './property.ts';
+
+// K-NODE-2
+export const OF_DYNAMIC = 1 << 1;
+export const OF_DETACHED = 1 << 2;
+export const OF_POPULATED = 1 << 3;
+export const OF_POPULATED_BUS = 1 << 4;
+export const OF_OVERLAY = 1 << 5;
+
+export const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [OF_DYNAMIC, 'OF_DYNAMIC'],
+  [OF_DETACHED, 'OF_DETACHED'],
+  [OF_POPULATED, 'OF_POPULATED'],
+  [OF_POPULATED_BUS, 'OF_POPULATED_BUS'],
+  [OF_OVERLAY, 'OF_OVERLAY'],
+];
+
+export function flagNames(flags: number): string[] {
+  return FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+}
+
+/** A property as the node holds it: the value plus its sysfs file while it has one. */
+export interface NodeProperty extends Property {
+  sysfs: KernfsFile | null;
+}
+
+export interface Kobject {
+  readonly ref: Refcount;
+  /** kobj.state_in_sysfs */
+  inSysfs: boolean;
+  /** The name safe_name gave it (K-SYSFS-2), kept after removal for reports. */
+  sysfsName: string | null;
+  dir: KernfsDir | null;
+}
+
+/** One reference operation, kept so the count can be re-derived from the ledger (invariants). */
+export type RefOp = 1 | -1;
+
+export interface DeviceNode extends SlabObject {
+  name: string;
+  type: string;
+  fullName: string;
+  phandle: number;
+  properties: NodeProperty[];
+  deadProperties: NodeProperty[];
+  parent: DeviceNode | null;
+  child: DeviceNode | null;
+  sibling: DeviceNode | null;
+  flags: number;
+  readonly kobj: Kobject;
+  /** K-REF-1: gets not yet matched by puts, per holder (the simulator's addition). */
+  readonly holders: Map<string, number>;
+  /** Puts by a holder with nothing outstanding on this node, per holder. */
+  readonly unbalancedPuts: Map<string, number>;
+  /** Every get (+1) and put (-1) since kref_init, in order. */
+  readonly refOps: RefOp[];
+  /** Set by the first attach; a node never attached and not freed is `orphaned`. */
+  everAttached: boolean;
+  /** Simulated time of allocation, for reports. */
+  readonly allocatedUsec: number;
+  /** Migrations this node has been detached-but-alive through (the leak report's `survived`). */
+  migrationsSurvived: number;
+}
+
+export type NodeState = 'attached' | 'detached' | 'released' | 'freed' | 'orphaned';
+export const NODE_STATES: readonly NodeState[] = ['attached', 'detached', 'released', 'freed', 'orphaned'];
+
+// K-NODE-5, derived from the live fields so that no separately stored state can drift.
+export function nodeState(np: DeviceNode): NodeState {
+  if (np.freed) return 'freed';
+  if (!np.everAttached) return 'orphaned';
+  if ((np.flags & OF_DETACHED) === 0) return 'attached';
+  if (np.kobj.ref.saturated || np.kobj.ref.count > 0) return 'detached';
+  return 'released';
+}
+
+export function isFreed(np: DeviceNode): np is DeviceNode & { freed: FreeRecord } {
+  return np.freed !== null;
+}
+
+/** The node name part of a full name (`name@unit` → `name`). */
+export function baseName(fullName: string): string {
+  const at = fullName.indexOf('@');
+  return at < 0 ? fullName : fullName.slice(0, at);
+}

@@ -1,0 +1,222 @@
+// The phandle lookup and its cache models (K-CACHE, spec section 11). Every lookup by phandle in the
+// simulator goes through ofFindNodeByPhandle, so every caller sees the LPAR's cache as the kernel
+// would, stale pointers included.
+
+import type { PhandleCacheModel } from '../kernel/profiles.ts';
+import { forEachOfAllnodes } from './base.ts';
+import { type DeviceNode, nodeState, OF_DETACHED } from './node.ts';
+import { ofNodeGet, ofNodePut } from './refs.ts';
+import type { OfState } from './state.ts';
+
+export const OF_PHANDLE_ILLEGAL = 0xdeadbeef;
+export const HASH128_BITS = 7;
+const GOLDEN_RATIO_32 = 0x61c88647;
+/** The holder name of the references the `pow2-refs` cache holds (K-REF-1). */
+export const CACHE_HOLDER = 'phandle_cache';
+
+export interface PhandleCacheCounters {
+  lookups: number;
+  hits: number;
+  misses: number;
+  /** A lookup found its slot holding another phandle. */
+  collisions: number;
+  /** A hit on a node that is not attached. */
+  staleHits: number;
+  /** A hit check that read a freed node. */
+  useAfterFreeHits: number;
+}
+
+export interface PhandleCache {
+  readonly model: PhandleCacheModel;
+  slots: (DeviceNode | null)[];
+  /** pow2 models: size - 1. */
+  mask: number;
+  /** Nodes at the last fill whose slot was already taken (overwritten in pow2, skipped in hash128). */
+  fillCollisions: number;
+  readonly counters: PhandleCacheCounters;
+}
+
+export function createPhandleCache(model: PhandleCacheModel): PhandleCache {
+  return {
+    model,
+    slots: model === 'hash128' ? new Array(1 << HASH128_BITS).fill(null) : [],
+    mask: 0,
+    fillCollisions: 0,
+    counters: { lookups: 0, hits: 0, misses: 0, collisions: 0, staleHits: 0, useAfterFreeHits: 0 },
+  };
+}
+
+/** hash_32(h, 7): the top 7 bits of h * GOLDEN_RATIO_32 mod 2^32. */
+export function hash32(value: number, bits: number): number {
+  return Math.imul(value >>> 0, GOLDEN_RATIO_32) >>> (32 - bits);
+}
+
+export function roundupPowOfTwo(n: number): number {
+  let size = 1;
+  while (size < n) size *= 2;
+  return size;
+}
+
+export function cacheSlotOf(cache: PhandleCache, handle: number): number | null {
+  switch (cache.model) {
+    case 'none':
+      return null;
+    case 'hash128':
+      return hash32(handle, HASH128_BITS);
+    default:
+      return cache.slots.length === 0 ? null : (handle & cache.mask) >>> 0;
+  }
+}
+
+function validPhandle(h: number): boolean {
+  return h !== 0 && h !== OF_PHANDLE_ILLEGAL;
+}
+
+/** K-CACHE-2/3/4: the boot-time fill (of_populate_phandle_cache, or of_core_init for hash128). */
+export function ofPopulatePhandleCache(of: OfState): void {
+  const { cache } = of;
+  cache.fillCollisions = 0;
+  if (cache.model === 'none') return;
+  if (cache.model === 'hash128') {
+    // First node wins: a slot is filled only while empty.
+    for (const np of forEachOfAllnodes(of)) {
+      if (!np.phandle) continue;
+      const slot = hash32(np.phandle, HASH128_BITS);
+      if (cache.slots[slot]) cache.fillCollisions += 1;
+      else cache.slots[slot] = np;
+    }
+    return;
+  }
+  let phandles = 0;
+  for (const np of forEachOfAllnodes(of)) if (validPhandle(np.phandle)) phandles += 1;
+  const size = roundupPowOfTwo(phandles);
+  cache.slots = new Array(size).fill(null);
+  cache.mask = size - 1;
+  for (const np of forEachOfAllnodes(of)) {
+    if (!validPhandle(np.phandle)) continue;
+    const slot = (np.phandle & cache.mask) >>> 0;
+    // Last node wins; in pow2-refs the overwritten node keeps the reference taken for it forever.
+    if (cache.slots[slot]) cache.fillCollisions += 1;
+    if (cache.model === 'pow2-refs') ofNodeGet(of, np, CACHE_HOLDER);
+    cache.slots[slot] = np;
+  }
+}
+
+/** K-CACHE-5: what overlay apply and remove do; only the pow2 models have it. */
+export function ofRebuildPhandleCache(of: OfState): boolean {
+  const { cache } = of;
+  if (cache.model !== 'pow2' && cache.model !== 'pow2-refs') return false;
+  of.k.fn('of_populate_phandle_cache', () => {
+    if (cache.model === 'pow2-refs') for (const np of cache.slots) ofNodePut(of, np, CACHE_HOLDER);
+    cache.slots = [];
+    ofPopulatePhandleCache(of);
+  });
+  of.k.emit({ type: 'phandle-cache.rebuilt', size: cache.slots.length });
+  return true;
+}
+
+/**
+ * __of_free_phandle_cache_entry / __of_phandle_cache_inv_entry, from __of_detach_node. The kernel
+ * compares the slot's phandle with the detached node's phandle, not the node itself (see
+ * docs/kernel-notes.md), so a detach also evicts another node with the same phandle.
+ */
+export function ofPhandleCacheInvEntry(of: OfState, handle: number): void {
+  const { cache } = of;
+  if (!handle || (cache.model !== 'pow2-refs' && cache.model !== 'hash128')) return;
+  const slot = cacheSlotOf(cache, handle);
+  if (slot === null) return;
+  const np = cache.slots[slot];
+  if (!np) return;
+  of.k.access(np, '__of_detach_node', 4);
+  if (np.phandle !== handle) return;
+  if (cache.model === 'pow2-refs') ofNodePut(of, np, CACHE_HOLDER);
+  cache.slots[slot] = null;
+}
+
+export type LookupHow = 'hit' | 'miss' | 'stale-hit';
+
+export interface PhandleLookup {
+  /** What of_find_node_by_phandle returned; the caller owns a reference on it. */
+  readonly node: DeviceNode | null;
+  readonly how: LookupHow;
+  readonly slot: number | null;
+  readonly useAfterFree: boolean;
+}
+
+function walkFor(of: OfState, handle: number, skipDetached: boolean): DeviceNode | null {
+  for (const np of forEachOfAllnodes(of)) {
+    if (np.phandle === handle && !(skipDetached && np.flags & OF_DETACHED)) return np;
+  }
+  return null;
+}
+
+/** of_find_node_by_phandle (K-CACHE): returns the node with a reference taken for `holder`. */
+export function ofFindNodeByPhandle(of: OfState, handle: number, holder: string): PhandleLookup {
+  const { k, cache } = of;
+  return k.fn('of_find_node_by_phandle', () => {
+    handle >>>= 0;
+    if (!handle) return { node: null, how: 'miss', slot: null, useAfterFree: false };
+    cache.counters.lookups += 1;
+    const slot = cacheSlotOf(cache, handle);
+    let np: DeviceNode | null = null;
+    let useAfterFree = false;
+    let how: LookupHow = 'miss';
+
+    if (slot !== null) {
+      const cached = cache.slots[slot] ?? null;
+      if (cached) {
+        // The hit check reads the cached node's phandle: freed memory if the node is gone.
+        useAfterFree = k.access(cached, 'of_find_node_by_phandle', 4);
+        if (useAfterFree) cache.counters.useAfterFreeHits += 1;
+        if (cached.phandle === handle) np = cached;
+        else cache.counters.collisions += 1;
+      }
+      // K-CACHE-3: pow2-refs refuses a detached hit, loudly.
+      if (np && cache.model === 'pow2-refs' && np.flags & OF_DETACHED) {
+        k.warn('drivers/of/base.c', 'of_find_node_by_phandle');
+        ofNodePut(of, np, CACHE_HOLDER);
+        cache.slots[slot] = null;
+        np = null;
+      }
+      if (np) {
+        how = nodeState(np) === 'attached' ? 'hit' : 'stale-hit';
+        cache.counters.hits += 1;
+        if (how === 'stale-hit') cache.counters.staleHits += 1;
+      }
+    }
+
+    if (!np) {
+      cache.counters.misses += 1;
+      // pow2 walks without checking OF_DETACHED; the later models skip detached nodes.
+      np = walkFor(of, handle, cache.model === 'pow2-refs' || cache.model === 'hash128');
+      if (np && slot !== null) {
+        if (cache.model === 'pow2-refs') ofNodeGet(of, np, CACHE_HOLDER); // put when evicted
+        cache.slots[slot] = np;
+      }
+    }
+
+    ofNodeGet(of, np, holder);
+    return { node: np, how, slot, useAfterFree };
+  });
+}
+
+export interface CacheSlotView {
+  readonly slot: number;
+  readonly node: DeviceNode;
+  readonly stale: boolean;
+}
+
+/** Occupied slots, read without side effects (the simulator looks; it does not dereference). */
+export function cacheSlots(cache: PhandleCache): CacheSlotView[] {
+  const out: CacheSlotView[] = [];
+  cache.slots.forEach((node, slot) => {
+    if (node) out.push({ slot, node, stale: nodeState(node) !== 'attached' });
+  });
+  return out;
+}
+
+export function staleCacheEntries(cache: PhandleCache): number {
+  let n = 0;
+  for (const node of cache.slots) if (node && nodeState(node) !== 'attached') n += 1;
+  return n;
+}

@@ -1,0 +1,78 @@
+// of_node_get, of_node_put and of_node_release (drivers/of/dynamic.c), with the simulator's holder
+// ledger (K-REF-1) and the profile's refcount behaviour (K-REF-4).
+
+import { refcountDecAndTest, refcountInc } from '../kernel/refcount.ts';
+import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
+import { ofNodeFullName } from './printk-of.ts';
+import type { OfState } from './state.ts';
+
+/** The holder of the reference kref_init gives every node (K-REF-1). */
+export const INITIAL_HOLDER = 'of_node_init';
+
+function ledgerGet(np: DeviceNode, holder: string): void {
+  np.holders.set(holder, (np.holders.get(holder) ?? 0) + 1);
+  np.refOps.push(1);
+}
+
+function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
+  const held = np.holders.get(holder) ?? 0;
+  if (held > 1) np.holders.set(holder, held - 1);
+  else if (held === 1) np.holders.delete(holder);
+  else {
+    // K-REF-1: an unbalanced put still changes the count as the rules say.
+    np.unbalancedPuts.set(holder, (np.unbalancedPuts.get(holder) ?? 0) + 1);
+    of.k.counters.unbalancedPuts += 1;
+    of.k.emit({ type: 'ref.unbalanced-put', address: np.address, holder });
+  }
+  np.refOps.push(-1);
+}
+
+// K-REF-3: every function that returns a node says whether the caller owns a reference; this one
+// returns its argument with one taken for `holder`.
+export function ofNodeGet(of: OfState, np: DeviceNode | null, holder: string): DeviceNode | null {
+  if (!np) return null;
+  const { k } = of;
+  k.fn('of_node_get', () => {
+    k.access(np, 'of_node_get', 4, true); // kobject_get writes the count
+    ledgerGet(np, holder);
+    refcountInc(k, np.kobj.ref);
+    k.emit({ type: 'ref.get', address: np.address, holder, refcount: np.kobj.ref.count });
+  });
+  return np;
+}
+
+export function ofNodePut(of: OfState, np: DeviceNode | null, holder: string): void {
+  if (!np) return;
+  const { k } = of;
+  k.fn('of_node_put', () => {
+    k.access(np, 'of_node_put', 4, true);
+    ledgerPut(of, np, holder);
+    const release = refcountDecAndTest(k, np.kobj.ref);
+    k.emit({ type: 'ref.put', address: np.address, holder, refcount: np.kobj.ref.count });
+    if (release) ofNodeRelease(of, np);
+  });
+}
+
+// K-REF-2
+function ofNodeRelease(of: OfState, np: DeviceNode): void {
+  const { k } = of;
+  k.fn('of_node_release', () => {
+    if ((np.flags & OF_DETACHED) === 0) {
+      k.printk('err', `OF: ERROR: Bad of_node_put() on ${ofNodeFullName(of, np)}`);
+      k.dumpStack('err');
+      return;
+    }
+    if ((np.flags & OF_DYNAMIC) === 0) {
+      k.emit({ type: 'node.released', address: np.address });
+      return;
+    }
+    ofNodeFree(of, np);
+  });
+}
+
+/** kfree of the node with its properties and dead properties (K-REF-2, K-PROP-3). */
+export function ofNodeFree(of: OfState, np: DeviceNode): void {
+  if (np.freed) return;
+  np.freed = of.k.freeRecord();
+  of.k.emit({ type: 'node.freed', address: np.address, state: nodeState(np) });
+}

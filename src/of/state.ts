@@ -1,0 +1,57 @@
+// The drivers/of globals of one LPAR (of_root, of_kset, the phandle cache, the reconfig notifier chain)
+// plus the simulator's registry of every node ever allocated, by address.
+
+import type { Kernel } from '../kernel/kernel.ts';
+import { type KernfsDir, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts';
+import type { DeviceNode, NodeProperty } from './node.ts';
+import { createPhandleCache, type PhandleCache } from './phandle-cache.ts';
+
+export type ReconfigAction = 'ATTACH_NODE' | 'DETACH_NODE' | 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY';
+
+export interface ReconfigData {
+  readonly dn: DeviceNode;
+  readonly prop?: NodeProperty;
+  readonly oldProp?: NodeProperty;
+}
+
+export interface ReconfigListener {
+  readonly name: string;
+  readonly notify: (action: ReconfigAction, rd: ReconfigData) => void;
+}
+
+export interface OfState {
+  readonly k: Kernel;
+  root: DeviceNode | null;
+  /** Every node ever allocated in this LPAR, by address (addresses are never reused). */
+  readonly nodes: Map<string, DeviceNode>;
+  /** `/sys` */
+  readonly sysfs: KernfsDir;
+  /** `/sys/firmware/devicetree`: of_kset, where `base` lives. */
+  readonly kset: KernfsDir;
+  readonly cache: PhandleCache;
+  /** K-NOTIFY: listeners in registration order. */
+  readonly reconfigChain: ReconfigListener[];
+}
+
+export function ofStateInit(k: Kernel): OfState {
+  const sysfs = kernfsNewDir('');
+  return {
+    k,
+    root: null,
+    nodes: new Map(),
+    sysfs,
+    kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
+    cache: createPhandleCache(k.profile.phandleCache),
+    reconfigChain: [],
+  };
+}
+
+// K-NOTIFY
+export function ofReconfigNotify(of: OfState, action: ReconfigAction, rd: ReconfigData): void {
+  of.k.emit({ type: 'reconfig', action, address: rd.dn.address, property: rd.prop?.name ?? null });
+  for (const listener of of.reconfigChain) listener.notify(action, rd);
+}
+
+export function ofReconfigNotifierRegister(of: OfState, listener: ReconfigListener): void {
+  of.reconfigChain.push(listener);
+}

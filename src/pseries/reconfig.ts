@@ -1,0 +1,222 @@
+// /proc/ppc64/ofdt (arch/powerpc/platforms/pseries/reconfig.c, K-OFDT): one command per write, parsed
+// the way the kernel parses it, answered with the errno a write(2) would return.
+
+import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent, ofPeekNodeByPath } from '../of/base.ts';
+import { ofAddProperty, ofAttachNode, ofDetachNode, ofNodeAlloc, ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
+import { OF_DYNAMIC } from '../of/node.ts';
+import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
+import type { Property } from '../of/property.ts';
+import { ofNodePut } from '../of/refs.ts';
+import type { OfState } from '../of/state.ts';
+
+export type Errno = 'EINVAL' | 'ENODEV' | 'EBUSY' | 'ENOMEM' | 'EEXIST' | 'ENOENT';
+export const ERRNO_VALUES: Readonly<Record<Errno, number>> = { ENOENT: 2, ENOMEM: 12, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22 };
+
+export type OfdtResult = { readonly ok: true; readonly command: string } | { readonly ok: false; readonly command: string; readonly errno: Errno };
+
+/** The holder of the references this file's code takes (K-REF-1). */
+const HOLDER = 'ofdt';
+const SPACE = 0x20;
+
+class ParseFailure extends Error {}
+
+/**
+ * parse_next_property: `<name> <decimal length> <length raw bytes>` then a space, NUL or the end.
+ * Each failed check prints the kernel's message with the line of the check (see docs/kernel-notes.md).
+ */
+function parseNextProperty(of: OfState, buf: Uint8Array, pos: number, end: number): { prop: Property; next: number } {
+  const fail = (line: number): never => {
+    of.k.printk('err', `property parse failed in parse_next_property at line ${line}`);
+    throw new ParseFailure();
+  };
+  const nameEnd = indexOfByte(buf, SPACE, pos, end);
+  if (nameEnd < 0) fail(106);
+  const name = new TextDecoder().decode(buf.subarray(pos, nameEnd));
+  let p = nameEnd + 1;
+  if (p >= end) fail(112);
+  // simple_strtoul(…, 10): leading digits; none gives 0.
+  let length = 0;
+  while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) {
+    length = length * 10 + (buf[p]! - 0x30);
+    p += 1;
+  }
+  if (buf[p] !== SPACE || ++p >= end) fail(124);
+  const valueStart = p;
+  p += length;
+  if (p > end) fail(132);
+  if (p < end && buf[p] !== SPACE && buf[p] !== 0) fail(136);
+  return { prop: { name, value: buf.slice(valueStart, valueStart + length) }, next: p + 1 };
+}
+
+function indexOfByte(buf: Uint8Array, byte: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    if (buf[i] === byte) return i;
+    if (buf[i] === 0) return -1; // strchr stops at the NUL memdup_user_nul leaves
+  }
+  return -1;
+}
+
+/** simple_strtoul(s, NULL, 0): 0x hex, leading-0 octal, else decimal; stops at the first bad digit. */
+function strtoulBase0(s: string): number {
+  let base = 10;
+  let i = 0;
+  if (/^0[xX][0-9a-fA-F]/.test(s)) {
+    base = 16;
+    i = 2;
+  } else if (s.startsWith('0')) base = 8;
+  let v = 0;
+  for (; i < s.length; i++) {
+    const d = Number.parseInt(s[i]!, 16);
+    if (Number.isNaN(d) || d >= base) break;
+    v = (v * base + d) % 2 ** 32;
+  }
+  return v >>> 0;
+}
+
+function decodeToken(buf: Uint8Array, start: number, end: number): string {
+  return new TextDecoder().decode(buf.subarray(start, end));
+}
+
+/** The kbasename/derive-parent split of an add_node path. */
+function splitParent(path: string): { parentPath: string; base: string } | null {
+  if (path === '/' || !path.startsWith('/')) return null;
+  const slash = path.lastIndexOf('/');
+  return { parentPath: slash === 0 ? '/' : path.slice(0, slash), base: path.slice(slash + 1) };
+}
+
+function doAddNode(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
+  const pathEnd = indexOfByte(buf, SPACE, start, end);
+  if (pathEnd < 0) return 'EINVAL';
+  const path = decodeToken(buf, start, pathEnd);
+  const existing = ofFindNodeByPath(of, path, HOLDER);
+  if (existing) {
+    ofNodePut(of, existing, HOLDER);
+    return 'EINVAL';
+  }
+  // Each property is prepended: the node ends up with them in reverse order of the command.
+  const props: Property[] = [];
+  let pos = pathEnd + 1;
+  try {
+    while (pos < end) {
+      const { prop, next } = parseNextProperty(of, buf, pos, end);
+      props.unshift(prop);
+      pos = next;
+    }
+  } catch (e) {
+    if (e instanceof ParseFailure) return 'EINVAL';
+    throw e;
+  }
+  // pseries_of_derive_parent; resolved before the allocation so a refused add allocates nothing.
+  const split = splitParent(path);
+  if (!split) return 'EINVAL';
+  const parent = ofFindNodeByPath(of, split.parentPath, HOLDER);
+  if (!parent) return 'EINVAL';
+  const np = ofNodeAlloc(of, split.base, props, OF_DYNAMIC);
+  np.parent = parent;
+  const rc = ofAttachNode(of, np);
+  if (rc) of.k.printk('err', `Failed to add device node ${path}`);
+  ofNodePut(of, parent, HOLDER);
+  return null;
+}
+
+function doRemoveNode(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
+  const nul = buf.indexOf(0, start);
+  const path = decodeToken(buf, start, nul >= 0 && nul < end ? nul : end);
+  const np = ofFindNodeByPath(of, path, HOLDER);
+  let rv: Errno | null = 'ENODEV';
+  if (np) {
+    rv = of.k.fn('pSeries_reconfig_remove_node', () => {
+      const parent = ofGetParent(of, np, HOLDER);
+      if (!parent) return 'EINVAL';
+      const child = ofGetNextChild(of, np, null, HOLDER);
+      if (child) {
+        ofNodePut(of, child, HOLDER);
+        ofNodePut(of, parent, HOLDER);
+        return 'EBUSY';
+      }
+      ofDetachNode(of, np);
+      ofNodePut(of, parent, HOLDER);
+      ofNodePut(of, np, 'pSeries_reconfig_remove_node'); // "Must decrement the refcount"
+      return null;
+    });
+  }
+  ofNodePut(of, np, HOLDER);
+  return rv;
+}
+
+/** parse_node: `<phandle> ` and the node found through the phandle cache (reference never put). */
+function parseNode(of: OfState, buf: Uint8Array, start: number, end: number) {
+  const sp = indexOfByte(buf, SPACE, start, end);
+  if (sp < 0) return { np: null, next: -1 };
+  const handle = strtoulBase0(decodeToken(buf, start, sp));
+  return { np: ofFindNodeByPhandle(of, handle, HOLDER).node, next: sp + 1 };
+}
+
+function doAddProperty(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
+  const { np, next } = parseNode(of, buf, start, end);
+  if (!np) return 'ENODEV';
+  let prop: Property;
+  try {
+    prop = parseNextProperty(of, buf, next, end).prop;
+  } catch (e) {
+    if (e instanceof ParseFailure) return 'EINVAL';
+    throw e;
+  }
+  ofAddProperty(of, np, prop); // its result is ignored: an existing name still answers success
+  return null;
+}
+
+function doRemoveProperty(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
+  const { np, next } = parseNode(of, buf, start, end);
+  if (!np) return 'ENODEV';
+  let stop = next;
+  while (stop < end && buf[stop] !== SPACE && buf[stop] !== 0) stop += 1;
+  const name = decodeToken(buf, next, stop);
+  if (name.length === 0) return 'EINVAL';
+  if (!ofFindProperty(np, name)) return 'ENODEV';
+  return ofRemoveProperty(of, np, name) ? 'ENODEV' : null;
+}
+
+function doUpdateProperty(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
+  const { np, next } = parseNode(of, buf, start, end);
+  if (!np) return 'ENODEV';
+  let prop: Property;
+  try {
+    prop = parseNextProperty(of, buf, next, end).prop;
+  } catch (e) {
+    if (e instanceof ParseFailure) return 'EINVAL';
+    throw e;
+  }
+  if (prop.name.length === 0) return 'ENODEV';
+  ofUpdateProperty(of, np, prop);
+  return null;
+}
+
+const COMMANDS: Readonly<Record<string, (of: OfState, buf: Uint8Array, start: number, end: number) => Errno | null>> = {
+  add_node: doAddNode,
+  remove_node: doRemoveNode,
+  add_property: doAddProperty,
+  remove_property: doRemoveProperty,
+  update_property: doUpdateProperty,
+};
+
+/** ofdt_write: the bytes of one write(2) to /proc/ppc64/ofdt, run as the writing task. */
+export function ofdtWrite(of: OfState, bytes: Uint8Array, comm = 'drmgr'): OfdtResult {
+  return of.k.tasks.runAs(comm, () =>
+    of.k.fn('ofdt_write', () => {
+      // memdup_user_nul: the kernel sees the bytes up to the first NUL as the command word.
+      const sp = indexOfByte(bytes, SPACE, 0, bytes.length);
+      const command = sp < 0 ? decodeToken(bytes, 0, Math.min(bytes.length, 32)) : decodeToken(bytes, 0, sp);
+      if (sp < 0) return { ok: false, command, errno: 'EINVAL' } as const;
+      const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+      if (!handler) return { ok: false, command, errno: 'EINVAL' } as const;
+      const errno = of.k.fn(`do_${command}`, () => handler(of, bytes, sp + 1, bytes.length));
+      return errno ? ({ ok: false, command, errno } as const) : ({ ok: true, command } as const);
+    }),
+  );
+}
+
+/** Whether a node exists at `path` now (for callers that must not take references). */
+export function ofdtPathExists(of: OfState, path: string): boolean {
+  return ofPeekNodeByPath(of, path) !== null;
+}

@@ -1,0 +1,134 @@
+// The vio bus (arch/powerpc/platforms/pseries/vio.c, K-DRV-1/2/4): one device per child of /vdevice
+// and of /ibm,platform-facilities, each holding a reference on its node. Nothing in the kernel's vio
+// bus reacts to node removal; `pfoDevices: "fixed"` is the what-if of one that does.
+
+import { type KernfsDir, type KernfsFile, kernfsAdd, kernfsMkdirP, kernfsNewDir, kernfsRemove } from '../kernel/kernfs.ts';
+import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
+import type { DeviceNode } from '../of/node.ts';
+import { ofNodeFullName } from '../of/printk-of.ts';
+import { ofNodeGet, ofNodePut } from '../of/refs.ts';
+import { ofReconfigNotifierRegister, type OfState } from '../of/state.ts';
+import { matchDriver, type VioDriver, VIO_DRIVERS } from './vio-drivers.ts';
+
+export interface VioDevice {
+  readonly name: string;
+  readonly node: DeviceNode;
+  /** The reference holder name: `vio:<device>`. */
+  readonly holder: string;
+  driver: VioDriver | null;
+  readonly dir: KernfsDir;
+  /** Driver-private state (what probe read from the tree). */
+  readonly data: Map<string, number>;
+}
+
+export interface VioBus {
+  readonly devices: Map<string, VioDevice>;
+  readonly drivers: readonly VioDriver[];
+  readonly dir: KernfsDir;
+}
+
+const textEncoder = new TextEncoder();
+
+/** devspec_show (K-DRV-2): %pOF of the device's node, computed by walking parents with get and put. */
+function devspecShow(of: OfState, dev: VioDevice): Uint8Array {
+  return of.k.tasks.runAs('cat', () =>
+    of.k.fn('devspec_show', () => {
+      const held: DeviceNode[] = [];
+      let cur: DeviceNode | null = dev.node;
+      of.k.access(dev.node, 'devspec_show', 8);
+      for (;;) {
+        const parent = ofGetParent(of, cur, 'devspec_show');
+        if (!parent) break;
+        held.push(parent);
+        cur = parent;
+      }
+      const path = ofNodeFullName(of, dev.node);
+      for (const p of held) ofNodePut(of, p, 'devspec_show');
+      return textEncoder.encode(`${path}\n`);
+    }),
+  );
+}
+
+function vioSysfsAdd(of: OfState, bus: VioBus, dev: VioDevice): void {
+  const file = (name: string, read: () => Uint8Array, size: () => number): KernfsFile => ({ kind: 'file', name, parent: null, mode: 0o444, read, size });
+  const nameBytes = textEncoder.encode(`${dev.node.name}\n`);
+  kernfsAdd(dev.dir, file('name', () => nameBytes, () => nameBytes.length));
+  kernfsAdd(dev.dir, file('devspec', () => devspecShow(of, dev), () => 4096));
+  // The link target is fixed when the device is created; it breaks when that directory goes away.
+  kernfsAdd(dev.dir, { kind: 'link', name: 'of_node', parent: null, mode: 0o777, target: `../../../firmware/devicetree/base${ofNodeFullName(of, dev.node)}` });
+  kernfsAdd(bus.dir, dev.dir);
+}
+
+/** vio_register_device_node: a device for `np`, named as the bus names it, holding a reference. */
+export function vioRegisterDeviceNode(of: OfState, bus: VioBus, np: DeviceNode, name: string): VioDevice | null {
+  return of.k.fn('vio_register_device_node', () => {
+    if (ofFindProperty(np, 'interrupt-controller')) return null;
+    if (bus.devices.has(name)) return null; // device_add fails on a duplicate name
+    const dev: VioDevice = { name, node: np, holder: `vio:${name}`, driver: null, dir: kernfsNewDir(name), data: new Map() };
+    ofNodeGet(of, np, dev.holder);
+    bus.devices.set(name, dev);
+    vioSysfsAdd(of, bus, dev);
+    of.k.emit({ type: 'vio.registered', device: name, address: np.address });
+    const driver = matchDriver(bus.drivers, np);
+    if (driver) {
+      dev.driver = driver;
+      driver.probe(of, dev);
+    }
+    return dev;
+  });
+}
+
+/** vio_unregister_device: only the `fixed` what-if calls it (K-DRV-4). */
+export function vioUnregisterDevice(of: OfState, bus: VioBus, dev: VioDevice): void {
+  of.k.fn('vio_unregister_device', () => {
+    kernfsRemove(dev.dir);
+    bus.devices.delete(dev.name);
+    ofNodePut(of, dev.node, dev.holder);
+    of.k.emit({ type: 'vio.unregistered', device: dev.name, address: dev.node.address });
+  });
+}
+
+function deviceName(np: DeviceNode, underVdevice: boolean): string {
+  if (!underVdevice) return np.name;
+  const reg = ofFindProperty(np, 'reg');
+  const unit = reg && reg.value.length >= 4 ? new DataView(reg.value.buffer, reg.value.byteOffset).getUint32(0) : 0;
+  return unit.toString(16);
+}
+
+function scanRegister(of: OfState, bus: VioBus, path: string, underVdevice: boolean): void {
+  const holder = 'vio_bus_scan_register_devices';
+  const root = ofFindNodeByPath(of, path, holder);
+  if (!root) return;
+  for (let child = ofGetNextChild(of, root, null, holder); child; child = ofGetNextChild(of, root, child, holder)) {
+    vioRegisterDeviceNode(of, bus, child, deviceName(child, underVdevice));
+  }
+  ofNodePut(of, root, holder);
+}
+
+function isPlatformFacilities(np: DeviceNode | null): boolean {
+  return !!np && np.type === 'ibm,platform-facilities';
+}
+
+/** vio_bus_init at boot (K-NODE-3: after sysfs and the cache). */
+export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
+  const bus: VioBus = { devices: new Map(), drivers: VIO_DRIVERS, dir: kernfsMkdirP(of.sysfs, 'devices/vio') };
+  of.k.fn('vio_bus_init', () => {
+    for (const driver of bus.drivers) driver.register?.(of, bus);
+    scanRegister(of, bus, '/vdevice', true);
+    scanRegister(of, bus, '/ibm,platform-facilities', false);
+  });
+  if (fixedPfo) {
+    // K-DRV-4 what-if: follow platform-facilities nodes as they come and go.
+    ofReconfigNotifierRegister(of, {
+      name: 'vio-pfo-fixed',
+      notify: (action, rd) => {
+        if (action === 'DETACH_NODE') {
+          for (const dev of bus.devices.values()) if (dev.node === rd.dn) vioUnregisterDevice(of, bus, dev);
+        } else if (action === 'ATTACH_NODE' && isPlatformFacilities(rd.dn.parent)) {
+          vioRegisterDeviceNode(of, bus, rd.dn, rd.dn.name);
+        }
+      },
+    });
+  }
+  return bus;
+}
