@@ -48,3 +48,37 @@ export class EventLog {
     return () => this.listeners.delete(listener);
   }
 }
+
+/** Events of every LPAR of an instance, with ids global to it. */
+export class EventHub {
+  private readonly items: Array<{ id: number; event: LparEvent }> = [];
+  private readonly ids = new WeakMap<LparEvent, number>();
+  private nextId = 1;
+  private readonly listeners = new Set<(e: LparEvent, id: number) => void>();
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  publish(event: LparEvent): void {
+    const id = this.nextId++;
+    this.ids.set(event, id);
+    this.items.push({ id, event });
+    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+    for (const l of this.listeners) l(event, id);
+  }
+
+  since(lastId: number): LparEvent[] {
+    return this.items.filter((i) => i.id > lastId).map((i) => i.event);
+  }
+
+  idOf(event: LparEvent): number {
+    return this.ids.get(event) ?? 0;
+  }
+
+  subscribe(listener: (e: LparEvent, id: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -5,6 +5,7 @@ import { type FdtNode, FdtError, fdtDecode } from '../of/fdt.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import { DEFAULT_TREE_OPTIONS, generateTree, type PhandleScheme, type TreeOptions, treeProfile, type TreeProfileName } from '../pseries/tree.ts';
 import { badRequest, conflict, LparError, limitExceeded, notFound } from './errors.ts';
+import { EventHub } from './events.ts';
 import { Lpar } from './lpar.ts';
 
 export interface RegistryLimits {
@@ -46,12 +47,14 @@ export class Registry {
   readonly lpars = new Map<string, Lpar>();
   readonly systems = new Map<string, ManagedSystem>(BUILTIN_SYSTEMS.map((s) => [s.name, s]));
   readonly limits: RegistryLimits;
+  readonly events: EventHub;
   private nextId = 1;
   private readonly now: () => Date;
 
   constructor(limits: RegistryLimits, now: () => Date = () => new Date()) {
     this.limits = limits;
     this.now = now;
+    this.events = new EventHub(limits.maxEventsPerLpar);
   }
 
   get(id: string): Lpar {
@@ -139,6 +142,8 @@ export class Registry {
       fdt,
     );
     this.lpars.set(id, lpar);
+    for (const e of lpar.events.since(0)) this.events.publish(e);
+    lpar.events.subscribe((e) => this.events.publish(e));
     return lpar;
   }
 

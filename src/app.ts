@@ -1,0 +1,69 @@
+// buildApp(config): the fastify instance with its plugins and routes; it never listens (src/main.ts
+// does), so tests use app.inject or listen on an ephemeral port themselves.
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import './http/context.ts';
+import { registerSwagger } from './http/plugins/swagger.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { catalogueRoutes } from './http/routes/catalogue.ts';
+import { editRoutes } from './http/routes/edits.ts';
+import { eventRoutes } from './http/routes/events.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { kernelRoutes } from './http/routes/kernel.ts';
+import { lparRoutes } from './http/routes/lpars.ts';
+import { nodeRoutes } from './http/routes/nodes.ts';
+import { viewRoutes } from './http/routes/views.ts';
+import { Problem } from './http/schemas/common.ts';
+import { Registry } from './lpar/registry.ts';
+
+export interface BuildOptions {
+  /** A pino destination stream (tests capture logs with it). */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+let requestCounter = 0;
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logStream ? { level: config.LOG_LEVEL, stream: options.logStream } : { level: config.LOG_LEVEL },
+    bodyLimit: config.LPARSIM_BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    routerOptions: { maxParamLength: 4096 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('lparsimConfig', config);
+  app.decorate(
+    'registry',
+    new Registry({
+      maxLpars: config.LPARSIM_MAX_LPARS,
+      maxNodesPerLpar: config.LPARSIM_MAX_NODES_PER_LPAR,
+      maxEventsPerLpar: config.LPARSIM_MAX_EVENTS_PER_LPAR,
+      maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
+    }),
+  );
+  app.decorate('pathLimits', { maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS, maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES });
+
+  // Raw bodies: ofdt writes are bytes, whatever the client calls them.
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(['application/octet-stream', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addSchema(Problem);
+  registerProblemHandlers(app);
+  await registerSwagger(app);
+  await app.register(healthRoutes);
+  await app.register(catalogueRoutes);
+  await app.register(lparRoutes);
+  await app.register(nodeRoutes);
+  await app.register(editRoutes);
+  await app.register(viewRoutes);
+  await app.register(kernelRoutes);
+  await app.register(eventRoutes);
+  return app;
+}

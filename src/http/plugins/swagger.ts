@@ -1,0 +1,34 @@
+// The OpenAPI document is generated from the route schemas (@fastify/swagger); /docs serves it.
+
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+export const OPENAPI_INFO = {
+  title: 'lparsim',
+  version: '0.1.0',
+  description:
+    'Simulates the Open Firmware device tree of a Linux LPAR on PowerVM, per kernel version, across live partition migrations.',
+  license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+};
+
+export async function registerSwagger(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: OPENAPI_INFO,
+      servers: [{ url: '/' }],
+      tags: [
+        { name: 'health', description: 'Liveness, readiness, metrics' },
+        { name: 'catalogue', description: 'Kernel profiles, tree profiles and managed systems' },
+        { name: 'lpars', description: 'Simulated partitions' },
+        { name: 'nodes', description: 'Device-tree nodes, references and lookups' },
+        { name: 'edits', description: '/proc/ppc64/ofdt and its JSON equivalents' },
+        { name: 'views', description: 'The emulated /sys and /proc, exports' },
+        { name: 'kernel', description: 'dmesg, phandle cache, vio, drivers, invariants, events' },
+        { name: 'migrations', description: 'Live partition migration' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+}

@@ -1,0 +1,56 @@
+// RFC 9457 problem details: every error the service answers goes through here.
+
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LparError, type ProblemKind } from '../lpar/errors.ts';
+
+export const PROBLEM_TYPE_BASE = 'https://lparsim.dev/problems/';
+
+const STATUS: Readonly<Record<ProblemKind, number>> = {
+  'bad-request': 400,
+  'not-found': 404,
+  conflict: 409,
+  limit: 413,
+  'ofdt-errno': 400,
+  unprocessable: 422,
+};
+
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: request.url, requestId: request.id, ...extra });
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | LparError, request, reply) => {
+    if (error instanceof LparError) {
+      const status = (error.extra.status as number | undefined) ?? STATUS[error.kind];
+      const { status: _s, ...extra } = error.extra;
+      return sendProblem(reply, request, status, error.kind, error.title, error.message, extra);
+    }
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      return sendProblem(reply, request, 400, 'validation', 'Invalid request', fe.message, {
+        errors: fe.validation.map((v) => ({ where: fe.validationContext ?? 'request', path: v.instancePath, message: v.message })),
+      });
+    }
+    const status = fe.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const slug = status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : 'bad-request';
+      return sendProblem(reply, request, status, slug, fe.code ?? 'Bad request', fe.message);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, request, 500, 'internal', 'Internal error', 'the service failed; this is a bug (see the logs by request id)');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, 404, 'not-found', 'Not found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

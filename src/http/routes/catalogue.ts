@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { KERNEL_PROFILES } from '../../kernel/profiles.ts';
+import { TREE_PROFILES } from '../../pseries/tree.ts';
+import { Items, Open, problemResponses } from '../schemas/common.ts';
+import { CreateSystemBody, SystemDoc } from '../schemas/lpars.ts';
+
+export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/profiles',
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'Kernel profiles (switch tables) and tree profiles',
+        response: { 200: Type.Object({ items: Type.Array(Open({ name: Type.String() })), treeProfiles: Type.Array(Open({ name: Type.String() })) }) },
+      },
+    },
+    async () => ({ items: KERNEL_PROFILES.map((p) => ({ ...p })), treeProfiles: TREE_PROFILES.map((p) => ({ ...p })) }),
+  );
+  app.get('/v1/systems', { schema: { tags: ['catalogue'], summary: 'Managed systems', response: { 200: Items(SystemDoc) } } }, async () => ({
+    items: [...app.registry.systems.values()],
+  }));
+  app.get(
+    '/v1/systems/:name',
+    { schema: { tags: ['catalogue'], summary: 'One managed system', params: Type.Object({ name: Type.String({ maxLength: 64 }) }), response: { 200: SystemDoc, ...problemResponses } } },
+    async (req) => app.registry.system(req.params.name),
+  );
+  app.post(
+    '/v1/systems',
+    { schema: { tags: ['catalogue'], summary: 'Add a managed system', body: CreateSystemBody, response: { 201: SystemDoc, 400: Type.Ref('Problem'), 409: Type.Ref('Problem') } } },
+    async (req, reply) => {
+      const b = req.body;
+      const system = app.registry.addSystem({
+        name: b.name,
+        processor: b.processor,
+        machineType: b.machineType ?? (b.processor === 'POWER9' ? '9009-42A' : '9080-HEX'),
+        serial: b.serial,
+        sharedInterruptPool: b.sharedInterruptPool ?? 0x1,
+        resourceIdBase: b.resourceIdBase ?? 0x2d0000,
+        memoryAssociativityIndex: b.memoryAssociativityIndex ?? 0,
+        readdCacheNodes: b.readdCacheNodes ?? false,
+        builtin: false,
+      });
+      return reply.code(201).header('location', `/v1/systems/${system.name}`).send(system);
+    },
+  );
+};

@@ -1,0 +1,98 @@
+// Server-Sent Events: an LPAR's event stream, or all LPARs'. Last-Event-ID (or ?since=) resumes; with
+// ?follow=false the backlog is sent and the response ends (for scripts and tests).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LparEvent } from '../../lpar/events.ts';
+import { LparId, problemResponses } from '../schemas/common.ts';
+
+const EventsQuery = Type.Object(
+  {
+    since: Type.Optional(Type.Integer({ minimum: 0, description: 'replay events after this id (as Last-Event-ID)' })),
+    follow: Type.Optional(Type.Boolean({ default: true, description: 'false: send the backlog and end' })),
+  },
+  { additionalProperties: false },
+);
+
+const HEARTBEAT_MS = 15_000;
+
+function lastEventId(req: FastifyRequest, since: number | undefined): number {
+  const header = req.headers['last-event-id'];
+  const fromHeader = typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined;
+  return fromHeader ?? since ?? 0;
+}
+
+/** Open streams, ended when the server closes so shutdown is not held up. */
+const openStreams = new Set<() => void>();
+
+function stream(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  backlog: readonly LparEvent[],
+  follow: boolean,
+  subscribe: (send: (e: LparEvent, id: number) => void) => () => void,
+  idOf: (e: LparEvent) => number,
+): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-request-id': req.id });
+  const send = (e: LparEvent, id: number) => res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
+  for (const e of backlog) send(e, idOf(e));
+  if (!follow) {
+    res.end();
+    return;
+  }
+  const unsubscribe = subscribe(send);
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  const close = () => {
+    openStreams.delete(close);
+    clearInterval(heartbeat);
+    unsubscribe();
+    if (!res.writableEnded) res.end();
+  };
+  openStreams.add(close);
+  req.raw.on('close', close);
+}
+
+export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preClose', async () => {
+    for (const close of [...openStreams]) close();
+  });
+  app.get(
+    '/v1/lpars/:lpar/events',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: "The LPAR's event stream (Server-Sent Events)",
+        params: Type.Object({ lpar: LparId }),
+        querystring: EventsQuery,
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'text/event-stream' }), ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const after = lastEventId(req, req.query.since);
+      stream(req, reply, lpar.events.since(after), req.query.follow !== false, (send) => lpar.events.subscribe((e) => send(e, e.id)), (e) => e.id);
+    },
+  );
+  app.get(
+    '/v1/events',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'Events of all LPARs (Server-Sent Events, ids global to the instance)',
+        querystring: EventsQuery,
+        produces: ['text/event-stream'],
+        response: { 200: Type.String({ description: 'text/event-stream' }) },
+      },
+    },
+    async (req, reply) => {
+      const hub = app.registry.events;
+      const after = lastEventId(req, req.query.since);
+      stream(req, reply, hub.since(after), req.query.follow !== false, (send) => hub.subscribe(send), (e) => hub.idOf(e));
+    },
+  );
+};

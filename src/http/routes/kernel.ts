@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { LOG_LEVELS } from '../../kernel/printk.ts';
+import { dmesgDocument, driversDocument, phandleCacheDocument, vioDocument } from '../../lpar/documents.ts';
+import { checkInvariants } from '../../lpar/invariants.ts';
+import { Items, LparId, Open, problemResponses, StringEnum } from '../schemas/common.ts';
+
+const params = Type.Object({ lpar: LparId });
+
+export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/lpars/:lpar/dmesg',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'The kernel log',
+        description: '`since` is a line number (the `next` of an earlier answer); `level` keeps that level and more severe; `format=text` answers dmesg text.',
+        params,
+        querystring: Type.Object(
+          {
+            since: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+            level: Type.Optional(StringEnum(LOG_LEVELS)),
+            format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Union([Type.Object({ items: Type.Array(Open({ seq: Type.Integer(), usec: Type.Integer(), level: Type.String(), text: Type.String(), line: Type.String() })), next: Type.Integer() }), Type.String()]),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const doc = dmesgDocument(app.registry.get(req.params.lpar), req.query.since ?? 0, req.query.level);
+      if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(doc.items.map((l) => `${l.line}\n`).join(''));
+      return doc;
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/phandle-cache',
+    { schema: { tags: ['kernel'], summary: 'The phandle cache: model, size, every occupied slot, counters', params, response: { 200: Open({ model: Type.String(), size: Type.Integer(), slots: Type.Array(Open({ slot: Type.Integer(), stale: Type.Boolean() })) }), ...problemResponses } } },
+    async (req) => phandleCacheDocument(app.registry.get(req.params.lpar)),
+  );
+  app.post(
+    '/v1/lpars/:lpar/phandle-cache/rebuild',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'Throw the cache away and refill it as at boot (K-CACHE-5; pow2 and pow2-refs only)',
+        params,
+        response: { 200: Open({ model: Type.String() }), 409: Type.Ref('Problem'), ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      lpar.rebuildPhandleCache();
+      return phandleCacheDocument(lpar);
+    },
+  );
+  app.get('/v1/lpars/:lpar/vio', { schema: { tags: ['kernel'], summary: 'vio devices, their nodes and references', params, response: { 200: Items(Open({ name: Type.String() })), ...problemResponses } } }, async (req) => ({
+    items: vioDocument(app.registry.get(req.params.lpar)),
+  }));
+  app.get('/v1/lpars/:lpar/drivers', { schema: { tags: ['kernel'], summary: 'vio drivers and what they bound', params, response: { 200: Items(Open({ name: Type.String() })), ...problemResponses } } }, async (req) => ({
+    items: driversDocument(app.registry.get(req.params.lpar)),
+  }));
+  app.get(
+    '/v1/lpars/:lpar/invariants',
+    { schema: { tags: ['kernel'], summary: 'Each invariant of the model with pass/fail and details', params, response: { 200: Type.Object({ ok: Type.Boolean(), items: Type.Array(Open({ name: Type.String(), ok: Type.Boolean(), details: Type.Array(Type.String()) })) }), ...problemResponses } } },
+    async (req) => checkInvariants(app.registry.get(req.params.lpar)),
+  );
+};

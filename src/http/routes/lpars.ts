@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { lparDocument } from '../../lpar/documents.ts';
+import { badRequest } from '../../lpar/errors.ts';
+import { Items, LparParams, problemResponses } from '../schemas/common.ts';
+import { CreateLparBody, LparDoc } from '../schemas/lpars.ts';
+
+export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.post(
+    '/v1/lpars',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Create (boot) an LPAR',
+        body: CreateLparBody,
+        response: { 201: LparDoc, 400: Type.Ref('Problem'), 404: Type.Ref('Problem'), 409: Type.Ref('Problem'), 413: Type.Ref('Problem'), 422: Type.Ref('Problem') },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      let dtb: Uint8Array | undefined;
+      if (b.dtb !== undefined) {
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
+        dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
+      }
+      const lpar = app.registry.create({
+        ...(b.name !== undefined ? { name: b.name } : {}),
+        profile: b.profile ?? 'power9',
+        kernel: b.kernel,
+        ...(b.phandleScheme ? { phandleScheme: b.phandleScheme } : {}),
+        ...(b.seed !== undefined ? { seed: b.seed } : {}),
+        ...(b.system ? { system: b.system } : {}),
+        ...(b.options ? { options: b.options } : {}),
+        ...(dtb ? { dtb } : {}),
+      });
+      req.log.info({ lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size }, 'lpar created');
+      return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
+    },
+  );
+  app.get('/v1/lpars', { schema: { tags: ['lpars'], summary: 'All LPARs', response: { 200: Items(LparDoc) } } }, async () => ({
+    items: [...app.registry.lpars.values()].map(lparDocument),
+  }));
+  app.get('/v1/lpars/:lpar', { schema: { tags: ['lpars'], summary: 'One LPAR with its counts', params: LparParams, response: { 200: LparDoc, ...problemResponses } } }, async (req) =>
+    lparDocument(app.registry.get(req.params.lpar)),
+  );
+  app.delete('/v1/lpars/:lpar', { schema: { tags: ['lpars'], summary: 'Delete an LPAR', params: LparParams, response: { 204: Type.Null({ description: 'deleted' }), ...problemResponses } } }, async (req, reply) => {
+    app.registry.delete(req.params.lpar);
+    return reply.code(204).send(null);
+  });
+};

@@ -1,0 +1,176 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { leaks, nodeDocument, nodeSummary, refcounts } from '../../lpar/documents.ts';
+import { badRequest } from '../../lpar/errors.ts';
+import type { NodeRef } from '../../lpar/lpar.ts';
+import { nodeState } from '../../of/node.ts';
+import { Address, Items, LparId, Open, parsePhandle, PhandleString, problemResponses } from '../schemas/common.ts';
+import { LookupDoc, NodeDoc, NodesQuery, NodeState, NodeSummary, RefBody, RefDoc } from '../schemas/nodes.ts';
+
+/** A node reference from a request body, with its phandle parsed. */
+export function toNodeRef(ref: { path?: string; address?: string; phandle?: number | string }): NodeRef {
+  if (ref.path !== undefined) return { path: ref.path };
+  if (ref.address !== undefined) return { address: ref.address };
+  const phandle = parsePhandle(ref.phandle ?? -1);
+  if (phandle === null) throw badRequest('Bad phandle', `${JSON.stringify(ref.phandle)} is not a u32`);
+  return { phandle };
+}
+
+export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/v1/lpars/:lpar/nodes',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'The attached node at ?path=, or nodes filtered by ?state=',
+        description: 'With `path`: the node document of the attached node there (no reference taken). Otherwise a page of node summaries, optionally of one state.',
+        params: Type.Object({ lpar: LparId }),
+        querystring: NodesQuery,
+        response: { 200: Type.Union([NodeDoc, Type.Object({ items: Type.Array(NodeSummary), total: Type.Integer() })]), ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const q = req.query;
+      if (q.path !== undefined) {
+        if (q.state !== undefined) throw badRequest('Conflicting query', 'give path or state, not both');
+        return nodeDocument(lpar, lpar.resolve({ path: q.path }));
+      }
+      const all = [...lpar.of.nodes.values()].filter((np) => !q.state || nodeState(np) === q.state);
+      const offset = q.offset ?? 0;
+      const limit = q.limit ?? 1000;
+      return { items: all.slice(offset, offset + limit).map((np) => nodeSummary(lpar, np)), total: all.length };
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/nodes/:address',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Any node ever allocated, whatever its state (a freed one with its last contents)',
+        params: Type.Object({ lpar: LparId, address: Address }),
+        response: { 200: NodeDoc, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      return nodeDocument(lpar, lpar.nodeByAddress(req.params.address));
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/phandles/:phandle',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'What of_find_node_by_phandle returns now, and how',
+        description: 'Runs the kernel lookup (through the LPAR phandle cache, with its side effects), then drops the reference. `found: false` answers 200: finding nothing is a result.',
+        params: Type.Object({ lpar: LparId, phandle: PhandleString }),
+        response: { 200: LookupDoc, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const phandle = parsePhandle(req.params.phandle);
+      if (phandle === null) throw badRequest('Bad phandle', `${req.params.phandle} is not a u32`);
+      const result = lpar.lookupPhandle(phandle);
+      const node = result.node ? nodeDocument(lpar, result.node) : null;
+      return {
+        phandle,
+        how: result.how,
+        found: result.node !== null,
+        slot: result.slot,
+        useAfterFree: result.useAfterFree,
+        stale: result.node !== null && nodeState(result.node) !== 'attached',
+        node,
+      };
+    },
+  );
+  app.post(
+    '/v1/lpars/:lpar/refs',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'of_node_get by a named holder (by path or phandle: the kernel lookup takes it)',
+        params: Type.Object({ lpar: LparId }),
+        body: RefBody,
+        response: { 201: RefDoc, ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const ref = lpar.get(toNodeRef(req.body.node), req.body.holder);
+      return reply
+        .code(201)
+        .header('location', `/v1/lpars/${lpar.config.id}/refs/${ref.id}`)
+        .send({ id: ref.id, holder: ref.holder, node: nodeSummary(lpar, ref.node) });
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/refs',
+    { schema: { tags: ['nodes'], summary: 'References taken over the API and not yet put', params: Type.Object({ lpar: LparId }), response: { 200: Items(RefDoc), ...problemResponses } } },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      return { items: [...lpar.refs.values()].map((r) => ({ id: r.id, holder: r.holder, node: nodeSummary(lpar, r.node) })) };
+    },
+  );
+  app.delete(
+    '/v1/lpars/:lpar/refs/:ref',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'of_node_put of a reference taken over the API',
+        params: Type.Object({ lpar: LparId, ref: Type.String({ pattern: '^r[0-9]{1,12}$' }) }),
+        response: { 200: RefDoc, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const ref = lpar.putRef(req.params.ref);
+      return { id: ref.id, holder: ref.holder, node: nodeSummary(lpar, ref.node) };
+    },
+  );
+  app.post(
+    '/v1/lpars/:lpar/refs/put',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'of_node_put by a named holder, balanced or not',
+        description: 'A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced.',
+        params: Type.Object({ lpar: LparId }),
+        body: RefBody,
+        response: { 200: NodeSummary, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const ref = toNodeRef(req.body.node);
+      if ('phandle' in ref) throw badRequest('Unsupported node reference', 'a put names its node by path or address');
+      return nodeSummary(lpar, lpar.putByHolder(ref, req.body.holder));
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/refcounts',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Every node with its count and holders',
+        params: Type.Object({ lpar: LparId }),
+        querystring: Type.Object({ state: Type.Optional(NodeState) }, { additionalProperties: false }),
+        response: { 200: Items(Open({ address: Type.String() })), ...problemResponses },
+      },
+    },
+    async (req) => ({ items: refcounts(app.registry.get(req.params.lpar), req.query.state) }),
+  );
+  app.get(
+    '/v1/lpars/:lpar/leaks',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Detached, released-but-held and orphaned nodes, with holders and migrations survived',
+        params: Type.Object({ lpar: LparId }),
+        response: { 200: Items(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })), ...problemResponses },
+      },
+    },
+    async (req) => ({ items: leaks(app.registry.get(req.params.lpar)) }),
+  );
+};

@@ -1,0 +1,64 @@
+// Schemas used across resources. The client imports these too, so request and response shapes have
+// one definition.
+
+import { type TSchema, Type } from '@sinclair/typebox';
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String(),
+    requestId: Type.Optional(Type.String()),
+    errno: Type.Optional(Type.String({ description: 'for ofdt writes: the errno write(2) returned, e.g. EBUSY' })),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const problemResponses = {
+  400: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+};
+
+/** A string enum with one clear error message (a union of literals gives one per member). */
+export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+
+export const Items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
+
+/** An open object: documented fields plus whatever the model adds, serialised as is. */
+export const Open = (props: Parameters<typeof Type.Object>[0], description?: string) =>
+  Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
+
+export const LparId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'LPAR id, e.g. lpar-1' });
+export const LparParams = Type.Object({ lpar: LparId });
+
+export const PHANDLE_PATTERN = '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$';
+export const PhandleString = Type.String({ pattern: PHANDLE_PATTERN, description: 'decimal or 0x-hex u32' });
+export const Phandle = Type.Union([Type.Integer({ minimum: 0, maximum: 0xffffffff }), PhandleString]);
+
+export const Address = Type.String({ pattern: '^c[0-9a-f]{15}$', description: 'simulated kernel address' });
+export const OfPath = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute device-tree path' });
+
+export const NodeRef = Type.Union(
+  [
+    Type.Object({ path: OfPath }, { additionalProperties: false }),
+    Type.Object({ address: Address }, { additionalProperties: false }),
+    Type.Object({ phandle: Phandle }, { additionalProperties: false }),
+  ],
+  { description: 'path and address inspect; phandle looks the node up as kernel code does (cache side effects)' },
+);
+
+export const Holder = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'who holds the reference (printable, no spaces); also the task name the operation runs as',
+});
+
+/** Parses a phandle given as a number or a decimal / 0x-hex string; null when it is not a u32. */
+export function parsePhandle(v: number | string): number | null {
+  const n = typeof v === 'number' ? v : /^0[xX]/.test(v) ? Number.parseInt(v.slice(2), 16) : Number.parseInt(v, 10);
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : null;
+}

@@ -1,0 +1,90 @@
+import { Type } from '@sinclair/typebox';
+import { KERNEL_NAMES } from '../../kernel/profiles.ts';
+import { PLATFORM_FACILITIES } from '../../pseries/tree.ts';
+import { Open, StringEnum } from './common.ts';
+
+export const KernelName = StringEnum(KERNEL_NAMES);
+
+export const LparOptions = Type.Object(
+  {
+    refcountFull: Type.Optional(Type.Boolean({ description: 'K-REF-4: 4.x CONFIG_REFCOUNT_FULL' })),
+    kasan: Type.Optional(Type.Boolean({ description: 'K-UAF: print KASAN reports (default true)' })),
+    dynamicDebug: Type.Optional(Type.Boolean({ description: 'K-MOB-8: pr_debug lines reach dmesg' })),
+    pfoDevices: Type.Optional(Type.Union([Type.Literal('kernel'), Type.Literal('fixed')], { description: 'K-DRV-4' })),
+    cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    memoryGiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+    extraVirtualAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
+    pciAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
+    platformFacilities: Type.Optional(Type.Array(StringEnum(PLATFORM_FACILITIES), { uniqueItems: true, maxItems: 3 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateLparBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
+    profile: Type.Optional(Type.Union([Type.Literal('power9'), Type.Literal('power10')], { default: 'power9' })),
+    kernel: KernelName,
+    phandleScheme: Type.Optional(Type.Union([Type.Literal('phyp'), Type.Literal('dtc')])),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff })),
+    system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    options: Type.Optional(LparOptions),
+    dtb: Type.Optional(Type.String({ contentEncoding: 'base64', description: 'boot this flattened tree (base64) instead of a built-in profile' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Counts = Open({
+  attached: Type.Integer(),
+  detached: Type.Integer(),
+  released: Type.Integer(),
+  freed: Type.Integer(),
+  orphaned: Type.Integer(),
+  staleCacheEntries: Type.Integer(),
+  useAfterFree: Type.Integer(),
+  sysfsRenames: Type.Integer(),
+  warnings: Type.Integer(),
+});
+
+export const LparDoc = Open({
+  id: Type.String(),
+  name: Type.String(),
+  profile: Type.String(),
+  kernel: Type.String(),
+  system: Type.String(),
+  phandleScheme: Type.Union([Type.String(), Type.Null()]),
+  seed: Type.Integer(),
+  options: Open({}),
+  createdAt: Type.String(),
+  counts: Counts,
+  nodes: Type.Integer(),
+});
+
+export const SystemDoc = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
+    processor: Type.Union([Type.Literal('POWER9'), Type.Literal('POWER10')]),
+    machineType: Type.String({ pattern: '^[0-9A-Z]{4}-[0-9A-Z]{3}$' }),
+    serial: Type.String({ pattern: '^[0-9A-F]{7}$' }),
+    sharedInterruptPool: Type.Integer({ minimum: 0, maximum: 0xffffffff }),
+    resourceIdBase: Type.Integer({ minimum: 0, maximum: 0xfff00000 }),
+    memoryAssociativityIndex: Type.Integer({ minimum: 0, maximum: 1024 }),
+    readdCacheNodes: Type.Boolean(),
+    builtin: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+export const CreateSystemBody = Type.Object(
+  {
+    name: SystemDoc.properties.name,
+    processor: SystemDoc.properties.processor,
+    machineType: Type.Optional(SystemDoc.properties.machineType),
+    serial: SystemDoc.properties.serial,
+    sharedInterruptPool: Type.Optional(SystemDoc.properties.sharedInterruptPool),
+    resourceIdBase: Type.Optional(SystemDoc.properties.resourceIdBase),
+    memoryAssociativityIndex: Type.Optional(SystemDoc.properties.memoryAssociativityIndex),
+    readdCacheNodes: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
