@@ -27,11 +27,15 @@ let requestCounter = 0;
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logStream ? { level: config.LOG_LEVEL, stream: options.logStream } : { level: config.LOG_LEVEL },
+    logger: options.logStream
+      ? { level: config.LOG_LEVEL, stream: options.logStream }
+      : { level: config.LOG_LEVEL },
     bodyLimit: config.LPARSIM_BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
     routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -45,11 +49,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
     }),
   );
-  app.decorate('pathLimits', { maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS, maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES });
+  app.decorate('pathLimits', {
+    maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,
+    maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES,
+  });
 
   // Raw bodies: ofdt writes are bytes, whatever the client calls them.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(['application/octet-stream', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    ['application/octet-stream', 'text/plain'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

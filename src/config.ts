@@ -11,14 +11,54 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
-  LPARSIM_MAX_LPARS: Type.Integer({ minimum: 1, maximum: 100_000, default: 64, description: 'LPARs one instance holds at once' }),
-  LPARSIM_MAX_NODES_PER_LPAR: Type.Integer({ minimum: 16, maximum: 5_000_000, default: 250_000, description: 'Device-tree nodes one LPAR may boot with' }),
-  LPARSIM_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1 << 30, default: 16 * 1024 * 1024, description: 'Largest request body (DTB uploads, ofdt writes)' }),
-  LPARSIM_MAX_EVENTS_PER_LPAR: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 50_000, description: 'Events kept per LPAR for replay (Last-Event-ID)' }),
-  LPARSIM_MAX_TREE_DEPTH: Type.Integer({ minimum: 4, maximum: 1024, default: 64, description: 'Deepest node nesting accepted from an uploaded DTB' }),
-  LPARSIM_MAX_PATH_COMPONENTS: Type.Integer({ minimum: 4, maximum: 1024, default: 64, description: 'Components in a /sys or /proc view path' }),
-  LPARSIM_MAX_NAME_BYTES: Type.Integer({ minimum: 31, maximum: 4096, default: 255, description: 'Bytes in one path component or holder name' }),
-  LPARSIM_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'How long shutdown waits for in-flight requests' }),
+  LPARSIM_MAX_LPARS: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 64,
+    description: 'LPARs one instance holds at once',
+  }),
+  LPARSIM_MAX_NODES_PER_LPAR: Type.Integer({
+    minimum: 16,
+    maximum: 5_000_000,
+    default: 250_000,
+    description: 'Device-tree nodes one LPAR may boot with',
+  }),
+  LPARSIM_BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 1 << 30,
+    default: 16 * 1024 * 1024,
+    description: 'Largest request body (DTB uploads, ofdt writes)',
+  }),
+  LPARSIM_MAX_EVENTS_PER_LPAR: Type.Integer({
+    minimum: 100,
+    maximum: 10_000_000,
+    default: 50_000,
+    description: 'Events kept per LPAR for replay (Last-Event-ID)',
+  }),
+  LPARSIM_MAX_TREE_DEPTH: Type.Integer({
+    minimum: 4,
+    maximum: 1024,
+    default: 64,
+    description: 'Deepest node nesting accepted from an uploaded DTB',
+  }),
+  LPARSIM_MAX_PATH_COMPONENTS: Type.Integer({
+    minimum: 4,
+    maximum: 1024,
+    default: 64,
+    description: 'Components in a /sys or /proc view path',
+  }),
+  LPARSIM_MAX_NAME_BYTES: Type.Integer({
+    minimum: 31,
+    maximum: 4096,
+    default: 255,
+    description: 'Bytes in one path component or holder name',
+  }),
+  LPARSIM_SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 0,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'How long shutdown waits for in-flight requests',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

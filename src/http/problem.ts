@@ -26,7 +26,15 @@ export function sendProblem(
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail, instance: request.url, requestId: request.id, ...extra });
+    .send({
+      type: `${PROBLEM_TYPE_BASE}${slug}`,
+      title,
+      status,
+      detail,
+      instance: request.url,
+      requestId: request.id,
+      ...extra,
+    });
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {
@@ -39,18 +47,37 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const fe = error as FastifyError;
     if (fe.validation) {
       return sendProblem(reply, request, 400, 'validation', 'Invalid request', fe.message, {
-        errors: fe.validation.map((v) => ({ where: fe.validationContext ?? 'request', path: v.instancePath, message: v.message })),
+        errors: fe.validation.map((v) => ({
+          where: fe.validationContext ?? 'request',
+          path: v.instancePath,
+          message: v.message,
+        })),
       });
     }
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const slug = status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : 'bad-request';
+      const slug =
+        status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : 'bad-request';
       return sendProblem(reply, request, status, slug, fe.code ?? 'Bad request', fe.message);
     }
     request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(reply, request, 500, 'internal', 'Internal error', 'the service failed; this is a bug (see the logs by request id)');
+    return sendProblem(
+      reply,
+      request,
+      500,
+      'internal',
+      'Internal error',
+      'the service failed; this is a bug (see the logs by request id)',
+    );
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, 404, 'not-found', 'Not found', `no route for ${request.method} ${request.url.split('?')[0]}`),
+    sendProblem(
+      reply,
+      request,
+      404,
+      'not-found',
+      'Not found',
+      `no route for ${request.method} ${request.url.split('?')[0]}`,
+    ),
   );
 }

@@ -132,7 +132,10 @@ export class Kernel {
     const bar = '==================================================================';
     this.printk('err', bar);
     this.printk('err', `BUG: KASAN: use-after-free in ${func}`);
-    this.printk('err', `${write ? 'Write' : 'Read'} of size ${size} at addr ${obj.address} by task ${comm}/${pid}`);
+    this.printk(
+      'err',
+      `${write ? 'Write' : 'Read'} of size ${size} at addr ${obj.address} by task ${comm}/${pid}`,
+    );
     this.printk('err', `Freed by task ${freed.comm}/${freed.pid}: ${freed.trace}`);
     this.printk('err', `The buggy address belongs to the object at ${obj.address}`);
     this.printk('err', bar);

@@ -82,7 +82,12 @@ export function kernfsPath(node: KernfsNode): string {
  * Resolves path components from `root`, following links in directories along the way (as a path walk
  * does) but not a link in the last component unless `followLast`.
  */
-export function kernfsLookup(root: KernfsDir, parts: readonly string[], followLast = false, depth = 0): KernfsNode | null {
+export function kernfsLookup(
+  root: KernfsDir,
+  parts: readonly string[],
+  followLast = false,
+  depth = 0,
+): KernfsNode | null {
   if (depth > 8) return null; // ELOOP
   let cur: KernfsNode = root;
   for (let i = 0; i < parts.length; i++) {
@@ -93,7 +98,8 @@ export function kernfsLookup(root: KernfsDir, parts: readonly string[], followLa
     }
     if (cur.kind !== 'dir') return null;
     const part = parts[i]!;
-    const next: KernfsNode | undefined = part === '.' ? cur : part === '..' ? (cur.parent ?? cur) : cur.entries.get(part);
+    const next: KernfsNode | undefined =
+      part === '.' ? cur : part === '..' ? (cur.parent ?? cur) : cur.entries.get(part);
     if (!next) return null;
     cur = next;
   }

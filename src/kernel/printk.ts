@@ -2,7 +2,16 @@
 // Time is simulated so that the same operations always give the same log.
 
 export type LogLevel = 'emerg' | 'alert' | 'crit' | 'err' | 'warn' | 'notice' | 'info' | 'debug';
-export const LOG_LEVELS: readonly LogLevel[] = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
+export const LOG_LEVELS: readonly LogLevel[] = [
+  'emerg',
+  'alert',
+  'crit',
+  'err',
+  'warn',
+  'notice',
+  'info',
+  'debug',
+];
 
 export interface LogLine {
   /** Position in the log, from 1; `?since=` takes this. */

@@ -48,7 +48,8 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
     refcount: 'plain',
     mobilityLookup: 'per-op',
     skipPlatformFacilities: false,
-    origin: 'cache entries hold references and are evicted on detach; sysfs holds a reference (5801169a2ed2, b8a9ac1a5b99, 5b2c2f5a0ea3)',
+    origin:
+      'cache entries hold references and are evicted on detach; sysfs holds a reference (5801169a2ed2, b8a9ac1a5b99, 5b2c2f5a0ea3)',
   },
   {
     name: '5.8',
@@ -68,7 +69,8 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
     refcount: 'checked',
     mobilityLookup: 'central',
     skipPlatformFacilities: true,
-    origin: 'central lookup in the update loop (2efd7f6eb9b7, 5.11); platform-facilities updates ignored (319fa1a52e43)',
+    origin:
+      'central lookup in the update loop (2efd7f6eb9b7, 5.11); platform-facilities updates ignored (319fa1a52e43)',
   },
 ];
 

@@ -23,11 +23,31 @@ interface WarnSite {
 }
 
 const W = {
-  incOn0: { site: 'refcount:inc-on-0', func: 'refcount_inc', message: 'refcount_t: increment on 0; use-after-free.' },
-  underflowFull: { site: 'refcount:underflow', func: 'refcount_sub_and_test', message: 'refcount_t: underflow; use-after-free.' },
-  addUaf: { site: 'refcount:add-uaf', func: 'refcount_warn_saturate', message: 'refcount_t: addition on 0; use-after-free.' },
-  saturated: { site: 'refcount:saturated', func: 'refcount_warn_saturate', message: 'refcount_t: saturated; leaking memory.' },
-  subUaf: { site: 'refcount:sub-uaf', func: 'refcount_warn_saturate', message: 'refcount_t: underflow; use-after-free.' },
+  incOn0: {
+    site: 'refcount:inc-on-0',
+    func: 'refcount_inc',
+    message: 'refcount_t: increment on 0; use-after-free.',
+  },
+  underflowFull: {
+    site: 'refcount:underflow',
+    func: 'refcount_sub_and_test',
+    message: 'refcount_t: underflow; use-after-free.',
+  },
+  addUaf: {
+    site: 'refcount:add-uaf',
+    func: 'refcount_warn_saturate',
+    message: 'refcount_t: addition on 0; use-after-free.',
+  },
+  saturated: {
+    site: 'refcount:saturated',
+    func: 'refcount_warn_saturate',
+    message: 'refcount_t: saturated; leaking memory.',
+  },
+  subUaf: {
+    site: 'refcount:sub-uaf',
+    func: 'refcount_warn_saturate',
+    message: 'refcount_t: underflow; use-after-free.',
+  },
 } as const satisfies Record<string, WarnSite>;
 
 export interface StepResult {

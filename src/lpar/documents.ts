@@ -1,7 +1,7 @@
 // What the API shows of the model: plain JSON documents built from the live objects, without side
 // effects (the simulator looks at memory; it does not dereference through the kernel).
 
-import { formatLogLine, type LogLevel, LOG_LEVELS } from '../kernel/printk.ts';
+import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
@@ -33,7 +33,9 @@ export function refcountValue(np: DeviceNode): number | 'saturated' {
 }
 
 export function holdersOf(np: DeviceNode): Array<{ holder: string; count: number }> {
-  return [...np.holders].map(([holder, count]) => ({ holder, count })).sort((a, b) => a.holder.localeCompare(b.holder));
+  return [...np.holders]
+    .map(([holder, count]) => ({ holder, count }))
+    .sort((a, b) => a.holder.localeCompare(b.holder));
 }
 
 export function nodeDocument(lpar: Lpar, np: DeviceNode) {
@@ -53,13 +55,21 @@ export function nodeDocument(lpar: Lpar, np: DeviceNode) {
     unbalancedPuts: [...np.unbalancedPuts].map(([holder, count]) => ({ holder, count })),
     sysfs: { inSysfs: np.kobj.inSysfs, name: np.kobj.sysfsName },
     parent: np.parent ? np.parent.address : null,
-    freed: np.freed ? { comm: np.freed.comm, pid: np.freed.pid, trace: np.freed.trace, usec: np.freed.usec } : null,
+    freed: np.freed
+      ? { comm: np.freed.comm, pid: np.freed.pid, trace: np.freed.trace, usec: np.freed.usec }
+      : null,
     properties: np.properties.map((p) => {
       const decoded = decodeValue(p.value);
       const base = { name: p.name, length: p.value.length, hex: toHex(p.value) };
-      return 'value' in decoded ? { ...base, type: decoded.kind, value: decoded.value } : { ...base, type: decoded.kind };
+      return 'value' in decoded
+        ? { ...base, type: decoded.kind, value: decoded.value }
+        : { ...base, type: decoded.kind };
     }),
-    deadProperties: np.deadProperties.map((p) => ({ name: p.name, length: p.value.length, hex: toHex(p.value) })),
+    deadProperties: np.deadProperties.map((p) => ({
+      name: p.name,
+      length: p.value.length,
+      hex: toHex(p.value),
+    })),
     children: childrenOf(np).map((c) => ({ name: c.fullName, address: c.address, state: nodeState(c) })),
   };
 }
@@ -140,7 +150,14 @@ export function refcounts(lpar: Lpar, state?: NodeState) {
   const items = [];
   for (const np of lpar.of.nodes.values()) {
     if (state && nodeState(np) !== state) continue;
-    items.push({ address: np.address, path: attachedPath(lpar, np), lastKnownPath: lastKnownPath(np), state: nodeState(np), refcount: refcountValue(np), holders: holdersOf(np) });
+    items.push({
+      address: np.address,
+      path: attachedPath(lpar, np),
+      lastKnownPath: lastKnownPath(np),
+      state: nodeState(np),
+      refcount: refcountValue(np),
+      holders: holdersOf(np),
+    });
   }
   return items;
 }
@@ -173,7 +190,13 @@ export function dmesgDocument(lpar: Lpar, since: number, level?: LogLevel) {
   const maxRank = level ? LOG_LEVELS.indexOf(level) : LOG_LEVELS.length - 1;
   const lines = lpar.k.log.since(since).filter((l) => LOG_LEVELS.indexOf(l.level) <= maxRank);
   return {
-    items: lines.map((l) => ({ seq: l.seq, usec: l.usec, level: l.level, text: l.text, line: formatLogLine(l) })),
+    items: lines.map((l) => ({
+      seq: l.seq,
+      usec: l.usec,
+      level: l.level,
+      text: l.text,
+      line: formatLogLine(l),
+    })),
     next: lpar.k.log.lines.length,
   };
 }
@@ -183,7 +206,13 @@ export function vioDocument(lpar: Lpar) {
     name: dev.name,
     driver: dev.driver?.name ?? null,
     holder: dev.holder,
-    node: { address: dev.node.address, state: nodeState(dev.node), path: attachedPath(lpar, dev.node), lastKnownPath: lastKnownPath(dev.node), refcount: refcountValue(dev.node) },
+    node: {
+      address: dev.node.address,
+      state: nodeState(dev.node),
+      path: attachedPath(lpar, dev.node),
+      lastKnownPath: lastKnownPath(dev.node),
+      refcount: refcountValue(dev.node),
+    },
   }));
 }
 
@@ -193,6 +222,7 @@ export function driversDocument(lpar: Lpar) {
     compatible: d.compatible,
     namePrefix: d.namePrefix,
     devices: [...lpar.vio.devices.values()].filter((dev) => dev.driver === d).map((dev) => dev.name),
-    listensForUpdates: lpar.of.reconfigChain.some((l) => l.name === 'nx842_OF_notifier') && d.name === 'nx-compress-pseries',
+    listensForUpdates:
+      lpar.of.reconfigChain.some((l) => l.name === 'nx842_OF_notifier') && d.name === 'nx-compress-pseries',
   }));
 }

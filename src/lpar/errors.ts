@@ -14,7 +14,8 @@ export class LparError extends Error {
   }
 }
 
-export const notFound = (what: string, detail: string) => new LparError('not-found', `${what} not found`, detail);
+export const notFound = (what: string, detail: string) =>
+  new LparError('not-found', `${what} not found`, detail);
 export const badRequest = (title: string, detail: string) => new LparError('bad-request', title, detail);
 export const conflict = (title: string, detail: string) => new LparError('conflict', title, detail);
 export const limitExceeded = (detail: string) => new LparError('limit', 'Limit exceeded', detail);

@@ -26,7 +26,9 @@ function refcountsMatchLedger(lpar: Lpar): InvariantResult {
     const replay: Refcount = { count: 1, saturated: false };
     for (const op of np.refOps) refcountStep(mode, replay, op);
     if (replay.count !== np.kobj.ref.count || replay.saturated !== np.kobj.ref.saturated)
-      details.push(`${np.address} (${np.fullName}): count ${np.kobj.ref.count}${np.kobj.ref.saturated ? ' saturated' : ''}, ledger gives ${replay.count}${replay.saturated ? ' saturated' : ''}`);
+      details.push(
+        `${np.address} (${np.fullName}): count ${np.kobj.ref.count}${np.kobj.ref.saturated ? ' saturated' : ''}, ledger gives ${replay.count}${replay.saturated ? ' saturated' : ''}`,
+      );
   }
   return result('refcounts-match-ledger', 'K-REF-1, K-REF-4', details);
 }
@@ -45,15 +47,18 @@ function attachedReachableOnce(lpar: Lpar): InvariantResult {
         continue;
       }
       seen.add(np);
-      if (np !== root && (np.flags & OF_DETACHED || np.freed)) details.push(`${np.address} (${np.fullName}) is reachable but ${nodeState(np)}`);
+      if (np !== root && (np.flags & OF_DETACHED || np.freed))
+        details.push(`${np.address} (${np.fullName}) is reachable but ${nodeState(np)}`);
       for (let c = np.child; c; c = c.sibling) {
-        if (c.parent !== np) details.push(`${c.address} (${c.fullName}) is linked under a node that is not its parent`);
+        if (c.parent !== np)
+          details.push(`${c.address} (${c.fullName}) is linked under a node that is not its parent`);
         stack.push(c);
       }
     }
   }
   for (const np of lpar.of.nodes.values()) {
-    if (nodeState(np) === 'attached' && !seen.has(np)) details.push(`${np.address} (${np.fullName}) is attached but not reachable from the root`);
+    if (nodeState(np) === 'attached' && !seen.has(np))
+      details.push(`${np.address} (${np.fullName}) is attached but not reachable from the root`);
   }
   return result('attached-reachable-once', 'K-NODE-4', details);
 }
@@ -63,15 +68,18 @@ function sysfsConsistent(lpar: Lpar): InvariantResult {
   const details: string[] = [];
   const walk = (dir: KernfsDir) => {
     for (const [key, entry] of dir.entries) {
-      if (entry.name !== key) details.push(`entry ${JSON.stringify(entry.name)} is filed under ${JSON.stringify(key)}`);
-      if (entry.parent !== dir) details.push(`entry ${JSON.stringify(entry.name)} does not point back at its directory`);
+      if (entry.name !== key)
+        details.push(`entry ${JSON.stringify(entry.name)} is filed under ${JSON.stringify(key)}`);
+      if (entry.parent !== dir)
+        details.push(`entry ${JSON.stringify(entry.name)} does not point back at its directory`);
       if (entry.kind === 'dir') walk(entry);
     }
   };
   walk(lpar.of.sysfs);
   for (const np of lpar.of.nodes.values()) {
     const linked = np.kobj.dir !== null && np.kobj.dir.parent !== null;
-    if (np.kobj.inSysfs !== linked) details.push(`${np.address} (${np.fullName}): in sysfs ${np.kobj.inSysfs}, directory linked ${linked}`);
+    if (np.kobj.inSysfs !== linked)
+      details.push(`${np.address} (${np.fullName}): in sysfs ${np.kobj.inSysfs}, directory linked ${linked}`);
   }
   return result('sysfs-consistent', 'K-SYSFS-2', details);
 }
@@ -80,12 +88,18 @@ function sysfsConsistent(lpar: Lpar): InvariantResult {
 function cacheSlotsKnown(lpar: Lpar): InvariantResult {
   const details: string[] = [];
   lpar.of.cache.slots.forEach((np, slot) => {
-    if (np && lpar.of.nodes.get(np.address) !== np) details.push(`slot ${slot} names an unknown node ${np.address}`);
+    if (np && lpar.of.nodes.get(np.address) !== np)
+      details.push(`slot ${slot} names an unknown node ${np.address}`);
   });
   return result('cache-slots-known', 'K-CACHE', details);
 }
 
 export function checkInvariants(lpar: Lpar): { ok: boolean; items: InvariantResult[] } {
-  const items = [refcountsMatchLedger(lpar), attachedReachableOnce(lpar), sysfsConsistent(lpar), cacheSlotsKnown(lpar)];
+  const items = [
+    refcountsMatchLedger(lpar),
+    attachedReachableOnce(lpar),
+    sysfsConsistent(lpar),
+    cacheSlotsKnown(lpar),
+  ];
   return { ok: items.every((i) => i.ok), items };
 }

@@ -151,7 +151,8 @@ export class Lpar {
 
   putRef(id: string): ExplicitRef {
     const ref = this.refs.get(id);
-    if (!ref) throw notFound('Reference', `no outstanding reference ${JSON.stringify(id)} in LPAR ${this.config.id}`);
+    if (!ref)
+      throw notFound('Reference', `no outstanding reference ${JSON.stringify(id)} in LPAR ${this.config.id}`);
     this.refs.delete(id);
     this.run(ref.holder, () => ofNodePut(this.of, ref.node, ref.holder));
     return ref;
@@ -159,7 +160,8 @@ export class Lpar {
 
   /** of_node_put by a named holder, balanced or not (a put with nothing held is recorded as unbalanced). */
   putByHolder(ref: NodeRef, holder: string): DeviceNode {
-    if ('phandle' in ref) throw badRequest('Unsupported node reference', 'a put names its node by path or address');
+    if ('phandle' in ref)
+      throw badRequest('Unsupported node reference', 'a put names its node by path or address');
     const np = this.resolve(ref);
     this.run(holder, () => ofNodePut(this.of, np, holder));
     // An explicit ref of this holder on this node is now spent.
@@ -181,7 +183,11 @@ export class Lpar {
   rebuildPhandleCache(): void {
     const model = this.of.cache.model;
     const done = this.run(API_TASK, () => ofRebuildPhandleCache(this.of));
-    if (!done) throw conflict('No rebuild for this cache model', `the ${model} phandle cache has no rebuild (K-CACHE-5); only pow2 and pow2-refs do`);
+    if (!done)
+      throw conflict(
+        'No rebuild for this cache model',
+        `the ${model} phandle cache has no rebuild (K-CACHE-5); only pow2 and pow2-refs do`,
+      );
   }
 }
 

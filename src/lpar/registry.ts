@@ -1,9 +1,16 @@
 // The LPARs and managed systems of one service instance, with the configured limits.
 
 import { DEFAULT_KERNEL_OPTIONS, type KernelOptions, kernelProfile } from '../kernel/profiles.ts';
-import { type FdtNode, FdtError, fdtDecode } from '../of/fdt.ts';
+import { FdtError, type FdtNode, fdtDecode } from '../of/fdt.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
-import { DEFAULT_TREE_OPTIONS, generateTree, type PhandleScheme, type TreeOptions, treeProfile, type TreeProfileName } from '../pseries/tree.ts';
+import {
+  DEFAULT_TREE_OPTIONS,
+  generateTree,
+  type PhandleScheme,
+  type TreeOptions,
+  type TreeProfileName,
+  treeProfile,
+} from '../pseries/tree.ts';
 import { badRequest, conflict, LparError, limitExceeded, notFound } from './errors.ts';
 import { EventHub } from './events.ts';
 import { Lpar } from './lpar.ts';
@@ -22,13 +29,17 @@ export interface CreateLparInput {
   readonly phandleScheme?: PhandleScheme;
   readonly seed?: number;
   readonly system?: string;
-  readonly options?: Partial<KernelOptions & Omit<TreeOptions, 'phandleScheme' | 'seed' | 'partitionName' | 'partitionNo'>>;
+  readonly options?: Partial<
+    KernelOptions & Omit<TreeOptions, 'phandleScheme' | 'seed' | 'partitionName' | 'partitionNo'>
+  >;
   /** A flattened tree to boot instead of a built-in profile. */
   readonly dtb?: Uint8Array;
 }
 
 /** Nodes a built-in tree will have, computed from the options before generating anything. */
-export function estimateNodes(o: Pick<TreeOptions, 'cores' | 'extraVirtualAdapters' | 'pciAdapters'>): number {
+export function estimateNodes(
+  o: Pick<TreeOptions, 'cores' | 'extraVirtualAdapters' | 'pciAdapters'>,
+): number {
   return 20 + o.cores * 3 + o.extraVirtualAdapters + o.pciAdapters * 3;
 }
 
@@ -70,18 +81,29 @@ export class Registry {
   }
 
   addSystem(system: ManagedSystem): ManagedSystem {
-    if (this.systems.has(system.name)) throw conflict('Managed system exists', `a managed system named ${JSON.stringify(system.name)} exists`);
+    if (this.systems.has(system.name))
+      throw conflict('Managed system exists', `a managed system named ${JSON.stringify(system.name)} exists`);
     this.systems.set(system.name, system);
     return system;
   }
 
   create(input: CreateLparInput): Lpar {
-    if (this.lpars.size >= this.limits.maxLpars) throw limitExceeded(`at most ${this.limits.maxLpars} LPARs (LPARSIM_MAX_LPARS)`);
+    if (this.lpars.size >= this.limits.maxLpars)
+      throw limitExceeded(`at most ${this.limits.maxLpars} LPARs (LPARSIM_MAX_LPARS)`);
     const kernel = kernelProfile(input.kernel);
-    if (!kernel) throw badRequest('Unknown kernel profile', `kernel ${JSON.stringify(input.kernel)} is not one of 4.16, 4.18, 5.0, 5.8, 5.16`);
+    if (!kernel)
+      throw badRequest(
+        'Unknown kernel profile',
+        `kernel ${JSON.stringify(input.kernel)} is not one of 4.16, 4.18, 5.0, 5.8, 5.16`,
+      );
     const id = `lpar-${this.nextId}`;
     const name = input.name ?? id;
-    for (const other of this.lpars.values()) if (other.config.name === name) throw conflict('LPAR name taken', `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`);
+    for (const other of this.lpars.values())
+      if (other.config.name === name)
+        throw conflict(
+          'LPAR name taken',
+          `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`,
+        );
     const o = input.options ?? {};
     const kernelOptions: KernelOptions = {
       refcountFull: o.refcountFull ?? DEFAULT_KERNEL_OPTIONS.refcountFull,
@@ -95,17 +117,29 @@ export class Registry {
     let system: ManagedSystem;
     if (input.dtb) {
       try {
-        fdt = fdtDecode(input.dtb, { maxNodes: this.limits.maxNodesPerLpar, maxDepth: this.limits.maxTreeDepth });
+        fdt = fdtDecode(input.dtb, {
+          maxNodes: this.limits.maxNodesPerLpar,
+          maxDepth: this.limits.maxTreeDepth,
+        });
       } catch (e) {
-        if (e instanceof FdtError) throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
+        if (e instanceof FdtError)
+          throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
         throw e;
       }
       system = this.system(input.system ?? 'p9-alpha');
     } else {
       const profile = treeProfile(input.profile);
-      if (!profile) throw badRequest('Unknown tree profile', `profile ${JSON.stringify(input.profile)} is not power9 or power10`);
+      if (!profile)
+        throw badRequest(
+          'Unknown tree profile',
+          `profile ${JSON.stringify(input.profile)} is not power9 or power10`,
+        );
       system = this.system(input.system ?? HOME_SYSTEM[profile.processor]);
-      if (system.processor !== profile.processor) throw badRequest('Wrong managed system', `${system.name} is a ${system.processor} server; a ${profile.name} LPAR needs ${profile.processor}`);
+      if (system.processor !== profile.processor)
+        throw badRequest(
+          'Wrong managed system',
+          `${system.name} is a ${system.processor} server; a ${profile.name} LPAR needs ${profile.processor}`,
+        );
       treeOptions = {
         ...DEFAULT_TREE_OPTIONS,
         cores: o.cores ?? DEFAULT_TREE_OPTIONS.cores,
@@ -120,10 +154,13 @@ export class Registry {
       };
       const estimate = estimateNodes(treeOptions);
       if (estimate > this.limits.maxNodesPerLpar)
-        throw limitExceeded(`these options give about ${estimate} nodes; at most ${this.limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`);
+        throw limitExceeded(
+          `these options give about ${estimate} nodes; at most ${this.limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`,
+        );
       fdt = generateTree(profile, system, treeOptions);
     }
-    if (countFdt(fdt) > this.limits.maxNodesPerLpar) throw limitExceeded(`at most ${this.limits.maxNodesPerLpar} nodes per LPAR`);
+    if (countFdt(fdt) > this.limits.maxNodesPerLpar)
+      throw limitExceeded(`at most ${this.limits.maxNodesPerLpar} nodes per LPAR`);
     this.nextId += 1;
     const lpar = new Lpar(
       {

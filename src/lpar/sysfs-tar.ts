@@ -13,7 +13,8 @@ export function sysfsTar(lpar: Lpar): ReturnType<typeof pack> {
     for (const entry of [...dir.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const name = `${prefix}/${entry.name}`;
       if (entry.kind === 'dir') walk(entry, name);
-      else if (entry.kind === 'file') archive.entry({ name, mode: entry.mode, mtime }, Buffer.from(lpar.run('cat', () => entry.read())));
+      else if (entry.kind === 'file')
+        archive.entry({ name, mode: entry.mode, mtime }, Buffer.from(lpar.run('cat', () => entry.read())));
       else archive.entry({ name, type: 'symlink', linkname: entry.target, mode: 0o777, mtime });
     }
   };

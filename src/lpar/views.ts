@@ -13,7 +13,8 @@ export interface PathLimits {
 /** Splits a view path and refuses what a path walk would not take: `..`, NUL, over-long components. */
 export function viewPathParts(path: string, limits: PathLimits): string[] {
   const parts = path.split('/').filter((p) => p.length > 0 && p !== '.');
-  if (parts.length > limits.maxComponents) throw badRequest('Path too deep', `at most ${limits.maxComponents} components`);
+  if (parts.length > limits.maxComponents)
+    throw badRequest('Path too deep', `at most ${limits.maxComponents} components`);
   for (const p of parts) {
     if (p === '..') throw badRequest('Bad path', 'paths may not contain ".." components');
     if (p.includes('\0')) throw badRequest('Bad path', 'paths may not contain NUL');
@@ -32,8 +33,17 @@ function rootDir(lpar: Lpar, root: ViewRoot): KernfsDir | null {
 
 export function lookupView(lpar: Lpar, root: ViewRoot, parts: readonly string[]): KernfsNode {
   const dir = rootDir(lpar, root);
-  const found = dir ? kernfsLookup(root === 'sys' ? dir : lpar.of.sysfs, root === 'sys' ? parts : [...kernfsPath(dir).split('/').filter(Boolean), ...parts]) : null;
-  if (!found) throw notFound('Path', `${root === 'sys' ? '/sys' : '/proc/device-tree'}/${parts.join('/')} does not exist`);
+  const found = dir
+    ? kernfsLookup(
+        root === 'sys' ? dir : lpar.of.sysfs,
+        root === 'sys' ? parts : [...kernfsPath(dir).split('/').filter(Boolean), ...parts],
+      )
+    : null;
+  if (!found)
+    throw notFound(
+      'Path',
+      `${root === 'sys' ? '/sys' : '/proc/device-tree'}/${parts.join('/')} does not exist`,
+    );
   return found;
 }
 
@@ -45,17 +55,25 @@ export function entryDocument(lpar: Lpar, node: KernfsNode) {
     case 'file':
       return { ...base, type: 'file' as const, size: node.size() };
     case 'link':
-      return { ...base, type: 'link' as const, size: node.target.length, target: node.target, broken: resolveLink(lpar.of.sysfs, node) === null };
+      return {
+        ...base,
+        type: 'link' as const,
+        size: node.target.length,
+        target: node.target,
+        broken: resolveLink(lpar.of.sysfs, node) === null,
+      };
   }
 }
 
 export function listDirectory(lpar: Lpar, dir: KernfsDir) {
-  return [...dir.entries.values()].map((e) => entryDocument(lpar, e)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...dir.entries.values()]
+    .map((e) => entryDocument(lpar, e))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Reads a file as task `cat`; following a link to a file reads that file. */
 export function readViewFile(lpar: Lpar, node: KernfsNode): Uint8Array | null {
   const target = node.kind === 'link' ? resolveLink(lpar.of.sysfs, node) : node;
-  if (!target || target.kind !== 'file') return null;
+  if (target?.kind !== 'file') return null;
   return lpar.run('cat', () => target.read());
 }

@@ -14,10 +14,15 @@ import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
 import { ofPhandleCacheInvEntry } from './phandle-cache.ts';
 import { cString, type Property, readU32 } from './property.ts';
 import { INITIAL_HOLDER } from './refs.ts';
-import { ofReconfigNotify, type OfState } from './state.ts';
+import { type OfState, ofReconfigNotify } from './state.ts';
 
 /** Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. */
-export function ofNodeAlloc(of: OfState, fullName: string, props: readonly Property[], flags: number): DeviceNode {
+export function ofNodeAlloc(
+  of: OfState,
+  fullName: string,
+  props: readonly Property[],
+  flags: number,
+): DeviceNode {
   const np: DeviceNode = {
     address: of.k.slab.allocAddress(),
     freed: null as FreeRecord | null,
@@ -46,7 +51,8 @@ export function ofNodeAlloc(of: OfState, fullName: string, props: readonly Prope
 
 function phandleFrom(np: DeviceNode): number {
   // K-ATTACH-1: phandle, else linux,phandle, else ibm,phandle; fewer than 4 bytes means 0.
-  const pp = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle') ?? ofFindProperty(np, 'ibm,phandle');
+  const pp =
+    ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle') ?? ofFindProperty(np, 'ibm,phandle');
   return pp && pp.value.length >= 4 ? readU32(pp.value)! : 0;
 }
 
@@ -129,7 +135,13 @@ export function ofDetachNode(of: OfState, np: DeviceNode): number {
 }
 
 // K-PROP-2: property notifications only for nodes in sysfs.
-function propertyNotify(of: OfState, action: 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY', np: DeviceNode, prop: NodeProperty, oldProp?: NodeProperty): void {
+function propertyNotify(
+  of: OfState,
+  action: 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY',
+  np: DeviceNode,
+  prop: NodeProperty,
+  oldProp?: NodeProperty,
+): void {
   if (!np.kobj.inSysfs) return;
   ofReconfigNotify(of, action, oldProp ? { dn: np, prop, oldProp } : { dn: np, prop });
 }

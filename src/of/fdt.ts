@@ -84,7 +84,8 @@ export function fdtEncode(root: FdtNode, bootCpuidPhys = 0): Uint8Array {
       struct.align4();
     }
     stack.push({ node: top.node, open: true });
-    for (let i = top.node.children.length - 1; i >= 0; i--) stack.push({ node: top.node.children[i]!, open: false });
+    for (let i = top.node.children.length - 1; i >= 0; i--)
+      stack.push({ node: top.node.children[i]!, open: false });
   }
   struct.u32(FDT_END);
   const structBytes = struct.result();
@@ -96,9 +97,20 @@ export function fdtEncode(root: FdtNode, bootCpuidPhys = 0): Uint8Array {
   const total = offStrings + stringBytes.length;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
-  [FDT_MAGIC, total, offStruct, offStrings, offRsvmap, 17, 16, bootCpuidPhys, stringBytes.length, structBytes.length].forEach(
-    (v, i) => view.setUint32(i * 4, v >>> 0),
-  );
+  [
+    FDT_MAGIC,
+    total,
+    offStruct,
+    offStrings,
+    offRsvmap,
+    17,
+    16,
+    bootCpuidPhys,
+    stringBytes.length,
+    structBytes.length,
+  ].forEach((v, i) => {
+    view.setUint32(i * 4, v >>> 0);
+  });
   out.set(rsvmap, offRsvmap);
   out.set(structBytes, offStruct);
   out.set(stringBytes, offStrings);
@@ -112,10 +124,12 @@ export interface FdtDecodeLimits {
 
 /** Parses a blob; throws FdtError with a reason a user can act on. */
 export function fdtDecode(blob: Uint8Array, limits: FdtDecodeLimits): FdtNode {
-  if (blob.length < HEADER_SIZE) throw new FdtError(`blob is ${blob.length} bytes, shorter than the 40-byte FDT header`);
+  if (blob.length < HEADER_SIZE)
+    throw new FdtError(`blob is ${blob.length} bytes, shorter than the 40-byte FDT header`);
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const u32 = (off: number): number => {
-    if (off < 0 || off + 4 > blob.length) throw new FdtError(`read past the end of the blob at offset ${off}`);
+    if (off < 0 || off + 4 > blob.length)
+      throw new FdtError(`read past the end of the blob at offset ${off}`);
     return view.getUint32(off);
   };
   if (u32(0) !== FDT_MAGIC) throw new FdtError(`bad magic 0x${u32(0).toString(16)}, expected 0xd00dfeed`);
@@ -125,10 +139,12 @@ export function fdtDecode(blob: Uint8Array, limits: FdtDecodeLimits): FdtNode {
   const version = u32(20);
   const lastComp = u32(24);
   if (total > blob.length) throw new FdtError(`header says ${total} bytes but the blob has ${blob.length}`);
-  if (version < 16 || lastComp > 17) throw new FdtError(`unsupported FDT version ${version} (last compatible ${lastComp})`);
+  if (version < 16 || lastComp > 17)
+    throw new FdtError(`unsupported FDT version ${version} (last compatible ${lastComp})`);
   const sizeStrings = u32(32);
   const sizeStruct = version >= 17 ? u32(36) : total - offStruct;
-  if (offStruct + sizeStruct > total || offStrings + sizeStrings > total) throw new FdtError('struct or strings block outside the blob');
+  if (offStruct + sizeStruct > total || offStrings + sizeStrings > total)
+    throw new FdtError('struct or strings block outside the blob');
   const cstr = (start: number, end: number): { text: string; next: number } => {
     const nul = blob.indexOf(0, start);
     if (nul < 0 || nul >= end) throw new FdtError(`unterminated string at offset ${start}`);
@@ -162,7 +178,8 @@ export function fdtDecode(blob: Uint8Array, limits: FdtDecodeLimits): FdtNode {
       const nameoff = u32(off + 4);
       off += 8;
       if (off + len > structEnd) throw new FdtError(`property value past the struct block at offset ${off}`);
-      if (nameoff >= sizeStrings) throw new FdtError(`property name offset ${nameoff} outside the strings block`);
+      if (nameoff >= sizeStrings)
+        throw new FdtError(`property name offset ${nameoff} outside the strings block`);
       const { text } = cstr(offStrings + nameoff, offStrings + sizeStrings);
       const top = stack[stack.length - 1];
       if (!top) throw new FdtError('property outside any node');

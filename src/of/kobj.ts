@@ -40,7 +40,9 @@ function propertyFile(of: OfState, np: DeviceNode, pp: NodeProperty, name: strin
     size: () => (secure ? 0 : pp.value.length),
     read: () => {
       // of_node_property_read: reads the property through the node.
-      of.k.tasks.runAs('cat', () => of.k.fn('of_node_property_read', () => of.k.access(np, 'of_node_property_read', 8)));
+      of.k.tasks.runAs('cat', () =>
+        of.k.fn('of_node_property_read', () => of.k.access(np, 'of_node_property_read', 8)),
+      );
       return secure ? new Uint8Array(0) : pp.value;
     },
   };
@@ -59,7 +61,12 @@ export function ofRemovePropertySysfs(pp: NodeProperty): void {
   pp.sysfs = null;
 }
 
-export function ofUpdatePropertySysfs(of: OfState, np: DeviceNode, newProp: NodeProperty, oldProp?: NodeProperty): void {
+export function ofUpdatePropertySysfs(
+  of: OfState,
+  np: DeviceNode,
+  newProp: NodeProperty,
+  oldProp?: NodeProperty,
+): void {
   if (oldProp) ofRemovePropertySysfs(oldProp);
   ofAddPropertySysfs(of, np, newProp);
 }

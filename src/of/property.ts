@@ -16,13 +16,17 @@ export const enc = {
   u32: (...cells: number[]): Uint8Array => {
     const out = new Uint8Array(cells.length * 4);
     const view = new DataView(out.buffer);
-    cells.forEach((c, i) => view.setUint32(i * 4, c >>> 0));
+    cells.forEach((c, i) => {
+      view.setUint32(i * 4, c >>> 0);
+    });
     return out;
   },
   u64: (...values: bigint[]): Uint8Array => {
     const out = new Uint8Array(values.length * 8);
     const view = new DataView(out.buffer);
-    values.forEach((v, i) => view.setBigUint64(i * 8, BigInt.asUintN(64, v)));
+    values.forEach((v, i) => {
+      view.setBigUint64(i * 8, BigInt.asUintN(64, v));
+    });
     return out;
   },
   bytes: (bytes: readonly number[]): Uint8Array => Uint8Array.from(bytes),
@@ -79,7 +83,10 @@ export type DecodedValue =
 export function decodeValue(value: Uint8Array): DecodedValue {
   if (value.length === 0) return { kind: 'empty' };
   const strings = asStringList(value);
-  if (strings) return strings.length === 1 ? { kind: 'string', value: strings[0]! } : { kind: 'strings', value: strings };
+  if (strings)
+    return strings.length === 1
+      ? { kind: 'string', value: strings[0]! }
+      : { kind: 'strings', value: strings };
   if (value.length % 4 === 0) return { kind: 'u32', value: u32Cells(value) };
   return { kind: 'bytes' };
 }

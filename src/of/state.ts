@@ -6,7 +6,12 @@ import { type KernfsDir, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts'
 import type { DeviceNode, NodeProperty } from './node.ts';
 import { createPhandleCache, type PhandleCache } from './phandle-cache.ts';
 
-export type ReconfigAction = 'ATTACH_NODE' | 'DETACH_NODE' | 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY';
+export type ReconfigAction =
+  | 'ATTACH_NODE'
+  | 'DETACH_NODE'
+  | 'ADD_PROPERTY'
+  | 'REMOVE_PROPERTY'
+  | 'UPDATE_PROPERTY';
 
 export interface ReconfigData {
   readonly dn: DeviceNode;

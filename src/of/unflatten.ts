@@ -47,7 +47,11 @@ export function ofFlattenLiveTree(root: DeviceNode): FdtNode {
   const build = (np: DeviceNode): FdtNode => {
     const children: FdtNode[] = [];
     for (let c = np.child; c; c = c.sibling) children.push(build(c));
-    return { name: np.parent ? np.fullName : '', props: np.properties.map((p) => ({ name: p.name, value: p.value })), children };
+    return {
+      name: np.parent ? np.fullName : '',
+      props: np.properties.map((p) => ({ name: p.name, value: p.value })),
+      children,
+    };
   };
   return build(root);
 }

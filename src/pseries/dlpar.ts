@@ -57,7 +57,11 @@ export function dlparAttachNode(of: OfState, dn: DeviceNode, parent: DeviceNode)
 export function dlparDetachNode(of: OfState, dn: DeviceNode): number {
   return of.k.fn('dlpar_detach_node', () => {
     const holder = 'dlpar_detach_node';
-    for (let child = ofGetNextChild(of, dn, null, holder); child; child = ofGetNextChild(of, dn, child, holder)) {
+    for (
+      let child = ofGetNextChild(of, dn, null, holder);
+      child;
+      child = ofGetNextChild(of, dn, child, holder)
+    ) {
       dlparDetachNode(of, child);
     }
     const rc = ofDetachNode(of, dn);

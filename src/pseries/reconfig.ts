@@ -1,8 +1,21 @@
 // /proc/ppc64/ofdt (arch/powerpc/platforms/pseries/reconfig.c, K-OFDT): one command per write, parsed
 // the way the kernel parses it, answered with the errno a write(2) would return.
 
-import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent, ofPeekNodeByPath } from '../of/base.ts';
-import { ofAddProperty, ofAttachNode, ofDetachNode, ofNodeAlloc, ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
+import {
+  ofFindNodeByPath,
+  ofFindProperty,
+  ofGetNextChild,
+  ofGetParent,
+  ofPeekNodeByPath,
+} from '../of/base.ts';
+import {
+  ofAddProperty,
+  ofAttachNode,
+  ofDetachNode,
+  ofNodeAlloc,
+  ofRemoveProperty,
+  ofUpdateProperty,
+} from '../of/dynamic.ts';
 import { OF_DYNAMIC } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
 import type { Property } from '../of/property.ts';
@@ -10,9 +23,18 @@ import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 
 export type Errno = 'EINVAL' | 'ENODEV' | 'EBUSY' | 'ENOMEM' | 'EEXIST' | 'ENOENT';
-export const ERRNO_VALUES: Readonly<Record<Errno, number>> = { ENOENT: 2, ENOMEM: 12, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22 };
+export const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
+  ENOENT: 2,
+  ENOMEM: 12,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+};
 
-export type OfdtResult = { readonly ok: true; readonly command: string } | { readonly ok: false; readonly command: string; readonly errno: Errno };
+export type OfdtResult =
+  | { readonly ok: true; readonly command: string }
+  | { readonly ok: false; readonly command: string; readonly errno: Errno };
 
 /** The holder of the references this file's code takes (K-REF-1). */
 const HOLDER = 'ofdt';
@@ -24,7 +46,12 @@ class ParseFailure extends Error {}
  * parse_next_property: `<name> <decimal length> <length raw bytes>` then a space, NUL or the end.
  * Each failed check prints the kernel's message with the line of the check (see docs/kernel-notes.md).
  */
-function parseNextProperty(of: OfState, buf: Uint8Array, pos: number, end: number): { prop: Property; next: number } {
+function parseNextProperty(
+  of: OfState,
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+): { prop: Property; next: number } {
   const fail = (line: number): never => {
     of.k.printk('err', `property parse failed in parse_next_property at line ${line}`);
     throw new ParseFailure();
@@ -192,7 +219,9 @@ function doUpdateProperty(of: OfState, buf: Uint8Array, start: number, end: numb
   return null;
 }
 
-const COMMANDS: Readonly<Record<string, (of: OfState, buf: Uint8Array, start: number, end: number) => Errno | null>> = {
+const COMMANDS: Readonly<
+  Record<string, (of: OfState, buf: Uint8Array, start: number, end: number) => Errno | null>
+> = {
   add_node: doAddNode,
   remove_node: doRemoveNode,
   add_property: doAddProperty,

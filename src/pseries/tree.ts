@@ -21,8 +21,22 @@ export interface TreeProfile {
 }
 
 export const TREE_PROFILES: readonly TreeProfile[] = [
-  { name: 'power9', processor: 'POWER9', cpuNodeName: 'PowerPC,POWER9', threadsPerCore: 8, pvr: 0x004e1202, clockFrequency: 3_450_000_000 },
-  { name: 'power10', processor: 'POWER10', cpuNodeName: 'PowerPC,POWER10', threadsPerCore: 8, pvr: 0x00800200, clockFrequency: 3_900_000_000 },
+  {
+    name: 'power9',
+    processor: 'POWER9',
+    cpuNodeName: 'PowerPC,POWER9',
+    threadsPerCore: 8,
+    pvr: 0x004e1202,
+    clockFrequency: 3_450_000_000,
+  },
+  {
+    name: 'power10',
+    processor: 'POWER10',
+    cpuNodeName: 'PowerPC,POWER10',
+    threadsPerCore: 8,
+    pvr: 0x00800200,
+    clockFrequency: 3_900_000_000,
+  },
 ];
 
 export interface TreeOptions {
@@ -59,7 +73,12 @@ const LMB_DRC_BASE = 0x8000_0000;
 const VIO_BASE = 0x3000_0000;
 
 /** The fixed PowerVM phandles of the platform facilities (kept whatever the options). */
-export const PFO_PHANDLES = { parent: 0xfffffff6, random: 0xfffffff5, compression: 0xfffffff4, 'sym-encryption': 0xfffffff3 } as const;
+export const PFO_PHANDLES = {
+  parent: 0xfffffff6,
+  random: 0xfffffff5,
+  compression: 0xfffffff4,
+  'sym-encryption': 0xfffffff3,
+} as const;
 
 type PhandleClass = 'run' | 'scattered' | { fixed: number };
 
@@ -70,10 +89,20 @@ interface GenNode {
   readonly phandleClass: PhandleClass;
 }
 
-function gen(fullName: string, props: Array<[string, Uint8Array]>, children: GenNode[] = [], phandleClass: PhandleClass = 'run'): GenNode {
+function gen(
+  fullName: string,
+  props: Array<[string, Uint8Array]>,
+  children: GenNode[] = [],
+  phandleClass: PhandleClass = 'run',
+): GenNode {
   const at = fullName.indexOf('@');
   const name = at < 0 ? fullName : fullName.slice(0, at);
-  return { name: fullName, props: [{ name: 'name', value: enc.string(name) }, ...props.map(([n, v]) => ({ name: n, value: v }))], children, phandleClass };
+  return {
+    name: fullName,
+    props: [{ name: 'name', value: enc.string(name) }, ...props.map(([n, v]) => ({ name: n, value: v }))],
+    children,
+    phandleClass,
+  };
 }
 
 // ---- per-system content (also what a destination hands back after a migration) ----
@@ -92,7 +121,10 @@ export function dynamicMemory(system: ManagedSystem, memoryGiB: number): Uint8Ar
   const parts: Uint8Array[] = [enc.u32(lmbs)];
   for (let i = 0; i < lmbs; i++) {
     // address (u64), drc index, reserved, associativity index, flags (0x8: assigned)
-    parts.push(enc.u64(BigInt(i) * LMB_SIZE), enc.u32(LMB_DRC_BASE + i, 0, system.memoryAssociativityIndex, 0x8));
+    parts.push(
+      enc.u64(BigInt(i) * LMB_SIZE),
+      enc.u32(LMB_DRC_BASE + i, 0, system.memoryAssociativityIndex, 0x8),
+    );
   }
   return enc.concat(...parts);
 }
@@ -100,12 +132,16 @@ export function dynamicMemory(system: ManagedSystem, memoryGiB: number): Uint8Ar
 export function associativityLookupArrays(system: ManagedSystem): Uint8Array {
   const n = 2;
   const cells = [n, 4];
-  for (let i = 0; i < n; i++) cells.push(0, 0, system.memoryAssociativityIndex + i, system.memoryAssociativityIndex + i);
+  for (let i = 0; i < n; i++)
+    cells.push(0, 0, system.memoryAssociativityIndex + i, system.memoryAssociativityIndex + i);
   return enc.u32(...cells);
 }
 
 /** The platform-facilities subtree as a system's firmware describes it (boot and configure-connector). */
-export function platformFacilitiesNode(system: ManagedSystem, facilities: readonly PlatformFacility[]): FdtNode {
+export function platformFacilitiesNode(
+  system: ManagedSystem,
+  facilities: readonly PlatformFacility[],
+): FdtNode {
   const pool = enc.u32(system.sharedInterruptPool);
   const dma = (liobn: number) => enc.concat(enc.u32(liobn), enc.u64(0n, 0x8000_0000n));
   const leaves: Record<PlatformFacility, GenNode> = {
@@ -142,7 +178,29 @@ export function platformFacilitiesNode(system: ManagedSystem, facilities: readon
         ['ibm,resource-id', enc.u32(system.resourceIdBase + 3)],
         ['ibm,max-sg-len', enc.u32(0x0ff0)],
         // records: function code, mode, triplet count, then (key bits, data bytes, sg length) triplets
-        ['ibm,max-sync-cop', enc.u32(0, 1, 3, 128, 0x1000, 0x1fe, 192, 0x1000, 0x1fe, 256, 0x1000, 0x1fe, 0, 2, 1, 128, 0x1000, 0x1fe)],
+        [
+          'ibm,max-sync-cop',
+          enc.u32(
+            0,
+            1,
+            3,
+            128,
+            0x1000,
+            0x1fe,
+            192,
+            0x1000,
+            0x1fe,
+            256,
+            0x1000,
+            0x1fe,
+            0,
+            2,
+            1,
+            128,
+            0x1000,
+            0x1fe,
+          ),
+        ],
         ['ibm,my-dma-window', dma(0x8000_0003)],
         ['ibm,shared-interrupt-pool', pool],
       ],
@@ -161,13 +219,22 @@ export function platformFacilitiesNode(system: ManagedSystem, facilities: readon
     PLATFORM_FACILITIES.filter((f) => facilities.includes(f)).map((f) => leaves[f]),
     { fixed: PFO_PHANDLES.parent },
   );
-  return withPhandleProps(pf, new Map([[pf, PFO_PHANDLES.parent], ...pf.children.map((c) => [c, (c.phandleClass as { fixed: number }).fixed] as const)]));
+  return withPhandleProps(
+    pf,
+    new Map([
+      [pf, PFO_PHANDLES.parent],
+      ...pf.children.map((c) => [c, (c.phandleClass as { fixed: number }).fixed] as const),
+    ]),
+  );
 }
 
 function withPhandleProps(root: GenNode, phandles: Map<GenNode, number>): FdtNode {
   const build = (n: GenNode): FdtNode => {
     const ph = phandles.get(n);
-    const props = ph === undefined ? n.props : [...n.props, { name: 'ibm,phandle', value: enc.u32(ph) }, { name: 'phandle', value: enc.u32(ph) }];
+    const props =
+      ph === undefined
+        ? n.props
+        : [...n.props, { name: 'ibm,phandle', value: enc.u32(ph) }, { name: 'phandle', value: enc.u32(ph) }];
     return { name: n.name, props, children: n.children.map(build) };
   };
   return build(root);
@@ -224,7 +291,10 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     ];
     if (a.kind === 'l-lan') {
       const mac = enc.bytes([0xfa, 0x16, 0x3e, (rng.u32() >>> 24) & 0xff, slot & 0xff, o.partitionNo & 0xff]);
-      common.push(['local-mac-address', mac], ['ibm,my-dma-window', enc.concat(enc.u32(0x1000_0000 + slot), enc.u64(0n, 0x1000_0000n))]);
+      common.push(
+        ['local-mac-address', mac],
+        ['ibm,my-dma-window', enc.concat(enc.u32(0x1000_0000 + slot), enc.u64(0n, 0x1000_0000n))],
+      );
     }
     vdeviceChildren.push(gen(`${a.kind}@${a.unit.toString(16)}`, common, [], 'scattered'));
   }
@@ -233,50 +303,85 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
   for (let core = 0; core < o.cores; core++) {
     const reg = core * profile.threadsPerCore;
     const servers = Array.from({ length: profile.threadsPerCore }, (_, t) => reg + t);
-    const l3 = gen(`l3-cache@${(0x3000 + core).toString(16)}`, [
-      ['device_type', enc.string('cache')],
-      ['reg', enc.u32(0x3000 + core)],
-      ['cache-unified', enc.empty()],
-      ['d-cache-size', enc.u32(0xa0_0000)],
-      ['i-cache-size', enc.u32(0xa0_0000)],
-    ], [], 'scattered');
-    const l2 = gen(`l2-cache@${(0x2000 + core).toString(16)}`, [
-      ['device_type', enc.string('cache')],
-      ['reg', enc.u32(0x2000 + core)],
-      ['cache-unified', enc.empty()],
-      ['d-cache-size', enc.u32(0x8_0000)],
-      ['i-cache-size', enc.u32(0x8_0000)],
-    ], [], 'scattered');
-    const cpu = gen(`${profile.cpuNodeName}@${reg.toString(16)}`, [
-      ['device_type', enc.string('cpu')],
-      ['reg', enc.u32(reg)],
-      ['ibm,ppc-interrupt-server#s', enc.u32(...servers)],
-      ['ibm,my-drc-index', enc.u32(CPU_DRC_BASE + core)],
-      ['ibm,chip-id', enc.u32(Math.floor(core / 12))],
-      ['ibm,associativity', enc.u32(5, 0, 0, Math.floor(core / 12), Math.floor(core / 12), core)],
-      ['clock-frequency', enc.u32(profile.clockFrequency)],
-      ['timebase-frequency', enc.u32(512_000_000)],
-      ['d-cache-size', enc.u32(0x8000)],
-      ['i-cache-size', enc.u32(0x8000)],
-      ['cpu-version', enc.u32(profile.pvr)],
-      ['ibm,pa-features', enc.bytes([0x40, 0x00, 0xf6, 0x3f, 0xc7, 0xc0, 0x80, 0xf0, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00])],
-    ], [], 'scattered');
+    const l3 = gen(
+      `l3-cache@${(0x3000 + core).toString(16)}`,
+      [
+        ['device_type', enc.string('cache')],
+        ['reg', enc.u32(0x3000 + core)],
+        ['cache-unified', enc.empty()],
+        ['d-cache-size', enc.u32(0xa0_0000)],
+        ['i-cache-size', enc.u32(0xa0_0000)],
+      ],
+      [],
+      'scattered',
+    );
+    const l2 = gen(
+      `l2-cache@${(0x2000 + core).toString(16)}`,
+      [
+        ['device_type', enc.string('cache')],
+        ['reg', enc.u32(0x2000 + core)],
+        ['cache-unified', enc.empty()],
+        ['d-cache-size', enc.u32(0x8_0000)],
+        ['i-cache-size', enc.u32(0x8_0000)],
+      ],
+      [],
+      'scattered',
+    );
+    const cpu = gen(
+      `${profile.cpuNodeName}@${reg.toString(16)}`,
+      [
+        ['device_type', enc.string('cpu')],
+        ['reg', enc.u32(reg)],
+        ['ibm,ppc-interrupt-server#s', enc.u32(...servers)],
+        ['ibm,my-drc-index', enc.u32(CPU_DRC_BASE + core)],
+        ['ibm,chip-id', enc.u32(Math.floor(core / 12))],
+        ['ibm,associativity', enc.u32(5, 0, 0, Math.floor(core / 12), Math.floor(core / 12), core)],
+        ['clock-frequency', enc.u32(profile.clockFrequency)],
+        ['timebase-frequency', enc.u32(512_000_000)],
+        ['d-cache-size', enc.u32(0x8000)],
+        ['i-cache-size', enc.u32(0x8000)],
+        ['cpu-version', enc.u32(profile.pvr)],
+        [
+          'ibm,pa-features',
+          enc.bytes([
+            0x40, 0x00, 0xf6, 0x3f, 0xc7, 0xc0, 0x80, 0xf0, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+          ]),
+        ],
+      ],
+      [],
+      'scattered',
+    );
     cpuChildren.push(cpu, l2, l3);
   }
 
-  const drcIndexes = [...Array.from({ length: o.cores }, (_, c) => CPU_DRC_BASE + c), ...adapters.map((a) => a.unit), PLATFORM_FACILITIES_DRC];
-  const drcNames = [...Array.from({ length: o.cores }, (_, c) => `CPU ${c * profile.threadsPerCore}`), ...adapters.map((a) => `U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`), 'PFO'];
+  const drcIndexes = [
+    ...Array.from({ length: o.cores }, (_, c) => CPU_DRC_BASE + c),
+    ...adapters.map((a) => a.unit),
+    PLATFORM_FACILITIES_DRC,
+  ];
+  const drcNames = [
+    ...Array.from({ length: o.cores }, (_, c) => `CPU ${c * profile.threadsPerCore}`),
+    ...adapters.map((a) => `U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`),
+    'PFO',
+  ];
   const drcTypes = [...Array.from({ length: o.cores }, () => 'CPU'), ...adapters.map(() => 'SLOT'), 'PFO'];
   const counted = (list: string[]) => enc.concat(enc.u32(list.length), enc.strings(list));
 
-  const eventSources = gen('event-sources', [], [
-    gen('epow-events', [['interrupts', enc.u32(0x1e0, 0)]]),
-    gen('ibm,io-events', [['interrupts', enc.u32(0x1e1, 0)]]),
-    gen('hot-plug-events', [['interrupts', enc.u32(0x1e2, 0)]]),
-  ]);
+  const eventSources = gen(
+    'event-sources',
+    [],
+    [
+      gen('epow-events', [['interrupts', enc.u32(0x1e0, 0)]]),
+      gen('ibm,io-events', [['interrupts', enc.u32(0x1e1, 0)]]),
+      gen('hot-plug-events', [['interrupts', enc.u32(0x1e2, 0)]]),
+    ],
+  );
   const memoryBytes = BigInt(Math.max(1, o.memoryGiB)) << 30n;
   const rma = memoryBytes < 0x8000_0000n ? memoryBytes : 0x8000_0000n;
-  const memory = gen('memory@0', [['device_type', enc.string('memory')], ['reg', enc.u64(0n, rma)]]);
+  const memory = gen('memory@0', [
+    ['device_type', enc.string('memory')],
+    ['reg', enc.u64(0n, rma)],
+  ]);
   const drconf = gen('ibm,dynamic-reconfiguration-memory', [
     ['ibm,lmb-size', enc.u64(LMB_SIZE)],
     ['ibm,dynamic-memory', dynamicMemory(system, o.memoryGiB)],
@@ -287,55 +392,153 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
   for (let i = 0; i < o.pciAdapters; i++) {
     const buid = 0x8000_0002_0000_000n + BigInt(i) * 0x1_0000_0000n;
     const children = [0, 1].map((fn) =>
-      gen(`ethernet@0${fn ? ',1' : ''}`, [['device_type', enc.string('network')], ['reg', enc.u32(fn << 8, 0, 0, 0, 0)], ['ibm,loc-code', locCode(system, o.partitionNo, 100 + i)]], [], 'scattered'),
+      gen(
+        `ethernet@0${fn ? ',1' : ''}`,
+        [
+          ['device_type', enc.string('network')],
+          ['reg', enc.u32(fn << 8, 0, 0, 0, 0)],
+          ['ibm,loc-code', locCode(system, o.partitionNo, 100 + i)],
+        ],
+        [],
+        'scattered',
+      ),
     );
-    pci.push(gen(`pci@${buid.toString(16)}`, [['device_type', enc.string('pci')], ['#address-cells', enc.u32(3)], ['#size-cells', enc.u32(2)], ['ibm,my-drc-index', enc.u32(0x2000_0000 + i)]], children, 'scattered'));
+    pci.push(
+      gen(
+        `pci@${buid.toString(16)}`,
+        [
+          ['device_type', enc.string('pci')],
+          ['#address-cells', enc.u32(3)],
+          ['#size-cells', enc.u32(2)],
+          ['ibm,my-drc-index', enc.u32(0x2000_0000 + i)],
+        ],
+        children,
+        'scattered',
+      ),
+    );
   }
 
   const rngSeed = enc.u32(...Array.from({ length: 16 }, () => rng.u32()));
   const chosen = gen('chosen', [
     ['bootargs', enc.string('BOOT_IMAGE=/vmlinuz root=/dev/mapper/rhel-root ro')],
     ['linux,stdout-path', enc.string('/vdevice/vty@30000000')],
-    ['ibm,architecture-vec-5', enc.bytes([0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00])],
+    [
+      'ibm,architecture-vec-5',
+      enc.bytes([
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00,
+      ]),
+    ],
     ['linux,initrd-start', enc.u64(0x3e00_0000n)],
     ['linux,initrd-end', enc.u64(0x3f80_0000n)],
     ['rng-seed', rngSeed],
   ]);
-  const openprom = gen('openprom', [['model', enc.string('IBM,FW950.80 (VL950_131)')], ['relative-addressing', enc.empty()]]);
+  const openprom = gen('openprom', [
+    ['model', enc.string('IBM,FW950.80 (VL950_131)')],
+    ['relative-addressing', enc.empty()],
+  ]);
   const options = gen('options', [['ibm,fw-keystore-size', enc.u32(0x10000)]]);
-  const aliases = gen('aliases', [['vty', enc.string('/vdevice/vty@30000000')], ['net', enc.string('/vdevice/l-lan@30000002')]]);
+  const aliases = gen('aliases', [
+    ['vty', enc.string('/vdevice/vty@30000000')],
+    ['net', enc.string('/vdevice/l-lan@30000002')],
+  ]);
   const rtas = gen('rtas', [
-    ['ibm,hypertas-functions', enc.strings(['hcall-pft', 'hcall-term', 'hcall-dabr', 'hcall-interrupt', 'hcall-tce', 'hcall-vio', 'hcall-splpar', 'hcall-multi-tce', 'hcall-vpa2', 'hcall-rpt-invalidate'])],
+    [
+      'ibm,hypertas-functions',
+      enc.strings([
+        'hcall-pft',
+        'hcall-term',
+        'hcall-dabr',
+        'hcall-interrupt',
+        'hcall-tce',
+        'hcall-vio',
+        'hcall-splpar',
+        'hcall-multi-tce',
+        'hcall-vpa2',
+        'hcall-rpt-invalidate',
+      ]),
+    ],
     ['rtas-version', enc.u32(1)],
     ['rtas-size', enc.u32(0x2000000)],
     ...RTAS_TOKENS.map((t, i): [string, Uint8Array] => [t, enc.u32(0x2000 + i)]),
   ]);
-  const vdevice = gen('vdevice', [['device_type', enc.string('vdevice')], ['#address-cells', enc.u32(1)], ['#size-cells', enc.u32(0)], ['compatible', enc.string('IBM,vdevice')]], vdeviceChildren);
-  const cpus = gen('cpus', [['#address-cells', enc.u32(1)], ['#size-cells', enc.u32(0)]], cpuChildren);
-  const pfPlaceholder: GenNode = { name: 'ibm,platform-facilities', props: [], children: [], phandleClass: { fixed: PFO_PHANDLES.parent } };
+  const vdevice = gen(
+    'vdevice',
+    [
+      ['device_type', enc.string('vdevice')],
+      ['#address-cells', enc.u32(1)],
+      ['#size-cells', enc.u32(0)],
+      ['compatible', enc.string('IBM,vdevice')],
+    ],
+    vdeviceChildren,
+  );
+  const cpus = gen(
+    'cpus',
+    [
+      ['#address-cells', enc.u32(1)],
+      ['#size-cells', enc.u32(0)],
+    ],
+    cpuChildren,
+  );
+  const pfPlaceholder: GenNode = {
+    name: 'ibm,platform-facilities',
+    props: [],
+    children: [],
+    phandleClass: { fixed: PFO_PHANDLES.parent },
+  };
 
-  const root = gen('', [
-    ['#address-cells', enc.u32(2)],
-    ['#size-cells', enc.u32(2)],
-    ['device_type', enc.string('chrp')],
-    ['compatible', enc.string(compatible)],
-    ['model', enc.string(compatible)],
-    ['system-id', systemId(rng.hex(7))],
-    ['ibm,partition-name', enc.string(o.partitionName)],
-    ['ibm,partition-no', enc.u32(o.partitionNo)],
-    ['ibm,lpar-capable', enc.empty()],
-    ['ibm,migratable-partition', enc.empty()],
-    ['ibm,powervm-partition', enc.empty()],
-    ['ibm,drc-indexes', enc.u32(drcIndexes.length, ...drcIndexes)],
-    ['ibm,drc-names', counted(drcNames)],
-    ['ibm,drc-types', counted(drcTypes)],
-    ['ibm,drc-power-domains', enc.u32(drcIndexes.length, ...drcIndexes.map(() => 0xffffffff))],
-  ], [openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus, memory, drconf, pfPlaceholder, ...pci]);
+  const root = gen(
+    '',
+    [
+      ['#address-cells', enc.u32(2)],
+      ['#size-cells', enc.u32(2)],
+      ['device_type', enc.string('chrp')],
+      ['compatible', enc.string(compatible)],
+      ['model', enc.string(compatible)],
+      ['system-id', systemId(rng.hex(7))],
+      ['ibm,partition-name', enc.string(o.partitionName)],
+      ['ibm,partition-no', enc.u32(o.partitionNo)],
+      ['ibm,lpar-capable', enc.empty()],
+      ['ibm,migratable-partition', enc.empty()],
+      ['ibm,powervm-partition', enc.empty()],
+      ['ibm,drc-indexes', enc.u32(drcIndexes.length, ...drcIndexes)],
+      ['ibm,drc-names', counted(drcNames)],
+      ['ibm,drc-types', counted(drcTypes)],
+      ['ibm,drc-power-domains', enc.u32(drcIndexes.length, ...drcIndexes.map(() => 0xffffffff))],
+    ],
+    [
+      openprom,
+      options,
+      aliases,
+      chosen,
+      rtas,
+      vdevice,
+      eventSources,
+      cpus,
+      memory,
+      drconf,
+      pfPlaceholder,
+      ...pci,
+    ],
+  );
   // The root's name property is the firmware's name for the tree.
   root.props[0] = { name: 'name', value: enc.string('device-tree') };
 
   // PowerVM's descending run: these first, in this order (spec/pseries-tree.md, Phandles).
-  const runOrder = [root, openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus, ...eventSources.children, memory, drconf];
+  const runOrder = [
+    root,
+    openprom,
+    options,
+    aliases,
+    chosen,
+    rtas,
+    vdevice,
+    eventSources,
+    cpus,
+    ...eventSources.children,
+    memory,
+    drconf,
+  ];
   return { root, runOrder };
 }
 
@@ -350,10 +553,17 @@ function preorder(root: GenNode): GenNode[] {
   return out;
 }
 
-function assignPhandles(tree: BuiltTree, all: GenNode[], scheme: PhandleScheme, rng: Prng): Map<GenNode, number> {
+function assignPhandles(
+  tree: BuiltTree,
+  all: GenNode[],
+  scheme: PhandleScheme,
+  rng: Prng,
+): Map<GenNode, number> {
   const phandles = new Map<GenNode, number>();
   if (scheme === 'dtc') {
-    all.forEach((n, i) => phandles.set(n, i + 1));
+    all.forEach((n, i) => {
+      phandles.set(n, i + 1);
+    });
     return phandles;
   }
   // 0xffffffff downwards: the run up to cpus, then the four fixed platform-facilities values, then on.
@@ -364,7 +574,8 @@ function assignPhandles(tree: BuiltTree, all: GenNode[], scheme: PhandleScheme, 
     inRun.add(n);
     next -= 1;
   };
-  const [root, openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus, ...rest] = tree.runOrder;
+  const [root, openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus, ...rest] =
+    tree.runOrder;
   for (const n of [root, openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus]) take(n!);
   next = PFO_PHANDLES['sym-encryption'] - 1;
   for (const n of rest) take(n);
@@ -375,7 +586,13 @@ function assignPhandles(tree: BuiltTree, all: GenNode[], scheme: PhandleScheme, 
     if (n.phandleClass !== 'scattered') continue;
     let v: number;
     do v = rng.u32();
-    while (v === 0 || v === 0xdeadbeef || v >= runFloor || used.has(v) || (v >= 0xfffffff3 && v <= 0xfffffff6));
+    while (
+      v === 0 ||
+      v === 0xdeadbeef ||
+      v >= runFloor ||
+      used.has(v) ||
+      (v >= 0xfffffff3 && v <= 0xfffffff6)
+    );
     used.add(v);
     phandles.set(n, v);
   }
@@ -403,7 +620,9 @@ function renumberFromOne(root: FdtNode): FdtNode {
     const ph = n++;
     return {
       name: f.name,
-      props: f.props.map((p) => (p.name === 'ibm,phandle' || p.name === 'phandle' ? { name: p.name, value: enc.u32(ph) } : p)),
+      props: f.props.map((p) =>
+        p.name === 'ibm,phandle' || p.name === 'phandle' ? { name: p.name, value: enc.u32(ph) } : p,
+      ),
       children: f.children.map(build),
     };
   };

@@ -4,7 +4,7 @@
 import { ofFindProperty } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { cString, readU32 } from '../of/property.ts';
-import { ofReconfigNotifierRegister, type OfState } from '../of/state.ts';
+import { type OfState, ofReconfigNotifierRegister } from '../of/state.ts';
 import type { VioBus, VioDevice } from './vio.ts';
 
 export interface VioDriver {
@@ -75,7 +75,8 @@ export const VIO_DRIVERS: readonly VioDriver[] = [
           if (action !== 'UPDATE_PROPERTY') return;
           // Matches by node *name*, whichever node sent it (K-DRV-3).
           for (const dev of bus.devices.values()) {
-            if (dev.driver?.name === 'nx-compress-pseries' && dev.node.name === rd.dn.name) nx842OfUpd(of, dev);
+            if (dev.driver?.name === 'nx-compress-pseries' && dev.node.name === rd.dn.name)
+              nx842OfUpd(of, dev);
           }
         },
       }),

@@ -2,13 +2,20 @@
 // and of /ibm,platform-facilities, each holding a reference on its node. Nothing in the kernel's vio
 // bus reacts to node removal; `pfoDevices: "fixed"` is the what-if of one that does.
 
-import { type KernfsDir, type KernfsFile, kernfsAdd, kernfsMkdirP, kernfsNewDir, kernfsRemove } from '../kernel/kernfs.ts';
+import {
+  type KernfsDir,
+  type KernfsFile,
+  kernfsAdd,
+  kernfsMkdirP,
+  kernfsNewDir,
+  kernfsRemove,
+} from '../kernel/kernfs.ts';
 import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodeFullName } from '../of/printk-of.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
-import { ofReconfigNotifierRegister, type OfState } from '../of/state.ts';
-import { matchDriver, type VioDriver, VIO_DRIVERS } from './vio-drivers.ts';
+import { type OfState, ofReconfigNotifierRegister } from '../of/state.ts';
+import { matchDriver, VIO_DRIVERS, type VioDriver } from './vio-drivers.ts';
 
 export interface VioDevice {
   readonly name: string;
@@ -50,21 +57,60 @@ function devspecShow(of: OfState, dev: VioDevice): Uint8Array {
 }
 
 function vioSysfsAdd(of: OfState, bus: VioBus, dev: VioDevice): void {
-  const file = (name: string, read: () => Uint8Array, size: () => number): KernfsFile => ({ kind: 'file', name, parent: null, mode: 0o444, read, size });
+  const file = (name: string, read: () => Uint8Array, size: () => number): KernfsFile => ({
+    kind: 'file',
+    name,
+    parent: null,
+    mode: 0o444,
+    read,
+    size,
+  });
   const nameBytes = textEncoder.encode(`${dev.node.name}\n`);
-  kernfsAdd(dev.dir, file('name', () => nameBytes, () => nameBytes.length));
-  kernfsAdd(dev.dir, file('devspec', () => devspecShow(of, dev), () => 4096));
+  kernfsAdd(
+    dev.dir,
+    file(
+      'name',
+      () => nameBytes,
+      () => nameBytes.length,
+    ),
+  );
+  kernfsAdd(
+    dev.dir,
+    file(
+      'devspec',
+      () => devspecShow(of, dev),
+      () => 4096,
+    ),
+  );
   // The link target is fixed when the device is created; it breaks when that directory goes away.
-  kernfsAdd(dev.dir, { kind: 'link', name: 'of_node', parent: null, mode: 0o777, target: `../../../firmware/devicetree/base${ofNodeFullName(of, dev.node)}` });
+  kernfsAdd(dev.dir, {
+    kind: 'link',
+    name: 'of_node',
+    parent: null,
+    mode: 0o777,
+    target: `../../../firmware/devicetree/base${ofNodeFullName(of, dev.node)}`,
+  });
   kernfsAdd(bus.dir, dev.dir);
 }
 
 /** vio_register_device_node: a device for `np`, named as the bus names it, holding a reference. */
-export function vioRegisterDeviceNode(of: OfState, bus: VioBus, np: DeviceNode, name: string): VioDevice | null {
+export function vioRegisterDeviceNode(
+  of: OfState,
+  bus: VioBus,
+  np: DeviceNode,
+  name: string,
+): VioDevice | null {
   return of.k.fn('vio_register_device_node', () => {
     if (ofFindProperty(np, 'interrupt-controller')) return null;
     if (bus.devices.has(name)) return null; // device_add fails on a duplicate name
-    const dev: VioDevice = { name, node: np, holder: `vio:${name}`, driver: null, dir: kernfsNewDir(name), data: new Map() };
+    const dev: VioDevice = {
+      name,
+      node: np,
+      holder: `vio:${name}`,
+      driver: null,
+      dir: kernfsNewDir(name),
+      data: new Map(),
+    };
     ofNodeGet(of, np, dev.holder);
     bus.devices.set(name, dev);
     vioSysfsAdd(of, bus, dev);
@@ -91,7 +137,8 @@ export function vioUnregisterDevice(of: OfState, bus: VioBus, dev: VioDevice): v
 function deviceName(np: DeviceNode, underVdevice: boolean): string {
   if (!underVdevice) return np.name;
   const reg = ofFindProperty(np, 'reg');
-  const unit = reg && reg.value.length >= 4 ? new DataView(reg.value.buffer, reg.value.byteOffset).getUint32(0) : 0;
+  const unit =
+    reg && reg.value.length >= 4 ? new DataView(reg.value.buffer, reg.value.byteOffset).getUint32(0) : 0;
   return unit.toString(16);
 }
 
@@ -99,7 +146,11 @@ function scanRegister(of: OfState, bus: VioBus, path: string, underVdevice: bool
   const holder = 'vio_bus_scan_register_devices';
   const root = ofFindNodeByPath(of, path, holder);
   if (!root) return;
-  for (let child = ofGetNextChild(of, root, null, holder); child; child = ofGetNextChild(of, root, child, holder)) {
+  for (
+    let child = ofGetNextChild(of, root, null, holder);
+    child;
+    child = ofGetNextChild(of, root, child, holder)
+  ) {
     vioRegisterDeviceNode(of, bus, child, deviceName(child, underVdevice));
   }
   ofNodePut(of, root, holder);
@@ -111,7 +162,11 @@ function isPlatformFacilities(np: DeviceNode | null): boolean {
 
 /** vio_bus_init at boot (K-NODE-3: after sysfs and the cache). */
 export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
-  const bus: VioBus = { devices: new Map(), drivers: VIO_DRIVERS, dir: kernfsMkdirP(of.sysfs, 'devices/vio') };
+  const bus: VioBus = {
+    devices: new Map(),
+    drivers: VIO_DRIVERS,
+    dir: kernfsMkdirP(of.sysfs, 'devices/vio'),
+  };
   of.k.fn('vio_bus_init', () => {
     for (const driver of bus.drivers) driver.register?.(of, bus);
     scanRegister(of, bus, '/vdevice', true);

@@ -12,22 +12,48 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['catalogue'],
         summary: 'Kernel profiles (switch tables) and tree profiles',
-        response: { 200: Type.Object({ items: Type.Array(Open({ name: Type.String() })), treeProfiles: Type.Array(Open({ name: Type.String() })) }) },
+        response: {
+          200: Type.Object({
+            items: Type.Array(Open({ name: Type.String() })),
+            treeProfiles: Type.Array(Open({ name: Type.String() })),
+          }),
+        },
       },
     },
-    async () => ({ items: KERNEL_PROFILES.map((p) => ({ ...p })), treeProfiles: TREE_PROFILES.map((p) => ({ ...p })) }),
+    async () => ({
+      items: KERNEL_PROFILES.map((p) => ({ ...p })),
+      treeProfiles: TREE_PROFILES.map((p) => ({ ...p })),
+    }),
   );
-  app.get('/v1/systems', { schema: { tags: ['catalogue'], summary: 'Managed systems', response: { 200: Items(SystemDoc) } } }, async () => ({
-    items: [...app.registry.systems.values()],
-  }));
+  app.get(
+    '/v1/systems',
+    { schema: { tags: ['catalogue'], summary: 'Managed systems', response: { 200: Items(SystemDoc) } } },
+    async () => ({
+      items: [...app.registry.systems.values()],
+    }),
+  );
   app.get(
     '/v1/systems/:name',
-    { schema: { tags: ['catalogue'], summary: 'One managed system', params: Type.Object({ name: Type.String({ maxLength: 64 }) }), response: { 200: SystemDoc, ...problemResponses } } },
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'One managed system',
+        params: Type.Object({ name: Type.String({ maxLength: 64 }) }),
+        response: { 200: SystemDoc, ...problemResponses },
+      },
+    },
     async (req) => app.registry.system(req.params.name),
   );
   app.post(
     '/v1/systems',
-    { schema: { tags: ['catalogue'], summary: 'Add a managed system', body: CreateSystemBody, response: { 201: SystemDoc, 400: Type.Ref('Problem'), 409: Type.Ref('Problem') } } },
+    {
+      schema: {
+        tags: ['catalogue'],
+        summary: 'Add a managed system',
+        body: CreateSystemBody,
+        response: { 201: SystemDoc, 400: Type.Ref('Problem'), 409: Type.Ref('Problem') },
+      },
+    },
     async (req, reply) => {
       const b = req.body;
       const system = app.registry.addSystem({

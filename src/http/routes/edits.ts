@@ -10,7 +10,12 @@ import { ERRNO_VALUES } from '../../pseries/reconfig.ts';
 import { LparId, parsePhandle } from '../schemas/common.ts';
 import { AddNodeBody, OfdtDoc, PropertyBody, type PropertyValue } from '../schemas/nodes.ts';
 
-const problemOrOk = { 200: OfdtDoc, 400: Type.Ref('Problem'), 404: Type.Ref('Problem'), 409: Type.Ref('Problem') };
+const problemOrOk = {
+  200: OfdtDoc,
+  400: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+  409: Type.Ref('Problem'),
+};
 
 function valueBytes(p: Static<typeof PropertyValue>): Uint8Array {
   if ('string' in p) return enc.string(p.string);
@@ -29,11 +34,16 @@ function write(lpar: Lpar, bytes: Uint8Array) {
   const result = lpar.ofdt(bytes);
   if (!result.ok) {
     const status = result.errno === 'ENODEV' ? 404 : result.errno === 'EBUSY' ? 409 : 400;
-    throw new LparError('ofdt-errno', `ofdt ${result.command}: ${result.errno}`, `write(2) to /proc/ppc64/ofdt returned -${result.errno} (-${ERRNO_VALUES[result.errno]})`, {
-      errno: result.errno,
-      errnoValue: ERRNO_VALUES[result.errno],
-      status,
-    });
+    throw new LparError(
+      'ofdt-errno',
+      `ofdt ${result.command}: ${result.errno}`,
+      `write(2) to /proc/ppc64/ofdt returned -${result.errno} (-${ERRNO_VALUES[result.errno]})`,
+      {
+        errno: result.errno,
+        errnoValue: ERRNO_VALUES[result.errno],
+        status,
+      },
+    );
   }
   return { command: result.command, bytes: bytes.length };
 }
@@ -57,7 +67,8 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
       const body = req.body as unknown;
-      const bytes = body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(String(body ?? ''));
+      const bytes =
+        body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(String(body ?? ''));
       return write(lpar, bytes);
     },
   );
@@ -90,17 +101,31 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['edits'],
         summary: 'remove_node (JSON form of the ofdt command)',
         params: Type.Object({ lpar: LparId }),
-        querystring: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[\\x21-\\x7e]*$' }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { path: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[\\x21-\\x7e]*$' }) },
+          { additionalProperties: false },
+        ),
         response: problemOrOk,
       },
     },
-    async (req) => write(app.registry.get(req.params.lpar), new TextEncoder().encode(`remove_node ${req.query.path}`)),
+    async (req) =>
+      write(app.registry.get(req.params.lpar), new TextEncoder().encode(`remove_node ${req.query.path}`)),
   );
-  const propertyRoute = (method: 'POST' | 'PUT', command: 'add_property' | 'update_property', summary: string) =>
+  const propertyRoute = (
+    method: 'POST' | 'PUT',
+    command: 'add_property' | 'update_property',
+    summary: string,
+  ) =>
     app.route({
       method,
       url: '/v1/lpars/:lpar/properties',
-      schema: { tags: ['edits'], summary, params: Type.Object({ lpar: LparId }), body: PropertyBody, response: problemOrOk },
+      schema: {
+        tags: ['edits'],
+        summary,
+        params: Type.Object({ lpar: LparId }),
+        body: PropertyBody,
+        response: problemOrOk,
+      },
       handler: async (req) => {
         const body = req.body as Static<typeof PropertyBody>;
         const lpar = app.registry.get((req.params as { lpar: string }).lpar);
@@ -109,7 +134,11 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return write(lpar, enc.concat(head, propertyBytes(body.property)));
       },
     });
-  propertyRoute('POST', 'add_property', 'add_property (node found by phandle through the cache; the lookup reference is never put)');
+  propertyRoute(
+    'POST',
+    'add_property',
+    'add_property (node found by phandle through the cache; the lookup reference is never put)',
+  );
   propertyRoute('PUT', 'update_property', 'update_property (node found by phandle through the cache)');
   app.delete(
     '/v1/lpars/:lpar/properties',
@@ -119,12 +148,19 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'remove_property (node found by phandle through the cache)',
         params: Type.Object({ lpar: LparId }),
         querystring: Type.Object(
-          { phandle: Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' }), name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }) },
+          {
+            phandle: Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' }),
+            name: Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' }),
+          },
           { additionalProperties: false },
         ),
         response: problemOrOk,
       },
     },
-    async (req) => write(app.registry.get(req.params.lpar), new TextEncoder().encode(`remove_property ${req.query.phandle} ${req.query.name}`)),
+    async (req) =>
+      write(
+        app.registry.get(req.params.lpar),
+        new TextEncoder().encode(`remove_property ${req.query.phandle} ${req.query.name}`),
+      ),
   );
 };

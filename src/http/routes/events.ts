@@ -9,7 +9,9 @@ import { LparId, problemResponses } from '../schemas/common.ts';
 
 const EventsQuery = Type.Object(
   {
-    since: Type.Optional(Type.Integer({ minimum: 0, description: 'replay events after this id (as Last-Event-ID)' })),
+    since: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'replay events after this id (as Last-Event-ID)' }),
+    ),
     follow: Type.Optional(Type.Boolean({ default: true, description: 'false: send the backlog and end' })),
   },
   { additionalProperties: false },
@@ -36,8 +38,14 @@ function stream(
 ): void {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-request-id': req.id });
-  const send = (e: LparEvent, id: number) => res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-request-id': req.id,
+  });
+  const send = (e: LparEvent, id: number) =>
+    res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
   for (const e of backlog) send(e, idOf(e));
   if (!follow) {
     res.end();
@@ -75,7 +83,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
       const after = lastEventId(req, req.query.since);
-      stream(req, reply, lpar.events.since(after), req.query.follow !== false, (send) => lpar.events.subscribe((e) => send(e, e.id)), (e) => e.id);
+      stream(
+        req,
+        reply,
+        lpar.events.since(after),
+        req.query.follow !== false,
+        (send) => lpar.events.subscribe((e) => send(e, e.id)),
+        (e) => e.id,
+      );
     },
   );
   app.get(
@@ -92,7 +107,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const hub = app.registry.events;
       const after = lastEventId(req, req.query.since);
-      stream(req, reply, hub.since(after), req.query.follow !== false, (send) => hub.subscribe(send), (e) => hub.idOf(e));
+      stream(
+        req,
+        reply,
+        hub.since(after),
+        req.query.follow !== false,
+        (send) => hub.subscribe(send),
+        (e) => hub.idOf(e),
+      );
     },
   );
 };

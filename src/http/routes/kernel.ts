@@ -14,7 +14,8 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'The kernel log',
-        description: '`since` is a line number (the `next` of an earlier answer); `level` keeps that level and more severe; `format=text` answers dmesg text.',
+        description:
+          '`since` is a line number (the `next` of an earlier answer); `level` keeps that level and more severe; `format=text` answers dmesg text.',
         params,
         querystring: Type.Object(
           {
@@ -25,20 +26,49 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Union([Type.Object({ items: Type.Array(Open({ seq: Type.Integer(), usec: Type.Integer(), level: Type.String(), text: Type.String(), line: Type.String() })), next: Type.Integer() }), Type.String()]),
+          200: Type.Union([
+            Type.Object({
+              items: Type.Array(
+                Open({
+                  seq: Type.Integer(),
+                  usec: Type.Integer(),
+                  level: Type.String(),
+                  text: Type.String(),
+                  line: Type.String(),
+                }),
+              ),
+              next: Type.Integer(),
+            }),
+            Type.String(),
+          ]),
           ...problemResponses,
         },
       },
     },
     async (req, reply) => {
       const doc = dmesgDocument(app.registry.get(req.params.lpar), req.query.since ?? 0, req.query.level);
-      if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').send(doc.items.map((l) => `${l.line}\n`).join(''));
+      if (req.query.format === 'text')
+        return reply.type('text/plain; charset=utf-8').send(doc.items.map((l) => `${l.line}\n`).join(''));
       return doc;
     },
   );
   app.get(
     '/v1/lpars/:lpar/phandle-cache',
-    { schema: { tags: ['kernel'], summary: 'The phandle cache: model, size, every occupied slot, counters', params, response: { 200: Open({ model: Type.String(), size: Type.Integer(), slots: Type.Array(Open({ slot: Type.Integer(), stale: Type.Boolean() })) }), ...problemResponses } } },
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'The phandle cache: model, size, every occupied slot, counters',
+        params,
+        response: {
+          200: Open({
+            model: Type.String(),
+            size: Type.Integer(),
+            slots: Type.Array(Open({ slot: Type.Integer(), stale: Type.Boolean() })),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
     async (req) => phandleCacheDocument(app.registry.get(req.params.lpar)),
   );
   app.post(
@@ -57,15 +87,52 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return phandleCacheDocument(lpar);
     },
   );
-  app.get('/v1/lpars/:lpar/vio', { schema: { tags: ['kernel'], summary: 'vio devices, their nodes and references', params, response: { 200: Items(Open({ name: Type.String() })), ...problemResponses } } }, async (req) => ({
-    items: vioDocument(app.registry.get(req.params.lpar)),
-  }));
-  app.get('/v1/lpars/:lpar/drivers', { schema: { tags: ['kernel'], summary: 'vio drivers and what they bound', params, response: { 200: Items(Open({ name: Type.String() })), ...problemResponses } } }, async (req) => ({
-    items: driversDocument(app.registry.get(req.params.lpar)),
-  }));
+  app.get(
+    '/v1/lpars/:lpar/vio',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'vio devices, their nodes and references',
+        params,
+        response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
+      },
+    },
+    async (req) => ({
+      items: vioDocument(app.registry.get(req.params.lpar)),
+    }),
+  );
+  app.get(
+    '/v1/lpars/:lpar/drivers',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'vio drivers and what they bound',
+        params,
+        response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
+      },
+    },
+    async (req) => ({
+      items: driversDocument(app.registry.get(req.params.lpar)),
+    }),
+  );
   app.get(
     '/v1/lpars/:lpar/invariants',
-    { schema: { tags: ['kernel'], summary: 'Each invariant of the model with pass/fail and details', params, response: { 200: Type.Object({ ok: Type.Boolean(), items: Type.Array(Open({ name: Type.String(), ok: Type.Boolean(), details: Type.Array(Type.String()) })) }), ...problemResponses } } },
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: 'Each invariant of the model with pass/fail and details',
+        params,
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            items: Type.Array(
+              Open({ name: Type.String(), ok: Type.Boolean(), details: Type.Array(Type.String()) }),
+            ),
+          }),
+          ...problemResponses,
+        },
+      },
+    },
     async (req) => checkInvariants(app.registry.get(req.params.lpar)),
   );
 };

@@ -13,7 +13,14 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create (boot) an LPAR',
         body: CreateLparBody,
-        response: { 201: LparDoc, 400: Type.Ref('Problem'), 404: Type.Ref('Problem'), 409: Type.Ref('Problem'), 413: Type.Ref('Problem'), 422: Type.Ref('Problem') },
+        response: {
+          201: LparDoc,
+          400: Type.Ref('Problem'),
+          404: Type.Ref('Problem'),
+          409: Type.Ref('Problem'),
+          413: Type.Ref('Problem'),
+          422: Type.Ref('Problem'),
+        },
       },
     },
     async (req, reply) => {
@@ -33,18 +40,45 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.options ? { options: b.options } : {}),
         ...(dtb ? { dtb } : {}),
       });
-      req.log.info({ lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size }, 'lpar created');
+      req.log.info(
+        { lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size },
+        'lpar created',
+      );
       return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
     },
   );
-  app.get('/v1/lpars', { schema: { tags: ['lpars'], summary: 'All LPARs', response: { 200: Items(LparDoc) } } }, async () => ({
-    items: [...app.registry.lpars.values()].map(lparDocument),
-  }));
-  app.get('/v1/lpars/:lpar', { schema: { tags: ['lpars'], summary: 'One LPAR with its counts', params: LparParams, response: { 200: LparDoc, ...problemResponses } } }, async (req) =>
-    lparDocument(app.registry.get(req.params.lpar)),
+  app.get(
+    '/v1/lpars',
+    { schema: { tags: ['lpars'], summary: 'All LPARs', response: { 200: Items(LparDoc) } } },
+    async () => ({
+      items: [...app.registry.lpars.values()].map(lparDocument),
+    }),
   );
-  app.delete('/v1/lpars/:lpar', { schema: { tags: ['lpars'], summary: 'Delete an LPAR', params: LparParams, response: { 204: Type.Null({ description: 'deleted' }), ...problemResponses } } }, async (req, reply) => {
-    app.registry.delete(req.params.lpar);
-    return reply.code(204).send(null);
-  });
+  app.get(
+    '/v1/lpars/:lpar',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'One LPAR with its counts',
+        params: LparParams,
+        response: { 200: LparDoc, ...problemResponses },
+      },
+    },
+    async (req) => lparDocument(app.registry.get(req.params.lpar)),
+  );
+  app.delete(
+    '/v1/lpars/:lpar',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Delete an LPAR',
+        params: LparParams,
+        response: { 204: Type.Null({ description: 'deleted' }), ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      app.registry.delete(req.params.lpar);
+      return reply.code(204).send(null);
+    },
+  );
 };

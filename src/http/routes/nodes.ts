@@ -4,8 +4,16 @@ import { leaks, nodeDocument, nodeSummary, refcounts } from '../../lpar/document
 import { badRequest } from '../../lpar/errors.ts';
 import type { NodeRef } from '../../lpar/lpar.ts';
 import { nodeState } from '../../of/node.ts';
-import { Address, Items, LparId, Open, parsePhandle, PhandleString, problemResponses } from '../schemas/common.ts';
-import { LookupDoc, NodeDoc, NodesQuery, NodeState, NodeSummary, RefBody, RefDoc } from '../schemas/nodes.ts';
+import {
+  Address,
+  Items,
+  LparId,
+  Open,
+  PhandleString,
+  parsePhandle,
+  problemResponses,
+} from '../schemas/common.ts';
+import { LookupDoc, NodeDoc, NodeState, NodeSummary, NodesQuery, RefBody, RefDoc } from '../schemas/nodes.ts';
 
 /** A node reference from a request body, with its phandle parsed. */
 export function toNodeRef(ref: { path?: string; address?: string; phandle?: number | string }): NodeRef {
@@ -23,10 +31,14 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'The attached node at ?path=, or nodes filtered by ?state=',
-        description: 'With `path`: the node document of the attached node there (no reference taken). Otherwise a page of node summaries, optionally of one state.',
+        description:
+          'With `path`: the node document of the attached node there (no reference taken). Otherwise a page of node summaries, optionally of one state.',
         params: Type.Object({ lpar: LparId }),
         querystring: NodesQuery,
-        response: { 200: Type.Union([NodeDoc, Type.Object({ items: Type.Array(NodeSummary), total: Type.Integer() })]), ...problemResponses },
+        response: {
+          200: Type.Union([NodeDoc, Type.Object({ items: Type.Array(NodeSummary), total: Type.Integer() })]),
+          ...problemResponses,
+        },
       },
     },
     async (req) => {
@@ -39,7 +51,10 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const all = [...lpar.of.nodes.values()].filter((np) => !q.state || nodeState(np) === q.state);
       const offset = q.offset ?? 0;
       const limit = q.limit ?? 1000;
-      return { items: all.slice(offset, offset + limit).map((np) => nodeSummary(lpar, np)), total: all.length };
+      return {
+        items: all.slice(offset, offset + limit).map((np) => nodeSummary(lpar, np)),
+        total: all.length,
+      };
     },
   );
   app.get(
@@ -63,7 +78,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'What of_find_node_by_phandle returns now, and how',
-        description: 'Runs the kernel lookup (through the LPAR phandle cache, with its side effects), then drops the reference. `found: false` answers 200: finding nothing is a result.',
+        description:
+          'Runs the kernel lookup (through the LPAR phandle cache, with its side effects), then drops the reference. `found: false` answers 200: finding nothing is a result.',
         params: Type.Object({ lpar: LparId, phandle: PhandleString }),
         response: { 200: LookupDoc, ...problemResponses },
       },
@@ -107,10 +123,23 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.get(
     '/v1/lpars/:lpar/refs',
-    { schema: { tags: ['nodes'], summary: 'References taken over the API and not yet put', params: Type.Object({ lpar: LparId }), response: { 200: Items(RefDoc), ...problemResponses } } },
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'References taken over the API and not yet put',
+        params: Type.Object({ lpar: LparId }),
+        response: { 200: Items(RefDoc), ...problemResponses },
+      },
+    },
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
-      return { items: [...lpar.refs.values()].map((r) => ({ id: r.id, holder: r.holder, node: nodeSummary(lpar, r.node) })) };
+      return {
+        items: [...lpar.refs.values()].map((r) => ({
+          id: r.id,
+          holder: r.holder,
+          node: nodeSummary(lpar, r.node),
+        })),
+      };
     },
   );
   app.delete(
@@ -135,7 +164,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'of_node_put by a named holder, balanced or not',
-        description: 'A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced.',
+        description:
+          'A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced.',
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
         response: { 200: NodeSummary, ...problemResponses },
@@ -144,7 +174,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
       const ref = toNodeRef(req.body.node);
-      if ('phandle' in ref) throw badRequest('Unsupported node reference', 'a put names its node by path or address');
+      if ('phandle' in ref)
+        throw badRequest('Unsupported node reference', 'a put names its node by path or address');
       return nodeSummary(lpar, lpar.putByHolder(ref, req.body.holder));
     },
   );
@@ -168,7 +199,10 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['nodes'],
         summary: 'Detached, released-but-held and orphaned nodes, with holders and migrations survived',
         params: Type.Object({ lpar: LparId }),
-        response: { 200: Items(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })), ...problemResponses },
+        response: {
+          200: Items(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })),
+          ...problemResponses,
+        },
       },
     },
     async (req) => ({ items: leaks(app.registry.get(req.params.lpar)) }),

@@ -3,22 +3,48 @@ import { Type } from '@sinclair/typebox';
 import { badRequest } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import { sysfsTar } from '../../lpar/sysfs-tar.ts';
-import { entryDocument, listDirectory, lookupView, readViewFile, type ViewRoot, viewPathParts } from '../../lpar/views.ts';
+import {
+  entryDocument,
+  listDirectory,
+  lookupView,
+  readViewFile,
+  type ViewRoot,
+  viewPathParts,
+} from '../../lpar/views.ts';
 import { toDts } from '../../of/dts.ts';
 import { fdtEncode } from '../../of/fdt.ts';
 import { ofFlattenLiveTree } from '../../of/unflatten.ts';
 import { LparId, Open, problemResponses } from '../schemas/common.ts';
 
-const ViewQuery = Type.Object({ stat: Type.Optional(Type.Boolean({ description: 'metadata only: no read, no side effects' })) }, { additionalProperties: false });
+const ViewQuery = Type.Object(
+  { stat: Type.Optional(Type.Boolean({ description: 'metadata only: no read, no side effects' })) },
+  { additionalProperties: false },
+);
 const Listing = Open({
   path: Type.String(),
   type: Type.String(),
-  items: Type.Optional(Type.Array(Open({ name: Type.String(), type: Type.String(), size: Type.Integer(), mode: Type.String(), target: Type.Optional(Type.String()), broken: Type.Optional(Type.Boolean()) }))),
+  items: Type.Optional(
+    Type.Array(
+      Open({
+        name: Type.String(),
+        type: Type.String(),
+        size: Type.Integer(),
+        mode: Type.String(),
+        target: Type.Optional(Type.String()),
+        broken: Type.Optional(Type.Boolean()),
+      }),
+    ),
+  ),
 });
 
 export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const serve = (root: ViewRoot, prefix: string, summary: string) => {
-    const handler = async (lpar: Lpar, raw: string, stat: boolean | undefined, reply: import('fastify').FastifyReply) => {
+    const handler = async (
+      lpar: Lpar,
+      raw: string,
+      stat: boolean | undefined,
+      reply: import('fastify').FastifyReply,
+    ) => {
       let decoded: string;
       try {
         decoded = decodeURIComponent(raw);
@@ -28,7 +54,8 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const parts = viewPathParts(decoded, app.pathLimits);
       const node = lookupView(lpar, root, parts);
       const path = `${prefix}/${parts.join('/')}`.replace(/\/$/, '') || '/';
-      if (node.kind === 'dir') return reply.send({ path, ...entryDocument(lpar, node), items: listDirectory(lpar, node) });
+      if (node.kind === 'dir')
+        return reply.send({ path, ...entryDocument(lpar, node), items: listDirectory(lpar, node) });
       if (stat) return reply.send({ path, ...entryDocument(lpar, node) });
       const bytes = readViewFile(lpar, node);
       if (!bytes) return reply.send({ path, ...entryDocument(lpar, node) }); // a broken link: its metadata
@@ -37,16 +64,24 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const schema = {
       tags: ['views'],
       summary,
-      description: 'A directory answers a JSON listing; a file its raw bytes (reading runs the kernel code behind the file, e.g. devspec); `?stat=true` answers metadata only.',
+      description:
+        'A directory answers a JSON listing; a file its raw bytes (reading runs the kernel code behind the file, e.g. devspec); `?stat=true` answers metadata only.',
       querystring: ViewQuery,
       produces: ['application/json', 'application/octet-stream'],
       response: { 200: Listing, ...problemResponses },
     };
-    app.get(`/v1/lpars/:lpar${prefix}`, { schema: { ...schema, params: Type.Object({ lpar: LparId }) } }, async (req, reply) =>
-      handler(app.registry.get(req.params.lpar), '', req.query.stat, reply),
+    app.get(
+      `/v1/lpars/:lpar${prefix}`,
+      { schema: { ...schema, params: Type.Object({ lpar: LparId }) } },
+      async (req, reply) => handler(app.registry.get(req.params.lpar), '', req.query.stat, reply),
     );
-    app.get(`/v1/lpars/:lpar${prefix}/*`, { schema: { ...schema, params: Type.Object({ lpar: LparId, '*': Type.String({ maxLength: 65536 }) }) } }, async (req, reply) =>
-      handler(app.registry.get(req.params.lpar), req.params['*'], req.query.stat, reply),
+    app.get(
+      `/v1/lpars/:lpar${prefix}/*`,
+      {
+        schema: { ...schema, params: Type.Object({ lpar: LparId, '*': Type.String({ maxLength: 65536 }) }) },
+      },
+      async (req, reply) =>
+        handler(app.registry.get(req.params.lpar), req.params['*'], req.query.stat, reply),
     );
   };
   serve('sys', '/sys', 'The emulated /sys (firmware/devicetree/base, devices/vio)');
@@ -55,23 +90,55 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const params = Type.Object({ lpar: LparId });
   app.get(
     '/v1/lpars/:lpar/sysfs.tar',
-    { schema: { tags: ['views'], summary: '/sys/firmware/devicetree/base as a tar archive (for dtc -I fs)', params, produces: ['application/x-tar'], response: { 200: Type.String({ format: 'binary' }), ...problemResponses } } },
+    {
+      schema: {
+        tags: ['views'],
+        summary: '/sys/firmware/devicetree/base as a tar archive (for dtc -I fs)',
+        params,
+        produces: ['application/x-tar'],
+        response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
+      },
+    },
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
-      return reply.type('application/x-tar').header('content-disposition', `attachment; filename="${lpar.config.id}-sysfs.tar"`).send(sysfsTar(lpar));
+      return reply
+        .type('application/x-tar')
+        .header('content-disposition', `attachment; filename="${lpar.config.id}-sysfs.tar"`)
+        .send(sysfsTar(lpar));
     },
   );
   app.get(
     '/v1/lpars/:lpar/tree.dtb',
-    { schema: { tags: ['views'], summary: 'The attached tree as a flattened device tree', params, produces: ['application/octet-stream'], response: { 200: Type.String({ format: 'binary' }), ...problemResponses } } },
+    {
+      schema: {
+        tags: ['views'],
+        summary: 'The attached tree as a flattened device tree',
+        params,
+        produces: ['application/octet-stream'],
+        response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
+      },
+    },
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
-      return reply.type('application/octet-stream').send(Buffer.from(fdtEncode(ofFlattenLiveTree(lpar.of.root!))));
+      return reply
+        .type('application/octet-stream')
+        .send(Buffer.from(fdtEncode(ofFlattenLiveTree(lpar.of.root!))));
     },
   );
   app.get(
     '/v1/lpars/:lpar/tree.dts',
-    { schema: { tags: ['views'], summary: 'The attached tree as device tree source', params, produces: ['text/plain'], response: { 200: Type.String(), ...problemResponses } } },
-    async (req, reply) => reply.type('text/plain; charset=utf-8').send(toDts(ofFlattenLiveTree(app.registry.get(req.params.lpar).of.root!))),
+    {
+      schema: {
+        tags: ['views'],
+        summary: 'The attached tree as device tree source',
+        params,
+        produces: ['text/plain'],
+        response: { 200: Type.String(), ...problemResponses },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .type('text/plain; charset=utf-8')
+        .send(toDts(ofFlattenLiveTree(app.registry.get(req.params.lpar).of.root!))),
   );
 };

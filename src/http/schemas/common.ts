@@ -1,7 +1,7 @@
 // Schemas used across resources. The client imports these too, so request and response shapes have
 // one definition.
 
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
 
 export const Problem = Type.Object(
   {
@@ -11,7 +11,9 @@ export const Problem = Type.Object(
     detail: Type.String(),
     instance: Type.String(),
     requestId: Type.Optional(Type.String()),
-    errno: Type.Optional(Type.String({ description: 'for ofdt writes: the errno write(2) returned, e.g. EBUSY' })),
+    errno: Type.Optional(
+      Type.String({ description: 'for ofdt writes: the errno write(2) returned, e.g. EBUSY' }),
+    ),
   },
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
@@ -28,7 +30,7 @@ export const StringEnum = <T extends string>(values: readonly T[], options: Reco
 export const Items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
 /** An open object: documented fields plus whatever the model adds, serialised as is. */
-export const Open = (props: Parameters<typeof Type.Object>[0], description?: string) =>
+export const Open = <T extends TProperties>(props: T, description?: string) =>
   Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
 
 export const LparId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'LPAR id, e.g. lpar-1' });
@@ -39,7 +41,12 @@ export const PhandleString = Type.String({ pattern: PHANDLE_PATTERN, description
 export const Phandle = Type.Union([Type.Integer({ minimum: 0, maximum: 0xffffffff }), PhandleString]);
 
 export const Address = Type.String({ pattern: '^c[0-9a-f]{15}$', description: 'simulated kernel address' });
-export const OfPath = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/', description: 'absolute device-tree path' });
+export const OfPath = Type.String({
+  minLength: 1,
+  maxLength: 4096,
+  pattern: '^/',
+  description: 'absolute device-tree path',
+});
 
 export const NodeRef = Type.Union(
   [
@@ -47,7 +54,10 @@ export const NodeRef = Type.Union(
     Type.Object({ address: Address }, { additionalProperties: false }),
     Type.Object({ phandle: Phandle }, { additionalProperties: false }),
   ],
-  { description: 'path and address inspect; phandle looks the node up as kernel code does (cache side effects)' },
+  {
+    description:
+      'path and address inspect; phandle looks the node up as kernel code does (cache side effects)',
+  },
 );
 
 export const Holder = Type.String({
@@ -59,6 +69,7 @@ export const Holder = Type.String({
 
 /** Parses a phandle given as a number or a decimal / 0x-hex string; null when it is not a u32. */
 export function parsePhandle(v: number | string): number | null {
-  const n = typeof v === 'number' ? v : /^0[xX]/.test(v) ? Number.parseInt(v.slice(2), 16) : Number.parseInt(v, 10);
+  const n =
+    typeof v === 'number' ? v : /^0[xX]/.test(v) ? Number.parseInt(v.slice(2), 16) : Number.parseInt(v, 10);
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : null;
 }

@@ -10,12 +10,16 @@ export const LparOptions = Type.Object(
     refcountFull: Type.Optional(Type.Boolean({ description: 'K-REF-4: 4.x CONFIG_REFCOUNT_FULL' })),
     kasan: Type.Optional(Type.Boolean({ description: 'K-UAF: print KASAN reports (default true)' })),
     dynamicDebug: Type.Optional(Type.Boolean({ description: 'K-MOB-8: pr_debug lines reach dmesg' })),
-    pfoDevices: Type.Optional(Type.Union([Type.Literal('kernel'), Type.Literal('fixed')], { description: 'K-DRV-4' })),
+    pfoDevices: Type.Optional(
+      Type.Union([Type.Literal('kernel'), Type.Literal('fixed')], { description: 'K-DRV-4' }),
+    ),
     cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     memoryGiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
     extraVirtualAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
     pciAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
-    platformFacilities: Type.Optional(Type.Array(StringEnum(PLATFORM_FACILITIES), { uniqueItems: true, maxItems: 3 })),
+    platformFacilities: Type.Optional(
+      Type.Array(StringEnum(PLATFORM_FACILITIES), { uniqueItems: true, maxItems: 3 }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -23,13 +27,20 @@ export const LparOptions = Type.Object(
 export const CreateLparBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
-    profile: Type.Optional(Type.Union([Type.Literal('power9'), Type.Literal('power10')], { default: 'power9' })),
+    profile: Type.Optional(
+      Type.Union([Type.Literal('power9'), Type.Literal('power10')], { default: 'power9' }),
+    ),
     kernel: KernelName,
     phandleScheme: Type.Optional(Type.Union([Type.Literal('phyp'), Type.Literal('dtc')])),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff })),
     system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     options: Type.Optional(LparOptions),
-    dtb: Type.Optional(Type.String({ contentEncoding: 'base64', description: 'boot this flattened tree (base64) instead of a built-in profile' })),
+    dtb: Type.Optional(
+      Type.String({
+        contentEncoding: 'base64',
+        description: 'boot this flattened tree (base64) instead of a built-in profile',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

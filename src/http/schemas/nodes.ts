@@ -30,7 +30,10 @@ export const NodeDoc = Open({
   unbalancedPuts: Type.Array(HolderCount),
   sysfs: Open({ inSysfs: Type.Boolean(), name: Type.Union([Type.String(), Type.Null()]) }),
   parent: Type.Union([Type.String(), Type.Null()]),
-  freed: Type.Union([Open({ comm: Type.String(), pid: Type.Integer(), trace: Type.String(), usec: Type.Integer() }), Type.Null()]),
+  freed: Type.Union([
+    Open({ comm: Type.String(), pid: Type.Integer(), trace: Type.String(), usec: Type.Integer() }),
+    Type.Null(),
+  ]),
   properties: Type.Array(PropertyDoc),
   deadProperties: Type.Array(Open({ name: Type.String(), length: Type.Integer(), hex: Type.String() })),
   children: Type.Array(Open({ name: Type.String(), address: Type.String(), state: NodeState })),
@@ -76,17 +79,38 @@ const PropName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\
 
 export const PropertyValue = Type.Union([
   Type.Object({ name: PropName, string: Type.String({ maxLength: 65536 }) }, { additionalProperties: false }),
-  Type.Object({ name: PropName, strings: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 4096 }) }, { additionalProperties: false }),
-  Type.Object({ name: PropName, u32: Type.Array(Type.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: 1 << 20 }) }, { additionalProperties: false }),
-  Type.Object({ name: PropName, hex: Type.String({ pattern: '^([0-9a-fA-F]{2})*$', maxLength: 1 << 22 }) }, { additionalProperties: false }),
+  Type.Object(
+    { name: PropName, strings: Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 4096 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      name: PropName,
+      u32: Type.Array(Type.Integer({ minimum: 0, maximum: 0xffffffff }), { maxItems: 1 << 20 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { name: PropName, hex: Type.String({ pattern: '^([0-9a-fA-F]{2})*$', maxLength: 1 << 22 }) },
+    { additionalProperties: false },
+  ),
 ]);
 
 export const AddNodeBody = Type.Object(
-  { path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[\\x21-\\x7e]*$' }), properties: Type.Array(PropertyValue, { maxItems: 4096 }) },
+  {
+    path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[\\x21-\\x7e]*$' }),
+    properties: Type.Array(PropertyValue, { maxItems: 4096 }),
+  },
   { additionalProperties: false },
 );
 export const PropertyBody = Type.Object(
-  { phandle: Type.Union([Type.Integer({ minimum: 0, maximum: 0xffffffff }), Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' })]), property: PropertyValue },
+  {
+    phandle: Type.Union([
+      Type.Integer({ minimum: 0, maximum: 0xffffffff }),
+      Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' }),
+    ]),
+    property: PropertyValue,
+  },
   { additionalProperties: false },
 );
 export const OfdtDoc = Open({ command: Type.String(), bytes: Type.Integer() });

@@ -1,0 +1,61 @@
+// How the client reaches a service: over HTTP with undici, or in-process through fastify's inject.
+
+import { request } from 'undici';
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Uint8Array;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Uint8Array;
+}
+
+export type Transport = (req: HttpRequest) => Promise<HttpResponse>;
+
+export function undiciTransport(baseUrl: string): Transport {
+  const base = baseUrl.replace(/\/$/, '');
+  return async (req) => {
+    const res = await request(`${base}${req.path}`, {
+      method: req.method,
+      headers: req.headers ?? {},
+      ...(req.body !== undefined ? { body: req.body } : {}),
+    });
+    const body = new Uint8Array(await res.body.arrayBuffer());
+    return { status: res.statusCode, headers: res.headers as HttpResponse['headers'], body };
+  };
+}
+
+/** What the client needs of a fastify instance (structural, so the client does not import the app). */
+export interface Injectable {
+  inject(opts: {
+    method: string;
+    url: string;
+    headers?: Record<string, string>;
+    payload?: string | Buffer;
+  }): Promise<{
+    statusCode: number;
+    headers: Record<string, string | string[] | number | undefined>;
+    rawPayload: Buffer;
+  }>;
+}
+
+export function injectTransport(app: Injectable): Transport {
+  return async (req) => {
+    const res = await app.inject({
+      method: req.method,
+      url: req.path,
+      ...(req.headers ? { headers: req.headers } : {}),
+      ...(req.body !== undefined
+        ? { payload: typeof req.body === 'string' ? req.body : Buffer.from(req.body) }
+        : {}),
+    });
+    const headers: HttpResponse['headers'] = {};
+    for (const [k, v] of Object.entries(res.headers)) headers[k] = typeof v === 'number' ? String(v) : v;
+    return { status: res.statusCode, headers, body: new Uint8Array(res.rawPayload) };
+  };
+}
