@@ -13,6 +13,7 @@ import { eventRoutes } from './http/routes/events.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { kernelRoutes } from './http/routes/kernel.ts';
 import { lparRoutes } from './http/routes/lpars.ts';
+import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { Problem } from './http/schemas/common.ts';
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(editRoutes);
   await app.register(viewRoutes);
   await app.register(kernelRoutes);
+  await app.register(migrationRoutes);
   await app.register(eventRoutes);
   return app;
 }

@@ -4,7 +4,7 @@
 import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
-import { cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
+import { cacheSlotOf, cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
 import { decodeValue, toHex } from '../of/property.ts';
 import type { Lpar } from './lpar.ts';
 
@@ -88,17 +88,31 @@ export function nodeSummary(lpar: Lpar, np: DeviceNode) {
   };
 }
 
+/** Counts by state; costs the nodes that are not attached, not the tree. */
 export function stateCounts(lpar: Lpar): Record<NodeState, number> {
   const counts = Object.fromEntries(NODE_STATES.map((s) => [s, 0])) as Record<NodeState, number>;
-  for (const np of lpar.of.nodes.values()) counts[nodeState(np)] += 1;
+  for (const np of lpar.of.unattached) counts[nodeState(np)] += 1;
+  counts.attached = lpar.of.nodes.size - lpar.of.unattached.size;
   return counts;
+}
+
+/** Stale cache entries, found from the unattached nodes (each can sit only in its phandle's slot). */
+export function staleEntries(lpar: Lpar): Array<{ slot: number; node: DeviceNode }> {
+  const out: Array<{ slot: number; node: DeviceNode }> = [];
+  const cache = lpar.of.cache;
+  for (const np of lpar.of.unattached) {
+    if (!np.phandle) continue;
+    const slot = cacheSlotOf(cache, np.phandle);
+    if (slot !== null && cache.slots[slot] === np) out.push({ slot, node: np });
+  }
+  return out.sort((a, b) => a.slot - b.slot);
 }
 
 export function lparCounts(lpar: Lpar) {
   const { counters } = lpar.k;
   return {
     ...stateCounts(lpar),
-    staleCacheEntries: staleCacheEntries(lpar.of.cache),
+    staleCacheEntries: staleEntries(lpar).length,
     useAfterFree: counters.useAfterFree,
     sysfsRenames: counters.sysfsRenames,
     warnings: counters.warnings,
@@ -136,7 +150,7 @@ function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
 /** Detached, released-but-held and orphaned nodes: what leaked, who holds it, and for how long. */
 export function leaks(lpar: Lpar) {
   const items = [];
-  for (const np of lpar.of.nodes.values()) {
+  for (const np of lpar.of.unattached) {
     const state = nodeState(np);
     const held = np.holders.size > 0;
     if (state === 'detached' || state === 'orphaned' || (state === 'released' && held)) {

@@ -11,12 +11,14 @@ import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { ofCoreInit, unflattenDeviceTree } from '../of/unflatten.ts';
+import { type PartitionRecord, recordPartition } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
 import { type VioBus, vioBusInit } from '../pseries/vio.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
+import type { Migration } from './migrations.ts';
 
 export interface LparConfig {
   readonly id: string;
@@ -46,6 +48,9 @@ export const API_TASK = 'lparsim';
 
 export class Lpar {
   readonly config: LparConfig;
+  /** What firmware recorded of the partition when it booted (the hypervisor's view, not the kernel's). */
+  readonly firmwareRecord: PartitionRecord;
+  readonly migrations: Migration[] = [];
   readonly k: Kernel;
   readonly of: OfState;
   readonly vio: VioBus;
@@ -59,6 +64,7 @@ export class Lpar {
   constructor(config: LparConfig, system: ManagedSystem, fdt: FdtNode) {
     this.config = config;
     this.system = system;
+    this.firmwareRecord = recordPartition(fdt, config.treeOptions?.memoryGiB ?? memoryFromTree(fdt));
     this.k = new Kernel(config.kernel, config.kernelOptions, config.seed ^ hashString(config.id));
     this.of = ofStateInit(this.k);
     this.events = new EventLog(config.id, config.maxEvents);
@@ -195,4 +201,13 @@ function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h >>> 0;
+}
+
+/** For an uploaded tree: the memory `ibm,dynamic-memory` describes, in GiB (LMBs of 256 MiB). */
+function memoryFromTree(fdt: FdtNode): number {
+  const drconf = fdt.children.find((c) => c.name === 'ibm,dynamic-reconfiguration-memory');
+  const dm = drconf?.props.find((p) => p.name === 'ibm,dynamic-memory');
+  if (!dm || dm.value.length < 4) return 0;
+  const lmbs = new DataView(dm.value.buffer, dm.value.byteOffset).getUint32(0);
+  return Math.max(1, Math.floor(lmbs / 4));
 }

@@ -45,6 +45,7 @@ export function ofNodeAlloc(
     migrationsSurvived: 0,
   };
   of.nodes.set(np.address, np);
+  of.unattached.add(np);
   of.k.emit({ type: 'node.allocated', address: np.address, fullName });
   return np;
 }
@@ -74,6 +75,7 @@ function attachToTree(of: OfState, np: DeviceNode): void {
   parent.child = np;
   np.flags &= ~OF_DETACHED;
   np.everAttached = true;
+  of.unattached.delete(np);
 }
 
 // K-ATTACH-1. Nothing checks for a sibling with the same name or another node with the same phandle.
@@ -88,7 +90,8 @@ export function ofAttachNode(of: OfState, np: DeviceNode): number {
 }
 
 /** Boot nodes: already linked by unflatten; only names and phandle (K-NODE-3). */
-export function ofBootNodeInit(np: DeviceNode): void {
+export function ofBootNodeInit(of: OfState, np: DeviceNode): void {
+  of.unattached.delete(np);
   namesFromProperties(np);
   const phandle = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle');
   if (phandle && phandle.value.length >= 4) np.phandle = readU32(phandle.value)!;
@@ -119,6 +122,7 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
     }
     // The node keeps its parent, child and sibling pointers.
     np.flags |= OF_DETACHED;
+    of.unattached.add(np);
     k.emit({ type: 'node.detached', address: np.address, fullName: np.fullName });
     ofPhandleCacheInvEntry(of, np.phandle);
   });

@@ -29,6 +29,11 @@ export interface OfState {
   root: DeviceNode | null;
   /** Every node ever allocated in this LPAR, by address (addresses are never reused). */
   readonly nodes: Map<string, DeviceNode>;
+  /**
+   * Nodes that are not attached (never attached, detached, released or freed), kept as they change so
+   * that leak reports cost the leaks, not the tree.
+   */
+  readonly unattached: Set<DeviceNode>;
   /** `/sys` */
   readonly sysfs: KernfsDir;
   /** `/sys/firmware/devicetree`: of_kset, where `base` lives. */
@@ -44,6 +49,7 @@ export function ofStateInit(k: Kernel): OfState {
     k,
     root: null,
     nodes: new Map(),
+    unattached: new Set(),
     sysfs,
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
     cache: createPhandleCache(k.profile.phandleCache),

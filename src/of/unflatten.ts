@@ -13,7 +13,7 @@ import type { OfState } from './state.ts';
 export function unflattenDeviceTree(of: OfState, fdt: FdtNode): DeviceNode {
   return of.k.fn('unflatten_device_tree', () => {
     const root = ofNodeAlloc(of, '/', fdt.props, 0);
-    ofBootNodeInit(root);
+    ofBootNodeInit(of, root);
     const stack: Array<{ node: DeviceNode; fdt: FdtNode }> = [{ node: root, fdt }];
     while (stack.length > 0) {
       const { node, fdt: f } = stack.pop()!;
@@ -25,7 +25,7 @@ export function unflattenDeviceTree(of: OfState, fdt: FdtNode): DeviceNode {
         if (last) last.sibling = child;
         else node.child = child;
         last = child;
-        ofBootNodeInit(child);
+        ofBootNodeInit(of, child);
         stack.push({ node: child, fdt: c });
       }
     }

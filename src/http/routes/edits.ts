@@ -17,7 +17,7 @@ const problemOrOk = {
   409: Type.Ref('Problem'),
 };
 
-function valueBytes(p: Static<typeof PropertyValue>): Uint8Array {
+export function propertyValueBytes(p: Static<typeof PropertyValue>): Uint8Array {
   if ('string' in p) return enc.string(p.string);
   if ('strings' in p) return enc.strings(p.strings);
   if ('u32' in p) return enc.u32(...p.u32);
@@ -25,7 +25,7 @@ function valueBytes(p: Static<typeof PropertyValue>): Uint8Array {
 }
 
 function propertyBytes(p: Static<typeof PropertyValue>): Uint8Array {
-  const value = valueBytes(p);
+  const value = propertyValueBytes(p);
   return enc.concat(new TextEncoder().encode(`${p.name} ${value.length} `), value);
 }
 

@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import { badRequest, notFound } from '../../lpar/errors.ts';
+import { migrate } from '../../lpar/migrations.ts';
+import type { FirmwareUpdate } from '../../pseries/firmware.ts';
+import { Items, LparId, parsePhandle, problemResponses } from '../schemas/common.ts';
+import { type FirmwareUpdateBody, MigrationBody, MigrationDoc } from '../schemas/migrations.ts';
+import { propertyValueBytes } from './edits.ts';
+
+function toFirmwareUpdate(u: Static<typeof FirmwareUpdateBody>): FirmwareUpdate {
+  const phandle = parsePhandle(u.phandle);
+  if (phandle === null) throw badRequest('Bad phandle', `${JSON.stringify(u.phandle)} is not a u32`);
+  if (u.action === 'add' && u.drc === undefined)
+    throw badRequest('Missing drc', 'an add names the connector (drc) whose subtree firmware configures');
+  return {
+    action: u.action,
+    phandle,
+    ...(u.drc !== undefined ? { drc: u.drc } : {}),
+    ...(u.properties
+      ? {
+          properties: u.properties.map((p) => ({
+            name: p.name,
+            value: 'remove' in p ? null : propertyValueBytes(p),
+          })),
+        }
+      : {}),
+  };
+}
+
+export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const params = Type.Object({ lpar: LparId });
+  app.post(
+    '/v1/lpars/:lpar/migrations',
+    {
+      schema: {
+        tags: ['migrations'],
+        summary: 'Migrate the LPAR to another managed system (runs post_mobility_fixup as its kernel does)',
+        params,
+        body: MigrationBody,
+        response: { 201: MigrationDoc, 409: Type.Ref('Problem'), ...problemResponses },
+      },
+    },
+    async (req, reply) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const destination = app.registry.system(req.body.destination);
+      const updates = req.body.updates?.map(toFirmwareUpdate);
+      const migration = await lpar.exclusive(() =>
+        migrate(
+          lpar,
+          {
+            destination,
+            dryRun: req.body.dryRun ?? false,
+            faults: req.body.faults ?? [],
+            ...(updates ? { updates } : {}),
+          },
+          () => new Date(),
+          () => performance.now(),
+        ),
+      );
+      req.log.info(
+        { lpar: lpar.config.id, migration: migration.id, to: migration.destination, state: migration.state },
+        'migration',
+      );
+      return reply
+        .code(201)
+        .header('location', `/v1/lpars/${lpar.config.id}/migrations/${migration.id}`)
+        .send(migration);
+    },
+  );
+  app.get(
+    '/v1/lpars/:lpar/migrations',
+    {
+      schema: {
+        tags: ['migrations'],
+        summary: "The LPAR's migrations",
+        params,
+        response: { 200: Items(MigrationDoc), ...problemResponses },
+      },
+    },
+    async (req) => ({
+      items: app.registry.get(req.params.lpar).migrations,
+    }),
+  );
+  app.get(
+    '/v1/lpars/:lpar/migrations/:migration',
+    {
+      schema: {
+        tags: ['migrations'],
+        summary: 'One migration with its report',
+        params: Type.Object({ lpar: LparId, migration: Type.String({ pattern: '^m[0-9]{1,9}$' }) }),
+        response: { 200: MigrationDoc, ...problemResponses },
+      },
+    },
+    async (req) => {
+      const m = app.registry.get(req.params.lpar).migrations.find((x) => x.id === req.params.migration);
+      if (!m) throw notFound('Migration', `no migration ${req.params.migration} on ${req.params.lpar}`);
+      return m;
+    },
+  );
+};

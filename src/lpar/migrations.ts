@@ -1,0 +1,150 @@
+// Migrations of one LPAR: run post_mobility_fixup against a destination's firmware and report what the
+// kernel made of it. The report costs the work done and the leaks, never the size of the tree.
+
+import { nodeState } from '../of/node.ts';
+import {
+  destinationUpdates,
+  encodeUpdateNodes,
+  type FirmwareFault,
+  type FirmwareUpdate,
+  MigrationFirmware,
+} from '../pseries/firmware.ts';
+import { type MobilityOperation, postMobilityFixup } from '../pseries/mobility.ts';
+import type { ManagedSystem } from '../pseries/systems.ts';
+import { holdersOf, lastKnownPath, refcountValue, staleEntries, stateCounts } from './documents.ts';
+import { conflict } from './errors.ts';
+import type { Lpar } from './lpar.ts';
+
+export type MigrationState = 'running' | 'completed' | 'failed';
+
+export interface MigrationRequest {
+  readonly destination: ManagedSystem;
+  readonly dryRun: boolean;
+  readonly updates?: readonly FirmwareUpdate[];
+  readonly faults: readonly FirmwareFault[];
+}
+
+export interface Migration {
+  readonly id: string;
+  readonly lpar: string;
+  readonly source: string;
+  readonly destination: string;
+  readonly dryRun: boolean;
+  state: MigrationState;
+  readonly requestedAt: string;
+  /** What firmware sends: the decoded work list, and the work areas it fills. */
+  readonly workList: ReadonlyArray<{ action: string; phandle: number; drc?: number; properties?: string[] }>;
+  readonly workAreas: number;
+  report: Record<string, unknown> | null;
+}
+
+/** How long the partition is suspended during the move (simulated time between the two halves). */
+const SUSPEND_USEC = 1_800_000;
+
+function describe(u: FirmwareUpdate) {
+  return {
+    action: u.action,
+    phandle: u.phandle >>> 0,
+    ...(u.drc !== undefined ? { drc: u.drc >>> 0 } : {}),
+    ...(u.properties ? { properties: u.properties.map((p) => p.name) } : {}),
+  };
+}
+
+export function migrate(
+  lpar: Lpar,
+  req: MigrationRequest,
+  now: () => Date,
+  clockMs: () => number,
+): Migration {
+  const source = lpar.system;
+  if (req.destination.name === source.name)
+    throw conflict(
+      'Already on that system',
+      `LPAR ${lpar.config.id} runs on ${source.name}; migrate it to another managed system`,
+    );
+  const updates = req.updates ?? destinationUpdates(lpar.firmwareRecord, req.destination);
+  const id = `m${lpar.migrations.length + 1}`;
+  const migration: Migration = {
+    id,
+    lpar: lpar.config.id,
+    source: source.name,
+    destination: req.destination.name,
+    dryRun: req.dryRun,
+    state: 'running',
+    requestedAt: now().toISOString(),
+    workList: updates.map(describe),
+    workAreas: encodeUpdateNodes(updates).length,
+    report: null,
+  };
+  if (req.dryRun) {
+    migration.state = 'completed';
+    lpar.migrations.push(migration);
+    return migration;
+  }
+  const { k, of } = lpar;
+  const before = {
+    dmesg: k.log.lines.length,
+    uaf: k.counters.useAfterFree,
+    warnings: k.counters.warnings,
+    renames: k.counters.sysfsRenames,
+    usec: k.clock.usec,
+    leaked: new Set([...of.unattached].filter((np) => nodeState(np) !== 'freed')),
+    events: lpar.events.lastId,
+  };
+  const started = clockMs();
+  k.clock.advance(SUSPEND_USEC);
+  const firmware = new MigrationFirmware(req.destination, lpar.firmwareRecord, updates, req.faults);
+  const { rc, operations } = lpar.run('drmgr', () => postMobilityFixup(of, firmware));
+  lpar.system = req.destination;
+  // Nodes leaked before this migration and still leaked after it have survived one more.
+  for (const np of before.leaked)
+    if (nodeState(np) !== 'freed' && nodeState(np) !== 'attached') np.migrationsSurvived += 1;
+  migration.state = rc === 0 ? 'completed' : 'failed';
+  const renames = lpar.events
+    .since(before.events)
+    .filter((e) => e.type === 'sysfs.renamed')
+    .map((e) => ({ directory: e.data.directory, from: e.data.from, to: e.data.to }));
+  const leftDetached = [];
+  const orphaned = [];
+  for (const np of of.unattached) {
+    const state = nodeState(np);
+    const doc = {
+      address: np.address,
+      lastKnownPath: lastKnownPath(np),
+      phandle: np.phandle >>> 0,
+      state,
+      refcount: refcountValue(np),
+      holders: holdersOf(np),
+      migrationsSurvived: np.migrationsSurvived,
+    };
+    if (state === 'detached' || (state === 'released' && np.holders.size > 0)) leftDetached.push(doc);
+    else if (state === 'orphaned') orphaned.push(doc);
+  }
+  migration.report = {
+    rc,
+    operations: operations.map((op: MobilityOperation) => ({
+      ...op,
+      phandle: op.phandle >>> 0,
+      node: op.node ? { ...op.node, state: nodeState(lpar.nodeByAddress(op.node.address)) } : null,
+    })),
+    firmwareCalls: firmware.log,
+    dmesg: k.log.lines.slice(before.dmesg).map((l) => l.text),
+    renames,
+    leftDetached,
+    orphaned,
+    staleCacheEntries: staleEntries(lpar).map(({ slot, node }) => ({
+      slot,
+      phandle: node.phandle >>> 0,
+      address: node.address,
+      state: nodeState(node),
+    })),
+    useAfterFree: k.counters.useAfterFree - before.uaf,
+    warnings: k.counters.warnings - before.warnings,
+    sysfsRenames: k.counters.sysfsRenames - before.renames,
+    counts: stateCounts(lpar),
+    simulatedUsec: k.clock.usec - before.usec,
+    durationMs: clockMs() - started,
+  };
+  lpar.migrations.push(migration);
+  return migration;
+}

@@ -1,0 +1,396 @@
+// The hypervisor side of a migration, as data: what PowerVM's RTAS answers the partition after it
+// resumes on a destination (spec/pseries-tree.md, "What a destination system hands back"). The kernel
+// side (mobility.ts) sees only the bytes of the RTAS work areas, exactly as Linux does.
+
+import type { FdtNode } from '../of/fdt.ts';
+import type { Property } from '../of/property.ts';
+import type { ManagedSystem } from './systems.ts';
+import {
+  associativityLookupArrays,
+  dynamicMemory,
+  PLATFORM_FACILITIES_DRC,
+  type PlatformFacility,
+  platformFacilitiesNode,
+  systemId,
+} from './tree.ts';
+
+/** RTAS_DATA_BUF_SIZE: the work area every call fills. */
+export const RTAS_DATA_BUF_SIZE = 4096;
+export const RTAS_HARDWARE_ERROR = -1;
+export const RTAS_BUSY = -2;
+export const RTAS_CALL_AGAIN = 1;
+
+export const NODE_ACTION_MASK = 0xff000000;
+export const NODE_COUNT_MASK = 0x00ffffff;
+export const ACTION_DELETE = 0x01000000;
+export const ACTION_UPDATE = 0x02000000;
+export const ACTION_ADD = 0x03000000;
+/** ibm,update-nodes: the kernel starts reading after this many header words. */
+export const UPDATE_NODES_HEADER_WORDS = 4;
+/** ibm,update-properties: phandle, state, reserved (u64), nprops. */
+export const UPDATE_PROPS_HEADER_BYTES = 20;
+export const PROP_REMOVE = 0x80000000;
+
+// ibm,configure-connector return codes (dlpar.c)
+export const CC_COMPLETE = 0;
+export const CC_NEXT_SIBLING = 1;
+export const CC_NEXT_CHILD = 2;
+export const CC_NEXT_PROPERTY = 3;
+export const CC_PREV_PARENT = 4;
+export const CC_ERR_CFG_USE = -9003;
+
+export type UpdateAction = 'delete' | 'update' | 'add';
+
+/** One entry of firmware's work list; `drc` for add (the connector), `properties` for update. */
+export interface FirmwareUpdate {
+  readonly action: UpdateAction;
+  readonly phandle: number;
+  readonly drc?: number;
+  /** For update: values as the destination has them; a null value removes the property. */
+  readonly properties?: ReadonlyArray<{ readonly name: string; readonly value: Uint8Array | null }>;
+}
+
+export interface FirmwareFault {
+  readonly call: 'ibm,update-nodes' | 'ibm,update-properties' | 'ibm,configure-connector';
+  /** The 1-based call of that function that fails. */
+  readonly onCall: number;
+  readonly status: number;
+}
+
+/** What firmware knows of a partition: recorded from its boot tree, not read from the kernel. */
+export interface PartitionRecord {
+  readonly rootPhandle: number | null;
+  readonly platformFacilities: {
+    readonly phandle: number;
+    readonly children: ReadonlyArray<{ readonly name: string; readonly phandle: number }>;
+  } | null;
+  readonly facilities: readonly PlatformFacility[];
+  readonly drconfPhandle: number | null;
+  readonly memoryGiB: number;
+  readonly cpusPhandle: number | null;
+  /** l2/l3 cache nodes under /cpus, in tree order, with the subtree firmware re-adds. */
+  readonly cacheNodes: ReadonlyArray<{
+    readonly phandle: number;
+    readonly drc: number;
+    readonly node: FdtNode;
+  }>;
+}
+
+function phandleOf(n: FdtNode): number {
+  const p =
+    n.props.find((x) => x.name === 'ibm,phandle') ??
+    n.props.find((x) => x.name === 'phandle') ??
+    n.props.find((x) => x.name === 'linux,phandle');
+  return p && p.value.length >= 4 ? new DataView(p.value.buffer, p.value.byteOffset).getUint32(0) : 0;
+}
+
+const CACHE_DRC_BASE = 0x6000_0000;
+
+function u32(v: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, v >>> 0);
+  return out;
+}
+
+/** Records what firmware tracks of a partition from the tree it booted. */
+export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
+  const child = (n: FdtNode | undefined, name: string) => n?.children.find((c) => c.name === name);
+  const pf = child(boot, 'ibm,platform-facilities');
+  const cpus = child(boot, 'cpus');
+  const drconf = child(boot, 'ibm,dynamic-reconfiguration-memory');
+  const facilityOf: Record<string, PlatformFacility> = {
+    'ibm,random-v1': 'random',
+    'ibm,compression-v1': 'compression',
+    'ibm,sym-encryption-v1': 'sym-encryption',
+  };
+  const caches = (cpus?.children ?? []).filter((c) => /^l[23]-cache(@|$)/.test(c.name));
+  return {
+    rootPhandle: phandleOf(boot) || null,
+    platformFacilities: pf
+      ? {
+          phandle: phandleOf(pf),
+          children: pf.children.map((c) => ({ name: c.name, phandle: phandleOf(c) })),
+        }
+      : null,
+    facilities: (pf?.children ?? [])
+      .map((c) => facilityOf[c.name])
+      .filter((f): f is PlatformFacility => f !== undefined),
+    drconfPhandle: drconf ? phandleOf(drconf) : null,
+    memoryGiB,
+    cpusPhandle: cpus ? phandleOf(cpus) : null,
+    cacheNodes: caches.map((node, i) => ({ phandle: phandleOf(node), drc: CACHE_DRC_BASE + i, node })),
+  };
+}
+
+/** The work list a destination sends after a migration (spec/pseries-tree.md). */
+export function destinationUpdates(record: PartitionRecord, destination: ManagedSystem): FirmwareUpdate[] {
+  const out: FirmwareUpdate[] = [];
+  const pf = record.platformFacilities;
+  if (pf) {
+    for (const c of pf.children) out.push({ action: 'delete', phandle: c.phandle });
+    out.push({ action: 'delete', phandle: pf.phandle });
+  }
+  if (destination.readdCacheNodes)
+    for (const c of record.cacheNodes) out.push({ action: 'delete', phandle: c.phandle });
+  if (record.rootPhandle !== null)
+    out.push({
+      action: 'update',
+      phandle: record.rootPhandle,
+      properties: [{ name: 'system-id', value: systemId(destination.serial) }],
+    });
+  if (record.drconfPhandle !== null) {
+    out.push({
+      action: 'update',
+      phandle: record.drconfPhandle,
+      properties: [
+        { name: 'ibm,dynamic-memory', value: dynamicMemory(destination, record.memoryGiB) },
+        { name: 'ibm,associativity-lookup-arrays', value: associativityLookupArrays(destination) },
+      ],
+    });
+  }
+  if (pf && record.rootPhandle !== null)
+    out.push({ action: 'add', phandle: record.rootPhandle, drc: PLATFORM_FACILITIES_DRC });
+  if (destination.readdCacheNodes && record.cpusPhandle !== null)
+    for (const c of record.cacheNodes) out.push({ action: 'add', phandle: record.cpusPhandle, drc: c.drc });
+  return out;
+}
+
+/** Encodes a work list into ibm,update-nodes work areas of RTAS_DATA_BUF_SIZE (the last one ends the list). */
+export function encodeUpdateNodes(
+  updates: readonly FirmwareUpdate[],
+  bufSize = RTAS_DATA_BUF_SIZE,
+): Uint8Array[] {
+  const actionWord = { delete: ACTION_DELETE, update: ACTION_UPDATE, add: ACTION_ADD };
+  // Consecutive entries of one action form a group.
+  const groups: Array<{ action: UpdateAction; items: FirmwareUpdate[] }> = [];
+  for (const u of updates) {
+    const last = groups[groups.length - 1];
+    if (last && last.action === u.action) last.items.push(u);
+    else groups.push({ action: u.action, items: [u] });
+  }
+  const areas: Uint8Array[] = [];
+  const capacity = bufSize / 4 - UPDATE_NODES_HEADER_WORDS - 1; // leave room for the terminating word
+  let words: number[] = [];
+  const flush = () => {
+    const area = new Uint8Array(bufSize);
+    const view = new DataView(area.buffer);
+    words.forEach((w, i) => {
+      view.setUint32((UPDATE_NODES_HEADER_WORDS + i) * 4, w >>> 0);
+    });
+    areas.push(area);
+    words = [];
+  };
+  for (const g of groups) {
+    const per = g.action === 'add' ? 2 : 1;
+    let i = 0;
+    while (i < g.items.length) {
+      const room = Math.floor((capacity - words.length - 1) / per);
+      if (room <= 0) {
+        flush();
+        continue;
+      }
+      const take = g.items.slice(i, i + room);
+      words.push(actionWord[g.action] | take.length);
+      for (const u of take) {
+        words.push(u.phandle);
+        if (per === 2) words.push(u.drc ?? 0);
+      }
+      i += take.length;
+    }
+  }
+  flush();
+  return areas;
+}
+
+/** One call's worth of update-properties answers for a node, split into work areas. */
+export function encodeUpdateProperties(
+  phandle: number,
+  nodePath: string,
+  props: FirmwareUpdate['properties'],
+  bufSize = RTAS_DATA_BUF_SIZE,
+): Uint8Array[] {
+  const te = new TextEncoder();
+  const areas: Uint8Array[] = [];
+  let area = new Uint8Array(bufSize);
+  let off = UPDATE_PROPS_HEADER_BYTES;
+  let nprops = 0;
+  const finish = () => {
+    const view = new DataView(area.buffer);
+    view.setUint32(0, phandle >>> 0);
+    view.setUint32(16, nprops);
+    areas.push(area);
+    area = new Uint8Array(bufSize);
+    off = UPDATE_PROPS_HEADER_BYTES;
+    nprops = 0;
+  };
+  const u32 = (v: number) => {
+    new DataView(area.buffer).setUint32(off, v >>> 0);
+    off += 4;
+  };
+  // First descriptor of the first call: an empty name, then the node's path as the value.
+  const path = te.encode(nodePath);
+  area[off++] = 0;
+  u32(path.length);
+  area.set(path, off);
+  off += path.length;
+  nprops += 1;
+  for (const p of props ?? []) {
+    const name = te.encode(`${p.name}\0`);
+    if (p.value === null) {
+      if (off + name.length + 4 > bufSize) finish();
+      area.set(name, off);
+      off += name.length;
+      u32(PROP_REMOVE);
+      nprops += 1;
+      continue;
+    }
+    let rest = p.value;
+    for (;;) {
+      if (off + name.length + 4 + 1 > bufSize) finish();
+      area.set(name, off);
+      off += name.length;
+      const room = bufSize - off - 4;
+      nprops += 1;
+      if (rest.length <= room) {
+        u32(rest.length);
+        area.set(rest, off);
+        off += rest.length;
+        break;
+      }
+      // A partial value: its length as a negative number; the rest comes on the next call.
+      u32(-room >>> 0);
+      area.set(rest.subarray(0, room), off);
+      off += room;
+      rest = rest.subarray(room);
+      finish();
+    }
+  }
+  finish();
+  return areas;
+}
+
+/** The ibm,configure-connector answers for a subtree: one step a call, as dlpar_configure_connector reads them. */
+export type CcStep =
+  | { readonly rc: typeof CC_NEXT_CHILD | typeof CC_NEXT_SIBLING; readonly name: string }
+  | { readonly rc: typeof CC_NEXT_PROPERTY; readonly prop: Property }
+  | { readonly rc: typeof CC_PREV_PARENT | typeof CC_COMPLETE }
+  | { readonly rc: number };
+
+export function configureConnectorSteps(top: FdtNode): CcStep[] {
+  const steps: CcStep[] = [];
+  const visit = (n: FdtNode, first: boolean) => {
+    steps.push({ rc: first ? CC_NEXT_CHILD : CC_NEXT_SIBLING, name: n.name });
+    for (const p of n.props) steps.push({ rc: CC_NEXT_PROPERTY, prop: p });
+    n.children.forEach((c, i) => {
+      visit(c, i === 0);
+      if (i === n.children.length - 1) steps.push({ rc: CC_PREV_PARENT });
+    });
+  };
+  visit(top, true);
+  steps.push({ rc: CC_COMPLETE });
+  return steps;
+}
+
+/** The RTAS calls mobility makes, answered for one migration to `destination`. */
+export class MigrationFirmware {
+  private readonly updates: readonly FirmwareUpdate[];
+  private readonly destination: ManagedSystem;
+  private readonly record: PartitionRecord;
+  private readonly faults: readonly FirmwareFault[];
+  private readonly calls = new Map<string, number>();
+  private updateNodeAreas: Uint8Array[] | null = null;
+  private readonly propertyAreas = new Map<number, Uint8Array[]>();
+  private readonly ccSteps = new Map<number, CcStep[]>();
+  /** Every call made, for the migration report. */
+  readonly log: Array<{ call: string; status: number; arg?: number }> = [];
+
+  constructor(
+    destination: ManagedSystem,
+    record: PartitionRecord,
+    updates: readonly FirmwareUpdate[],
+    faults: readonly FirmwareFault[],
+  ) {
+    this.destination = destination;
+    this.record = record;
+    this.updates = updates;
+    this.faults = faults;
+  }
+
+  private fault(call: FirmwareFault['call']): number | null {
+    const n = (this.calls.get(call) ?? 0) + 1;
+    this.calls.set(call, n);
+    return this.faults.find((f) => f.call === call && f.onCall === n)?.status ?? null;
+  }
+
+  private done(call: string, status: number, arg?: number): number {
+    this.log.push(arg === undefined ? { call, status } : { call, status, arg });
+    return status;
+  }
+
+  /** ibm,update-nodes: fills `buf`; 1 while more follows, 0 at the end, negative on error. */
+  updateNodes(buf: Uint8Array): number {
+    const f = this.fault('ibm,update-nodes');
+    if (f !== null) return this.done('ibm,update-nodes', f);
+    this.updateNodeAreas ??= encodeUpdateNodes(this.updates, buf.length);
+    const area = this.updateNodeAreas.shift() ?? new Uint8Array(buf.length);
+    buf.set(area);
+    return this.done('ibm,update-nodes', this.updateNodeAreas.length > 0 ? RTAS_CALL_AGAIN : 0);
+  }
+
+  /** ibm,update-properties for the phandle in the first word of `buf`. */
+  updateProperties(buf: Uint8Array, nodePath: string): number {
+    const phandle = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
+    const f = this.fault('ibm,update-properties');
+    if (f !== null) return this.done('ibm,update-properties', f, phandle);
+    let areas = this.propertyAreas.get(phandle);
+    if (!areas) {
+      const props =
+        this.updates.find((u) => u.action === 'update' && u.phandle === phandle)?.properties ?? [];
+      areas = encodeUpdateProperties(phandle, nodePath, props, buf.length);
+      this.propertyAreas.set(phandle, areas);
+    }
+    buf.set(areas.shift() ?? new Uint8Array(buf.length));
+    return this.done('ibm,update-properties', areas.length > 0 ? RTAS_CALL_AGAIN : 0, phandle);
+  }
+
+  /** ibm,configure-connector: the next step of the subtree behind `drc`. */
+  configureConnector(drc: number): CcStep {
+    const f = this.fault('ibm,configure-connector');
+    if (f !== null) {
+      this.done('ibm,configure-connector', f, drc);
+      return { rc: f };
+    }
+    let steps = this.ccSteps.get(drc);
+    if (!steps) {
+      const subtree = this.subtreeFor(drc);
+      steps = subtree ? configureConnectorSteps(subtree) : [{ rc: CC_ERR_CFG_USE }];
+      this.ccSteps.set(drc, steps);
+    }
+    const step = steps.shift() ?? { rc: CC_ERR_CFG_USE };
+    this.done('ibm,configure-connector', step.rc, drc);
+    return step;
+  }
+
+  private subtreeFor(drc: number): FdtNode | null {
+    const pf = this.record.platformFacilities;
+    if (drc === PLATFORM_FACILITIES_DRC && pf) {
+      // Same names and same phandles as before; values as the destination has them.
+      const fresh = platformFacilitiesNode(this.destination, this.record.facilities);
+      const phandles = new Map([
+        [fresh.name, pf.phandle],
+        ...pf.children.map((c) => [c.name, c.phandle] as const),
+      ]);
+      const renumber = (n: FdtNode): FdtNode => ({
+        name: n.name,
+        props: n.props.map((p) =>
+          p.name === 'ibm,phandle' || p.name === 'phandle'
+            ? { name: p.name, value: u32(phandles.get(n.name) ?? 0) }
+            : p,
+        ),
+        children: n.children.map(renumber),
+      });
+      return renumber(fresh);
+    }
+    return this.record.cacheNodes.find((c) => c.drc === drc)?.node ?? null;
+  }
+}
