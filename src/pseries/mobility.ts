@@ -8,8 +8,8 @@ import { ofNodeAlloc, ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.t
 import type { DeviceNode } from '../of/node.ts';
 import { OF_DYNAMIC } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
-import { cString } from '../of/property.ts';
 import { ofNodeFullName, ofNodeFullNamePhandle } from '../of/printk-of.ts';
+import { cString } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 import { dlparAttachNode, dlparDetachNode, dlparFreeCcNodes } from './dlpar.ts';
@@ -294,6 +294,17 @@ function handleEntry(
   return { action: name, phandle, node: null, outcome: 'failed' };
 }
 
+function reportOutOfBounds(of: OfState, size: number): void {
+  const { comm, pid } = of.k.tasks.current;
+  of.k.emit({ type: 'out-of-bounds', function: 'pseries_devicetree_update', size });
+  if (!of.k.options.kasan) return;
+  const bar = '==================================================================';
+  of.k.printk('err', bar);
+  of.k.printk('err', 'BUG: KASAN: slab-out-of-bounds in pseries_devicetree_update');
+  of.k.printk('err', `Read of size 4 at the end of a ${size}-byte work area by task ${comm}/${pid}`);
+  of.k.printk('err', bar);
+}
+
 /** K-MOB-2: the update loop. Returns 0 or the failing RTAS status. */
 export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOperation[]): number {
   return of.k.fn('pseries_devicetree_update', () => {
@@ -303,15 +314,27 @@ export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOp
       rc = rtas.updateNodes(buf);
       if (rc && rc !== RTAS_CALL_AGAIN) break;
       let w = UPDATE_NODES_HEADER_WORDS;
-      const word = () => (w * 4 + 4 <= buf.length ? be32(buf, w++ * 4) : 0);
-      for (;;) {
-        const head = w * 4 + 4 <= buf.length ? be32(buf, w * 4) : 0;
+      const words = buf.length / 4;
+      // A list that runs off the work area makes the kernel read past its buffer; the simulator reports
+      // that read as KASAN would and stops there instead of following garbage.
+      let outOfBounds = false;
+      const word = () => {
+        if (w < words) return be32(buf, w++ * 4);
+        outOfBounds = true;
+        return 0;
+      };
+      while (!outOfBounds) {
+        const head = word();
         if ((head & NODE_ACTION_MASK) === 0) break;
-        w += 1;
-        const action = head & NODE_ACTION_MASK;
+        const action = (head & NODE_ACTION_MASK) >>> 0;
         const count = head & NODE_COUNT_MASK;
-        for (let i = 0; i < count; i++) ops.push(handleEntry(of, rtas, action >>> 0, word(), word));
+        for (let i = 0; i < count && !outOfBounds; i++) {
+          const phandle = word();
+          if (outOfBounds) break;
+          ops.push(handleEntry(of, rtas, action, phandle, word));
+        }
       }
+      if (outOfBounds) reportOutOfBounds(of, buf.length);
     } while (rc === RTAS_CALL_AGAIN);
     return rc;
   });

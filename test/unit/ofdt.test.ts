@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ofPeekNodeByPath } from '../../src/of/base.ts';
+import { nodeState } from '../../src/of/node.ts';
+import { cString } from '../../src/of/property.ts';
+import { ofdtWrite } from '../../src/pseries/reconfig.ts';
+import { dmesgText, newLpar, te } from '../helpers/model.ts';
+
+const w = (lpar: ReturnType<typeof newLpar>, s: string) => ofdtWrite(lpar.of, te.encode(s));
+
+describe('/proc/ppc64/ofdt (K-OFDT)', () => {
+  it('add_node: properties in reverse order, OF_DYNAMIC, attached; an existing path or a missing parent is EINVAL', () => {
+    const lpar = newLpar('5.8');
+    assert.deepEqual(w(lpar, 'add_node /vdevice/t@1 name 2 t\0 reg 4 \0\0\0\x01'), {
+      ok: true,
+      command: 'add_node',
+    });
+    const np = ofPeekNodeByPath(lpar.of, '/vdevice/t@1')!;
+    assert.deepEqual(
+      np.properties.map((p) => p.name),
+      ['reg', 'name'],
+    );
+    assert.equal(nodeState(np), 'attached');
+    assert.equal(w(lpar, 'add_node /vdevice/t@1 name 2 t\0').ok, false);
+    const missing = w(lpar, 'add_node /nope/x name 2 x\0');
+    assert.equal(!missing.ok && missing.errno, 'EINVAL');
+    assert.equal(!w(lpar, 'add_node / name 2 x\0').ok, true);
+    const noSpace = w(lpar, 'add_node /vdevice/u');
+    assert.equal(!noSpace.ok && noSpace.errno, 'EINVAL', 'the kernel needs a space after the path');
+  });
+
+  it('a malformed property prints the parse failure and is EINVAL', () => {
+    const lpar = newLpar('5.8');
+    for (const cmd of [
+      'add_node /vdevice/x name',
+      'add_node /vdevice/x name x 2 ab',
+      'add_node /vdevice/x name 9 short',
+      'add_node /vdevice/x name 2 abc',
+    ]) {
+      const r = w(lpar, cmd);
+      assert.equal(!r.ok && r.errno, 'EINVAL', cmd);
+    }
+    assert.ok(
+      dmesgText(lpar).some((l) => /^property parse failed in parse_next_property at line \d+$/.test(l)),
+    );
+    assert.equal(ofPeekNodeByPath(lpar.of, '/vdevice/x'), null);
+  });
+
+  it('remove_node: ENODEV when absent, EBUSY with children; 4.x frees one put early (use-after-free in of_node_put)', () => {
+    for (const [kernel, uaf] of [
+      ['4.18', 1],
+      ['5.0', 0],
+    ] as const) {
+      const lpar = newLpar(kernel);
+      assert.equal((w(lpar, 'remove_node /vdevice/none') as { errno?: string }).errno, 'ENODEV');
+      assert.equal((w(lpar, 'remove_node /vdevice') as { errno?: string }).errno, 'EBUSY');
+      w(lpar, 'add_node /vdevice/t@2 name 2 t\0');
+      const np = ofPeekNodeByPath(lpar.of, '/vdevice/t@2')!;
+      assert.equal(w(lpar, 'remove_node /vdevice/t@2').ok, true);
+      assert.equal(nodeState(np), 'freed');
+      assert.equal(lpar.k.counters.useAfterFree, uaf, kernel);
+    }
+  });
+
+  it('property commands find the node by phandle through the cache and never put that reference', () => {
+    const lpar = newLpar('5.8');
+    const vty = ofPeekNodeByPath(lpar.of, '/vdevice/vty@30000000')!;
+    const before = vty.kobj.ref.count;
+    const h = `0x${vty.phandle.toString(16)}`;
+    assert.equal(w(lpar, `add_property ${h} extra 3 ab\0`).ok, true);
+    assert.equal(w(lpar, `add_property ${h} extra 3 cd\0`).ok, true, 'of_add_property result is ignored');
+    assert.equal(w(lpar, `update_property ${vty.phandle} extra 3 xy\0`).ok, true);
+    assert.equal(cString(vty.properties.find((p) => p.name === 'extra')!.value), 'xy');
+    assert.equal(w(lpar, `remove_property ${h} extra`).ok, true);
+    assert.equal((w(lpar, `remove_property ${h} extra`) as { errno?: string }).errno, 'ENODEV');
+    assert.equal((w(lpar, 'add_property 0x12345 a 1 b') as { errno?: string }).errno, 'ENODEV');
+    assert.equal(vty.kobj.ref.count, before + 5, 'five lookups that found the node, none put');
+    assert.equal(vty.holders.get('ofdt'), 5);
+  });
+
+  it('unknown commands and a missing space are EINVAL', () => {
+    const lpar = newLpar('4.16');
+    assert.equal((w(lpar, 'frobnicate /x') as { errno?: string }).errno, 'EINVAL');
+    assert.equal((w(lpar, 'remove_node') as { errno?: string }).errno, 'EINVAL');
+    assert.equal((w(lpar, '__proto__ /x') as { errno?: string }).errno, 'EINVAL');
+  });
+});
