@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
-import { registerProblemHandlers } from './http/problem.ts';
+import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes } from './http/routes/events.ts';
@@ -38,6 +38,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
     routerOptions: { maxParamLength: 4096 },
+    // Errors fastify raises before routing (bad URL encoding, bad content type) are problems too.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(reply, request, error.statusCode ?? 400, 'bad-request', 'Bad request', error.message);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('lparsimConfig', config);

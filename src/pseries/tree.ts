@@ -521,8 +521,6 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
       ...pci,
     ],
   );
-  // The root's name property is the firmware's name for the tree.
-  root.props[0] = { name: 'name', value: enc.string('device-tree') };
 
   // PowerVM's descending run: these first, in this order (spec/pseries-tree.md, Phandles).
   const runOrder = [

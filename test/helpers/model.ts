@@ -37,7 +37,7 @@ export function fnode(
   props: Record<string, Uint8Array> = {},
   children: FdtNode[] = [],
 ): FdtNode {
-  const base = name === '' ? 'device-tree' : name.split('@')[0]!;
+  const base = name.split('@')[0]!;
   return {
     name,
     props: [

@@ -14,6 +14,22 @@ export const OPENAPI_INFO = {
 
 export async function registerSwagger(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
+    // Wildcard routes (`…/sys/*`) are documented with a named `path` parameter.
+    transform: ({ schema, url }) => {
+      if (!url.endsWith('/*') || !schema) return { schema, url };
+      const params = schema.params as
+        | { properties?: Record<string, unknown>; required?: string[] }
+        | undefined;
+      const properties = { ...(params?.properties ?? {}) };
+      const wildcard = properties['*'];
+      delete properties['*'];
+      if (wildcard) properties.path = wildcard;
+      const required = (params?.required ?? []).map((r) => (r === '*' ? 'path' : r));
+      return {
+        schema: { ...schema, params: { ...params, properties, required } },
+        url: `${url.slice(0, -2)}/:path`,
+      };
+    },
     openapi: {
       openapi: '3.1.0',
       info: OPENAPI_INFO,
