@@ -1,0 +1,139 @@
+// End to end over real sockets: the app listening on an ephemeral port, driven with undici; and the
+// real entry point (src/main.ts) as a child process for configuration errors and graceful shutdown.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { buildApp } from '../../src/app.ts';
+import { LparsimClient } from '../../src/client/client.ts';
+import { undiciTransport } from '../../src/client/transport.ts';
+import { loadConfig } from '../../src/config.ts';
+import { loadScenarios } from '../../src/scenario/files.ts';
+import { runScenario } from '../../src/scenario/runner.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+describe('over a real socket', () => {
+  let app: FastifyInstance;
+  let base: string;
+  before(async () => {
+    app = await buildApp({ ...loadConfig({}), LOG_LEVEL: 'silent' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const addr = app.server.address();
+    assert.ok(addr && typeof addr === 'object');
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+  after(() => app.close());
+
+  it('runs the 4.18 migration scenario through the undici client', async () => {
+    const client = new LparsimClient(undiciTransport(base));
+    const [loaded] = await loadScenarios(
+      new URL('../../scenarios/pfo-readd-4.18.json', import.meta.url).pathname,
+    );
+    const result = await runScenario(client, loaded!.scenario, '4.18');
+    assert.deepEqual(result.failures, []);
+  });
+
+  it('streams events with SSE and resumes from Last-Event-ID', async () => {
+    const client = new LparsimClient(undiciTransport(base));
+    const lpar = await client.createLpar({ kernel: '5.8' });
+    const res = await request(`${base}/v1/lpars/${lpar.id}/events`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    assert.equal(res.headers['content-type'], 'text/event-stream');
+    let text = '';
+    const decoder = new TextDecoder();
+    const got = (async () => {
+      for await (const chunk of res.body) {
+        text += decoder.decode(chunk as Buffer);
+        if (text.includes('event: node.detached')) break;
+      }
+    })();
+    await client.ofdt(lpar.id, 'add_node /vdevice/sse@1 name 4 sse\0');
+    await client.ofdt(lpar.id, 'remove_node /vdevice/sse@1');
+    await got;
+    res.body.destroy();
+    assert.match(text, /event: node\.attached\ndata: \{.*"fullName":"sse@1"/);
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const last = ids.at(-1)!;
+    const replay = await request(`${base}/v1/lpars/${lpar.id}/events?follow=false`, {
+      headers: { 'last-event-id': String(last - 2) },
+    });
+    const replayed = [...(await replay.body.text()).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(replayed[0], last - 1);
+    const global = await request(`${base}/v1/events?follow=false`);
+    assert.match(await global.body.text(), /"lpar":"lpar-\d+"/);
+  });
+
+  it('refuses a .. component (only reachable encoded: clients normalise raw dot segments) with a 400 problem', async () => {
+    const client = new LparsimClient(undiciTransport(base));
+    const lpar = await client.createLpar({ kernel: '5.8' });
+    const res = await request(`${base}/v1/lpars/${lpar.id}/sys/firmware/devicetree%2F..%2F..%2Fdevices`);
+    const body = await res.body.text();
+    assert.equal(res.statusCode, 400, body);
+    assert.match(String(res.headers['content-type']), /problem\+json/);
+  });
+});
+
+function startMain(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [MAIN], {
+    env: { ...process.env, HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function listeningPort(child: ChildProcess): Promise<{ port: number; lines: string[] }> {
+  const lines: string[] = [];
+  let buf = '';
+  for await (const chunk of child.stdout!) {
+    buf += chunk.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+    const hit = lines
+      .map((l) => /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(l))
+      .find(Boolean);
+    if (hit) return { port: Number(hit[1]), lines };
+  }
+  throw new Error(`server did not start: ${lines.join('\n')}`);
+}
+
+describe('the process entry point', () => {
+  it('refuses a bad variable with a message naming it', async () => {
+    const child = startMain({ PORT: 'eighty' });
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2);
+    assert.match(err, /invalid PORT="eighty"/);
+  });
+
+  it('logs pino JSON with request ids and drains an in-flight request on SIGTERM', async () => {
+    const child = startMain({ PORT: '0', LOG_LEVEL: 'info' });
+    const { port, lines } = await listeningPort(child);
+    const base = `http://127.0.0.1:${port}`;
+    const created = await request(`${base}/v1/lpars`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kernel: '5.8', options: { cores: 3000 } }),
+    });
+    assert.equal(created.statusCode, 201);
+    const { id } = (await created.body.json()) as { id: string };
+    // A slow request (a 9000-node tree as tar) in flight while SIGTERM arrives.
+    const inflight = request(`${base}/v1/lpars/${id}/sysfs.tar`);
+    await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGTERM');
+    const res = await inflight;
+    assert.equal(res.statusCode, 200);
+    assert.ok((await res.body.arrayBuffer()).byteLength > 100_000);
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0);
+    const log = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(log.every((l) => typeof l.level === 'number' && typeof l.time === 'number'));
+  });
+});
