@@ -143,9 +143,27 @@ export interface PhandleLookup {
   readonly useAfterFree: boolean;
 }
 
-function walkFor(of: OfState, handle: number, skipDetached: boolean): DeviceNode | null {
-  for (const np of forEachOfAllnodes(of)) {
+/**
+ * The miss path: the all-nodes walk (K-NODE-4, the same order as ofFindAllNodesNext), written as one
+ * tight pointer loop because a miss walks the whole tree and that cost is what the benchmark measures.
+ */
+export function walkFor(of: OfState, handle: number, skipDetached: boolean): DeviceNode | null {
+  const root = of.root;
+  let np = root;
+  while (np !== null) {
     if (np.phandle === handle && !(skipDetached && np.flags & OF_DETACHED)) return np;
+    const child: DeviceNode | null = np.child;
+    if (child !== null) {
+      np = child;
+      continue;
+    }
+    let sibling: DeviceNode | null = np.sibling;
+    while (sibling === null) {
+      np = np.parent;
+      if (np === root || np === null) return null;
+      sibling = np.sibling;
+    }
+    np = sibling;
   }
   return null;
 }
