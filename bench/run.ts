@@ -33,43 +33,53 @@ const coresFor = (nodes: number) => Math.max(1, Math.round((nodes - 45) / 3));
 const results: Record<string, unknown> = {};
 const rows: Array<[string, string, string]> = [];
 
-function migrationMedian(kernel: string, nodes: number, count: number): { ms: number; nodes: number } {
-  const lpar = registry.create({ profile: 'power9', kernel, options: { cores: coresFor(nodes) } });
+/** Collects garbage between phases (npm run bench passes --expose-gc) so one phase's heap does not time the next. */
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
+
+/**
+ * Repeated migrations of a small and a large LPAR, interleaved so that machine noise hits both alike;
+ * the first migration of each (which fills the caches) is not counted.
+ */
+function migrationMedians(kernel: string, count: number) {
+  const small = registry.create({ profile: 'power9', kernel, options: { cores: coresFor(1_000) } });
+  const large = registry.create({ profile: 'power9', kernel, options: { cores: coresFor(100_000) } });
+  collect();
   const systems = ['p9-beta', 'p9-alpha'].map((n) => registry.system(n));
-  const times: number[] = [];
+  const times = { small: [] as number[], large: [] as number[] };
   for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    migrate(
-      lpar,
-      { destination: systems[i % 2]!, dryRun: false, faults: [] },
-      () => new Date(),
-      () => performance.now(),
-    );
-    const dt = performance.now() - t0;
-    if (i > 0) times.push(dt); // the first migration fills the caches: the target is the repeated ones
+    for (const [key, lpar] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
+      const t0 = performance.now();
+      migrate(
+        lpar,
+        { destination: systems[i % 2]!, dryRun: false, faults: [] },
+        () => new Date(),
+        () => performance.now(),
+      );
+      if (i > 0) times[key].push(performance.now() - t0);
+    }
   }
-  const n = lpar.of.nodes.size;
-  registry.delete(lpar.config.id);
-  return { ms: median(times), nodes: n };
+  const result = {
+    smallNodes: small.of.nodes.size,
+    largeNodes: large.of.nodes.size,
+    smallMs: median(times.small),
+    largeMs: median(times.large),
+  };
+  registry.delete(small.config.id);
+  registry.delete(large.config.id);
+  return result;
 }
 
 // 1. migration scaling
 for (const kernel of ['4.18', '5.16']) {
-  const count = QUICK ? 7 : 15;
-  const small = migrationMedian(kernel, 1_000, count);
-  const large = migrationMedian(kernel, 100_000, count);
-  const ratio = large.ms / small.ms;
-  results[`migration-${kernel}`] = {
-    smallNodes: small.nodes,
-    largeNodes: large.nodes,
-    smallMedianMs: small.ms,
-    largeMedianMs: large.ms,
-    ratio,
-    target: 1.5,
-  };
+  const m = migrationMedians(kernel, QUICK ? 11 : 41);
+  const ratio = m.largeMs / m.smallMs;
+  results[`migration-${kernel}`] = { ...m, ratio, target: 1.5 };
   rows.push([
     `repeated migration ${kernel}: 100k / 1k nodes`,
-    `${large.ms.toFixed(3)} ms / ${small.ms.toFixed(3)} ms`,
+    `${m.largeMs.toFixed(3)} ms / ${m.smallMs.toFixed(3)} ms`,
     `${ratio.toFixed(2)} (≤ 1.5)`,
   ]);
 }
@@ -78,6 +88,7 @@ for (const kernel of ['4.18', '5.16']) {
 //    against a compact array of small objects: that gap is memory layout, not the walk.
 {
   const lpar = registry.create({ profile: 'power9', kernel: '5.8', options: { cores: coresFor(100_000) } });
+  collect();
   const all = [...forEachOfAllnodes(lpar.of)];
   const compact = all.map((n) => ({ phandle: n.phandle, flags: n.flags }));
   const reps = QUICK ? 15 : 41;
@@ -144,30 +155,38 @@ for (const kernel of ['4.16', '4.18', '5.0', '5.8']) {
   registry.delete(lpar.config.id);
 }
 
-// 3b. a sysfs directory listing and a property read cost the directory, not the LPAR
+// 3b. a sysfs directory listing and a property read cost the directory, not the LPAR (interleaved)
 {
-  const timeViews = (nodes: number) => {
-    const lpar = registry.create({ profile: 'power9', kernel: '5.8', options: { cores: coresFor(nodes) } });
-    const parts = ['firmware', 'devicetree', 'base', 'ibm,platform-facilities'];
-    const reps = QUICK ? 2000 : 10000;
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) {
-      const dir = lookupView(lpar, 'sys', parts);
-      if (dir.kind === 'dir') listDirectory(lpar, dir);
-      readViewFile(lpar, lookupView(lpar, 'sys', [...parts, 'ibm,random-v1', 'status']));
-    }
-    const us = ((performance.now() - t0) * 1000) / reps;
-    registry.delete(lpar.config.id);
-    return us;
+  const small = registry.create({ profile: 'power9', kernel: '5.8', options: { cores: coresFor(1_000) } });
+  const large = registry.create({ profile: 'power9', kernel: '5.8', options: { cores: coresFor(100_000) } });
+  collect();
+  const parts = ['firmware', 'devicetree', 'base', 'ibm,platform-facilities'];
+  const once = (lpar: typeof small) => {
+    const dir = lookupView(lpar, 'sys', parts);
+    if (dir.kind === 'dir') listDirectory(lpar, dir);
+    readViewFile(lpar, lookupView(lpar, 'sys', [...parts, 'ibm,random-v1', 'status']));
   };
-  const small = timeViews(1_000);
-  const large = timeViews(100_000);
-  results.views = { smallUs: small, largeUs: large, ratio: large / small };
+  const samples = { small: [] as number[], large: [] as number[] };
+  for (let round = 0; round < (QUICK ? 21 : 61); round++) {
+    for (const [key, lpar] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
+      const t0 = performance.now();
+      for (let i = 0; i < 200; i++) once(lpar);
+      samples[key].push(((performance.now() - t0) * 1000) / 200);
+    }
+  }
+  const s = median(samples.small);
+  const l = median(samples.large);
+  results.views = { smallUs: s, largeUs: l, ratio: l / s };
   rows.push([
     'sysfs listing + property read: 100k / 1k nodes',
-    `${large.toFixed(2)} µs / ${small.toFixed(2)} µs`,
-    `${(large / small).toFixed(2)} (≈ 1)`,
+    `${l.toFixed(2)} µs / ${s.toFixed(2)} µs`,
+    `${(l / s).toFixed(2)} (≈ 1)`,
   ]);
+  registry.delete(small.config.id);
+  registry.delete(large.config.id);
 }
 
 // 4. HTTP on loopback

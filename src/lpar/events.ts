@@ -32,7 +32,8 @@ export class EventLog {
       this.items.push(event);
       for (const l of this.listeners) l(event);
     }
-    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+    // Trimmed in batches so that appending stays O(1) amortised.
+    if (this.items.length > this.limit * 2) this.items.splice(0, this.items.length - this.limit);
   }
 
   since(lastId: number): LparEvent[] {
@@ -52,7 +53,6 @@ export class EventLog {
 /** Events of every LPAR of an instance, with ids global to it. */
 export class EventHub {
   private readonly items: Array<{ id: number; event: LparEvent }> = [];
-  private readonly ids = new WeakMap<LparEvent, number>();
   private nextId = 1;
   private readonly listeners = new Set<(e: LparEvent, id: number) => void>();
   private readonly limit: number;
@@ -63,18 +63,14 @@ export class EventHub {
 
   publish(event: LparEvent): void {
     const id = this.nextId++;
-    this.ids.set(event, id);
     this.items.push({ id, event });
-    if (this.items.length > this.limit) this.items.splice(0, this.items.length - this.limit);
+    if (this.items.length > this.limit * 2) this.items.splice(0, this.items.length - this.limit);
     for (const l of this.listeners) l(event, id);
   }
 
-  since(lastId: number): LparEvent[] {
-    return this.items.filter((i) => i.id > lastId).map((i) => i.event);
-  }
-
-  idOf(event: LparEvent): number {
-    return this.ids.get(event) ?? 0;
+  /** Events after `lastId`, each with its global id. */
+  since(lastId: number): Array<{ id: number; event: LparEvent }> {
+    return this.items.filter((i) => i.id > lastId);
   }
 
   subscribe(listener: (e: LparEvent, id: number) => void): () => void {

@@ -75,6 +75,18 @@ export class Lpar {
     unflattenDeviceTree(this.of, fdt);
     ofCoreInit(this.of);
     this.vio = vioBusInit(this.of, config.kernelOptions.pfoDevices === 'fixed');
+    // Boot is one event, not one per node: a 100k-node tree would otherwise start with 300k events.
+    const bootEvents = k.events;
+    k.events = [
+      {
+        type: 'lpar.booted',
+        kernel: config.kernel.name,
+        system: system.name,
+        nodes: this.of.nodes.size,
+        vioDevices: this.vio.devices.size,
+        dmesgLines: bootEvents.filter((e) => e.type === 'dmesg').length,
+      },
+    ];
     this.drain();
   }
 

@@ -59,6 +59,7 @@ export class Registry {
   readonly systems = new Map<string, ManagedSystem>(BUILTIN_SYSTEMS.map((s) => [s.name, s]));
   readonly limits: RegistryLimits;
   readonly events: EventHub;
+  private readonly unsubscribers = new Map<string, () => void>();
   private nextId = 1;
   private readonly now: () => Date;
 
@@ -180,12 +181,17 @@ export class Registry {
     );
     this.lpars.set(id, lpar);
     for (const e of lpar.events.since(0)) this.events.publish(e);
-    lpar.events.subscribe((e) => this.events.publish(e));
+    this.unsubscribers.set(
+      id,
+      lpar.events.subscribe((e) => this.events.publish(e)),
+    );
     return lpar;
   }
 
   delete(id: string): void {
     this.get(id);
+    this.unsubscribers.get(id)?.();
+    this.unsubscribers.delete(id);
     this.lpars.delete(id);
   }
 }

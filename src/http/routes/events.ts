@@ -31,10 +31,9 @@ const openStreams = new Set<() => void>();
 function stream(
   req: FastifyRequest,
   reply: FastifyReply,
-  backlog: readonly LparEvent[],
+  backlog: ReadonlyArray<{ id: number; event: LparEvent }>,
   follow: boolean,
   subscribe: (send: (e: LparEvent, id: number) => void) => () => void,
-  idOf: (e: LparEvent) => number,
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -46,7 +45,7 @@ function stream(
   });
   const send = (e: LparEvent, id: number) =>
     res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
-  for (const e of backlog) send(e, idOf(e));
+  for (const { id, event } of backlog) send(event, id);
   if (!follow) {
     res.end();
     return;
@@ -83,13 +82,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
       const after = lastEventId(req, req.query.since);
-      stream(
-        req,
-        reply,
-        lpar.events.since(after),
-        req.query.follow !== false,
-        (send) => lpar.events.subscribe((e) => send(e, e.id)),
-        (e) => e.id,
+      const backlog = lpar.events.since(after).map((event) => ({ id: event.id, event }));
+      stream(req, reply, backlog, req.query.follow !== false, (send) =>
+        lpar.events.subscribe((e) => send(e, e.id)),
       );
     },
   );
@@ -107,14 +102,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const hub = app.registry.events;
       const after = lastEventId(req, req.query.since);
-      stream(
-        req,
-        reply,
-        hub.since(after),
-        req.query.follow !== false,
-        (send) => hub.subscribe(send),
-        (e) => hub.idOf(e),
-      );
+      stream(req, reply, hub.since(after), req.query.follow !== false, (send) => hub.subscribe(send));
     },
   );
 };
