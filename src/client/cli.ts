@@ -54,7 +54,11 @@ async function main(): Promise<void> {
         }),
       );
     case 'list':
-      return print((await client.listLpars()).items.map((l) => `${l.id}\t${l.kernel}\t${l.system}\t${l.name}`).join('\n'));
+      return print(
+        (await client.listLpars()).items
+          .map((l) => `${l.id}\t${l.kernel}\t${l.system}\t${l.name}`)
+          .join('\n'),
+      );
     case 'show':
       need(1);
       return print(await client.getLpar(args[0]!));
@@ -69,7 +73,12 @@ async function main(): Promise<void> {
       return print(await client.lookup(args[0]!, args[1]!));
     case 'migrate':
       need(2);
-      return print(await client.migrate(args[0]!, { destination: args[1]!, ...(values['dry-run'] ? { dryRun: true } : {}) }));
+      return print(
+        await client.migrate(args[0]!, {
+          destination: args[1]!,
+          ...(values['dry-run'] ? { dryRun: true } : {}),
+        }),
+      );
     case 'dmesg':
       need(1);
       return print((await client.dmesg(args[0]!)).items.map((l) => l.line).join('\n'));
@@ -92,7 +101,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  if (e instanceof ApiError) console.error(`${e.status} ${e.problem.title}: ${e.problem.detail}${e.problem.errno ? ` (${e.problem.errno})` : ''}`);
+  if (e instanceof ApiError)
+    console.error(
+      `${e.status} ${e.problem.title}: ${e.problem.detail}${e.problem.errno ? ` (${e.problem.errno})` : ''}`,
+    );
   else console.error(e instanceof Error ? e.message : String(e));
   process.exitCode = 1;
 });

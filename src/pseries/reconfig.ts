@@ -6,7 +6,6 @@ import {
   ofFindProperty,
   ofGetNextChild,
   ofGetParent,
-  ofPeekNodeByPath,
 } from '../of/base.ts';
 import {
   ofAddProperty,
@@ -40,38 +39,37 @@ export type OfdtResult =
 const HOLDER = 'ofdt';
 const SPACE = 0x20;
 
-class ParseFailure extends Error {}
-
 /**
  * parse_next_property: `<name> <decimal length> <length raw bytes>` then a space, NUL or the end.
- * Each failed check prints the kernel's message with the line of the check (see docs/kernel-notes.md).
+ * A failed check prints the kernel's message with the line of the check (docs/kernel-notes.md) and
+ * answers null, which every caller turns into -EINVAL.
  */
 function parseNextProperty(
   of: OfState,
   buf: Uint8Array,
   pos: number,
   end: number,
-): { prop: Property; next: number } {
-  const fail = (line: number): never => {
+): { prop: Property; next: number } | null {
+  const fail = (line: number): null => {
     of.k.printk('err', `property parse failed in parse_next_property at line ${line}`);
-    throw new ParseFailure();
+    return null;
   };
   const nameEnd = indexOfByte(buf, SPACE, pos, end);
-  if (nameEnd < 0) fail(106);
+  if (nameEnd < 0) return fail(106);
   const name = new TextDecoder().decode(buf.subarray(pos, nameEnd));
   let p = nameEnd + 1;
-  if (p >= end) fail(112);
+  if (p >= end) return fail(112);
   // simple_strtoul(…, 10): leading digits; none gives 0.
   let length = 0;
   while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) {
     length = length * 10 + (buf[p]! - 0x30);
     p += 1;
   }
-  if (buf[p] !== SPACE || ++p >= end) fail(124);
+  if (buf[p] !== SPACE || ++p >= end) return fail(124);
   const valueStart = p;
   p += length;
-  if (p > end) fail(132);
-  if (p < end && buf[p] !== SPACE && buf[p] !== 0) fail(136);
+  if (p > end) return fail(132);
+  if (p < end && buf[p] !== SPACE && buf[p] !== 0) return fail(136);
   return { prop: { name, value: buf.slice(valueStart, valueStart + length) }, next: p + 1 };
 }
 
@@ -123,15 +121,11 @@ function doAddNode(of: OfState, buf: Uint8Array, start: number, end: number): Er
   // Each property is prepended: the node ends up with them in reverse order of the command.
   const props: Property[] = [];
   let pos = pathEnd + 1;
-  try {
-    while (pos < end) {
-      const { prop, next } = parseNextProperty(of, buf, pos, end);
-      props.unshift(prop);
-      pos = next;
-    }
-  } catch (e) {
-    if (e instanceof ParseFailure) return 'EINVAL';
-    throw e;
+  while (pos < end) {
+    const parsed = parseNextProperty(of, buf, pos, end);
+    if (!parsed) return 'EINVAL';
+    props.unshift(parsed.prop);
+    pos = parsed.next;
   }
   // pseries_of_derive_parent; resolved before the allocation so a refused add allocates nothing.
   const split = splitParent(path);
@@ -182,14 +176,9 @@ function parseNode(of: OfState, buf: Uint8Array, start: number, end: number) {
 function doAddProperty(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
   const { np, next } = parseNode(of, buf, start, end);
   if (!np) return 'ENODEV';
-  let prop: Property;
-  try {
-    prop = parseNextProperty(of, buf, next, end).prop;
-  } catch (e) {
-    if (e instanceof ParseFailure) return 'EINVAL';
-    throw e;
-  }
-  ofAddProperty(of, np, prop); // its result is ignored: an existing name still answers success
+  const parsed = parseNextProperty(of, buf, next, end);
+  if (!parsed) return 'EINVAL';
+  ofAddProperty(of, np, parsed.prop); // its result is ignored: an existing name still answers success
   return null;
 }
 
@@ -207,15 +196,10 @@ function doRemoveProperty(of: OfState, buf: Uint8Array, start: number, end: numb
 function doUpdateProperty(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
   const { np, next } = parseNode(of, buf, start, end);
   if (!np) return 'ENODEV';
-  let prop: Property;
-  try {
-    prop = parseNextProperty(of, buf, next, end).prop;
-  } catch (e) {
-    if (e instanceof ParseFailure) return 'EINVAL';
-    throw e;
-  }
-  if (prop.name.length === 0) return 'ENODEV';
-  ofUpdateProperty(of, np, prop);
+  const parsed = parseNextProperty(of, buf, next, end);
+  if (!parsed) return 'EINVAL';
+  if (parsed.prop.name.length === 0) return 'ENODEV';
+  ofUpdateProperty(of, np, parsed.prop);
   return null;
 }
 
@@ -243,9 +227,4 @@ export function ofdtWrite(of: OfState, bytes: Uint8Array, comm = 'drmgr'): OfdtR
       return errno ? ({ ok: false, command, errno } as const) : ({ ok: true, command } as const);
     }),
   );
-}
-
-/** Whether a node exists at `path` now (for callers that must not take references). */
-export function ofdtPathExists(of: OfState, path: string): boolean {
-  return ofPeekNodeByPath(of, path) !== null;
 }

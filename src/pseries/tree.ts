@@ -263,6 +263,22 @@ const RTAS_TOKENS = [
   'ibm,activate-firmware',
 ];
 
+/** An `l2-cache@…` or `l3-cache@…` sibling of a core (scattered phandle). */
+function cacheNode(level: 'l2' | 'l3', reg: number, size: number): GenNode {
+  return gen(
+    `${level}-cache@${reg.toString(16)}`,
+    [
+      ['device_type', enc.string('cache')],
+      ['reg', enc.u32(reg)],
+      ['cache-unified', enc.empty()],
+      ['d-cache-size', enc.u32(size)],
+      ['i-cache-size', enc.u32(size)],
+    ],
+    [],
+    'scattered',
+  );
+}
+
 interface BuiltTree {
   readonly root: GenNode;
   readonly runOrder: GenNode[];
@@ -303,30 +319,8 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
   for (let core = 0; core < o.cores; core++) {
     const reg = core * profile.threadsPerCore;
     const servers = Array.from({ length: profile.threadsPerCore }, (_, t) => reg + t);
-    const l3 = gen(
-      `l3-cache@${(0x3000 + core).toString(16)}`,
-      [
-        ['device_type', enc.string('cache')],
-        ['reg', enc.u32(0x3000 + core)],
-        ['cache-unified', enc.empty()],
-        ['d-cache-size', enc.u32(0xa0_0000)],
-        ['i-cache-size', enc.u32(0xa0_0000)],
-      ],
-      [],
-      'scattered',
-    );
-    const l2 = gen(
-      `l2-cache@${(0x2000 + core).toString(16)}`,
-      [
-        ['device_type', enc.string('cache')],
-        ['reg', enc.u32(0x2000 + core)],
-        ['cache-unified', enc.empty()],
-        ['d-cache-size', enc.u32(0x8_0000)],
-        ['i-cache-size', enc.u32(0x8_0000)],
-      ],
-      [],
-      'scattered',
-    );
+    const l3 = cacheNode('l3', 0x3000 + core, 0xa0_0000);
+    const l2 = cacheNode('l2', 0x2000 + core, 0x8_0000);
     const cpu = gen(
       `${profile.cpuNodeName}@${reg.toString(16)}`,
       [

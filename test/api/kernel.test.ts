@@ -9,7 +9,8 @@ before(async () => {
 });
 after(() => app.close());
 
-const create = async (kernel: string) => (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel } })).json().id as string;
+const create = async (kernel: string) =>
+  (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel } })).json().id as string;
 
 describe('phandle cache resource (K-CACHE)', () => {
   it('shows model, size, mask or hash bits, every occupied slot and the counters', async () => {
@@ -17,15 +18,34 @@ describe('phandle cache resource (K-CACHE)', () => {
     const c = (await app.inject({ url: `/v1/lpars/${id}/phandle-cache` })).json();
     assert.deepEqual([c.model, c.size, c.mask, c.hashBits, c.holdsReferences], ['pow2', 64, 63, null, false]);
     assert.ok(c.slots.length > 0 && c.slots.length <= 64);
-    assert.deepEqual(Object.keys(c.slots[0]).sort(), ['address', 'lastKnownPath', 'path', 'phandle', 'slot', 'stale', 'state']);
-    assert.deepEqual(Object.keys(c.counters).sort(), ['collisions', 'hits', 'lookups', 'misses', 'staleHits', 'useAfterFreeHits']);
+    assert.deepEqual(Object.keys(c.slots[0]).sort(), [
+      'address',
+      'lastKnownPath',
+      'path',
+      'phandle',
+      'slot',
+      'stale',
+      'state',
+    ]);
+    assert.deepEqual(Object.keys(c.counters).sort(), [
+      'collisions',
+      'hits',
+      'lookups',
+      'misses',
+      'staleHits',
+      'useAfterFreeHits',
+    ]);
     const hash = (await app.inject({ url: `/v1/lpars/${await create('5.8')}/phandle-cache` })).json();
     assert.deepEqual([hash.model, hash.size, hash.mask, hash.hashBits], ['hash128', 128, null, 7]);
   });
 
   it('a stale hit is flagged, not hidden, and the slot is reported stale', async () => {
     const id = await create('4.18');
-    await app.inject({ method: 'POST', url: `/v1/lpars/${id}/migrations`, payload: { destination: 'p9-beta' } });
+    await app.inject({
+      method: 'POST',
+      url: `/v1/lpars/${id}/migrations`,
+      payload: { destination: 'p9-beta' },
+    });
     const look = (await app.inject({ url: `/v1/lpars/${id}/phandles/0xfffffff5` })).json();
     assert.deepEqual([look.how, look.stale, look.node.state], ['stale-hit', true, 'detached']);
     const cache = (await app.inject({ url: `/v1/lpars/${id}/phandle-cache` })).json();
@@ -35,8 +55,16 @@ describe('phandle cache resource (K-CACHE)', () => {
   });
 
   it('rebuilds pow2 and pow2-refs; 409 for hash128 and none', async () => {
-    for (const [kernel, status] of [['4.18', 200], ['5.0', 200], ['5.8', 409], ['4.16', 409]] as const) {
-      const res = await app.inject({ method: 'POST', url: `/v1/lpars/${await create(kernel)}/phandle-cache/rebuild` });
+    for (const [kernel, status] of [
+      ['4.18', 200],
+      ['5.0', 200],
+      ['5.8', 409],
+      ['4.16', 409],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/lpars/${await create(kernel)}/phandle-cache/rebuild`,
+      });
       assert.equal(res.statusCode, status, kernel);
       if (status === 409) assert.match(problemOf(res).detail, /K-CACHE-5/);
     }
@@ -51,11 +79,21 @@ describe('dmesg, vio, drivers, invariants', () => {
     assert.match(all.items[0].line, /^\[\s+\d+\.\d{6}\] Linux version 4\.18/);
     const later = (await app.inject({ url: `/v1/lpars/${id}/dmesg?since=${all.next}` })).json();
     assert.deepEqual(later.items, []);
-    await app.inject({ method: 'POST', url: `/v1/lpars/${id}/refs/put`, payload: { node: { path: '/vdevice/vty@30000000' }, holder: 'bad' } });
-    await app.inject({ method: 'POST', url: `/v1/lpars/${id}/refs/put`, payload: { node: { path: '/vdevice/vty@30000000' }, holder: 'bad' } });
+    await app.inject({
+      method: 'POST',
+      url: `/v1/lpars/${id}/refs/put`,
+      payload: { node: { path: '/vdevice/vty@30000000' }, holder: 'bad' },
+    });
+    await app.inject({
+      method: 'POST',
+      url: `/v1/lpars/${id}/refs/put`,
+      payload: { node: { path: '/vdevice/vty@30000000' }, holder: 'bad' },
+    });
     const errs = (await app.inject({ url: `/v1/lpars/${id}/dmesg?since=${all.next}&level=err` })).json();
     assert.equal(errs.items[0].text, 'OF: ERROR: Bad of_node_put() on /vdevice/vty@30000000');
-    assert.ok(errs.items.every((l: { level: string }) => ['emerg', 'alert', 'crit', 'err'].includes(l.level)));
+    assert.ok(
+      errs.items.every((l: { level: string }) => ['emerg', 'alert', 'crit', 'err'].includes(l.level)),
+    );
     const text = (await app.inject({ url: `/v1/lpars/${id}/dmesg?format=text` })).body;
     assert.match(text, /\] OF: ERROR: Bad of_node_put\(\) on \/vdevice\/vty@30000000\n/);
     assert.equal((await app.inject({ url: `/v1/lpars/${id}/dmesg?level=loud` })).statusCode, 400);
@@ -64,25 +102,61 @@ describe('dmesg, vio, drivers, invariants', () => {
   it('lists vio devices with their nodes and the drivers that bound them', async () => {
     const id = await create('5.8');
     const vio = (await app.inject({ url: `/v1/lpars/${id}/vio` })).json().items;
-    assert.deepEqual(vio.map((d: { name: string }) => d.name).sort(), ['30000000', '30000002', '30000003', 'ibm,compression-v1', 'ibm,random-v1', 'ibm,sym-encryption-v1']);
+    assert.deepEqual(vio.map((d: { name: string }) => d.name).sort(), [
+      '30000000',
+      '30000002',
+      '30000003',
+      'ibm,compression-v1',
+      'ibm,random-v1',
+      'ibm,sym-encryption-v1',
+    ]);
     const nx = vio.find((d: { name: string }) => d.name === 'ibm,compression-v1');
-    assert.deepEqual([nx.driver, nx.holder, nx.node.state], ['nx-compress-pseries', 'vio:ibm,compression-v1', 'attached']);
+    assert.deepEqual(
+      [nx.driver, nx.holder, nx.node.state],
+      ['nx-compress-pseries', 'vio:ibm,compression-v1', 'attached'],
+    );
     const drivers = (await app.inject({ url: `/v1/lpars/${id}/drivers` })).json().items;
-    assert.deepEqual(drivers.map((d: { name: string; devices: string[] }) => [d.name, d.devices]), [['pseries-rng', ['ibm,random-v1']], ['nx-compress-pseries', ['ibm,compression-v1']], ['nx-crypto', ['ibm,sym-encryption-v1']]]);
+    assert.deepEqual(
+      drivers.map((d: { name: string; devices: string[] }) => [d.name, d.devices]),
+      [
+        ['pseries-rng', ['ibm,random-v1']],
+        ['nx-compress-pseries', ['ibm,compression-v1']],
+        ['nx-crypto', ['ibm,sym-encryption-v1']],
+      ],
+    );
   });
 
   it('reports each invariant by name', async () => {
     const inv = (await app.inject({ url: `/v1/lpars/${await create('5.16')}/invariants` })).json();
     assert.equal(inv.ok, true);
-    assert.deepEqual(inv.items.map((i: { name: string }) => i.name), ['refcounts-match-ledger', 'attached-reachable-once', 'sysfs-consistent', 'cache-slots-known']);
+    assert.deepEqual(
+      inv.items.map((i: { name: string }) => i.name),
+      ['refcounts-match-ledger', 'attached-reachable-once', 'sysfs-consistent', 'cache-slots-known'],
+    );
   });
 
   it('pfoDevices fixed: the vio bus follows detach and re-add (K-DRV-4)', async () => {
-    const id = (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '5.8', options: { pfoDevices: 'fixed' } } })).json().id;
-    await app.inject({ method: 'POST', url: `/v1/lpars/${id}/migrations`, payload: { destination: 'p9-beta' } });
-    const names = (await app.inject({ url: `/v1/lpars/${id}/vio` })).json().items.map((d: { name: string }) => d.name);
+    const id = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/lpars',
+        payload: { kernel: '5.8', options: { pfoDevices: 'fixed' } },
+      })
+    ).json().id;
+    await app.inject({
+      method: 'POST',
+      url: `/v1/lpars/${id}/migrations`,
+      payload: { destination: 'p9-beta' },
+    });
+    const names = (await app.inject({ url: `/v1/lpars/${id}/vio` }))
+      .json()
+      .items.map((d: { name: string }) => d.name);
     assert.ok(!names.includes('ibm,random-v1'), 'unregistered when its node was detached');
     const leaks = (await app.inject({ url: `/v1/lpars/${id}/leaks` })).json().items;
-    assert.deepEqual(leaks.filter((l: { state: string }) => l.state === 'detached'), [], 'no node left held by a device');
+    assert.deepEqual(
+      leaks.filter((l: { state: string }) => l.state === 'detached'),
+      [],
+      'no node left held by a device',
+    );
   });
 });
