@@ -45,9 +45,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('lparsimConfig', config);
+  const pathLimits = {
+    maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,
+    maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES,
+  };
   app.decorate(
     'registry',
     new Registry({
+      pathLimits,
       maxLpars: config.LPARSIM_MAX_LPARS,
       maxNodesPerLpar: config.LPARSIM_MAX_NODES_PER_LPAR,
       maxEventsPerLpar: config.LPARSIM_MAX_EVENTS_PER_LPAR,

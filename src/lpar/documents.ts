@@ -5,7 +5,7 @@ import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlotOf, cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
-import { decodeValue, toHex } from '../of/property.ts';
+import { decodeValue, toHex, u64Cells } from '../of/property.ts';
 import type { Lpar } from './lpar.ts';
 
 /** The full path of an attached node (null otherwise), read without side effects. */
@@ -60,7 +60,8 @@ export function nodeDocument(lpar: Lpar, np: DeviceNode) {
       : null,
     properties: np.properties.map((p) => {
       const decoded = decodeValue(p.value);
-      const base = { name: p.name, length: p.value.length, hex: toHex(p.value) };
+      const u64 = decoded.kind === 'u32' ? u64Cells(p.value) : null;
+      const base = { name: p.name, length: p.value.length, hex: toHex(p.value), ...(u64 ? { u64 } : {}) };
       return 'value' in decoded
         ? { ...base, type: decoded.kind, value: decoded.value }
         : { ...base, type: decoded.kind };

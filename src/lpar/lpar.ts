@@ -19,6 +19,7 @@ import { type VioBus, vioBusInit } from '../pseries/vio.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
+import { checkOfPath, type PathLimits } from './views.ts';
 
 export interface LparConfig {
   readonly id: string;
@@ -32,6 +33,7 @@ export interface LparConfig {
   readonly treeOptions: TreeOptions | null;
   readonly createdAt: string;
   readonly maxEvents: number;
+  readonly pathLimits: PathLimits;
 }
 
 export interface ExplicitRef {
@@ -113,6 +115,10 @@ export class Lpar {
     this.events.append(events, this.k.clock.usec);
   }
 
+  private get pathLimits(): PathLimits {
+    return this.config.pathLimits;
+  }
+
   nodeByAddress(address: string): DeviceNode {
     const np = this.of.nodes.get(address);
     if (!np) throw notFound('Node', `no node was ever allocated at ${address} in LPAR ${this.config.id}`);
@@ -134,6 +140,7 @@ export class Lpar {
   resolve(ref: NodeRef): DeviceNode {
     if ('address' in ref) return this.nodeByAddress(ref.address);
     if ('path' in ref) {
+      checkOfPath(ref.path, this.pathLimits);
       const np = this.run(API_TASK, () => {
         const found = ofFindNodeByPath(this.of, ref.path, API_TASK);
         ofNodePut(this.of, found, API_TASK);
@@ -155,6 +162,7 @@ export class Lpar {
       np = this.run(holder, () => ofFindNodeByPhandle(this.of, ref.phandle, holder).node);
       if (!np) throw notFound('Node', `of_find_node_by_phandle(0x${ref.phandle.toString(16)}) found nothing`);
     } else if ('path' in ref) {
+      checkOfPath(ref.path, this.pathLimits);
       np = this.run(holder, () => ofFindNodeByPath(this.of, ref.path, holder));
       if (!np) throw notFound('Node', `no attached node at path ${JSON.stringify(ref.path)}`);
     } else {

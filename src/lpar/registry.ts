@@ -14,12 +14,14 @@ import {
 import { badRequest, conflict, LparError, limitExceeded, notFound } from './errors.ts';
 import { EventHub } from './events.ts';
 import { Lpar } from './lpar.ts';
+import type { PathLimits } from './views.ts';
 
 export interface RegistryLimits {
   readonly maxLpars: number;
   readonly maxNodesPerLpar: number;
   readonly maxEventsPerLpar: number;
   readonly maxTreeDepth: number;
+  readonly pathLimits?: PathLimits;
 }
 
 export interface CreateLparInput {
@@ -175,6 +177,7 @@ export class Registry {
         treeOptions,
         createdAt: this.now().toISOString(),
         maxEvents: this.limits.maxEventsPerLpar,
+        pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       },
       system,
       fdt,

@@ -24,6 +24,13 @@ export function viewPathParts(path: string, limits: PathLimits): string[] {
   return parts;
 }
 
+/** A device-tree path given to the API: absolute, and no `..`, NUL or over-long component (K-OFDT paths aside). */
+export function checkOfPath(path: string, limits: PathLimits): void {
+  if (!path.startsWith('/'))
+    throw badRequest('Bad path', `device-tree paths are absolute: ${JSON.stringify(path)}`);
+  viewPathParts(path, limits);
+}
+
 export type ViewRoot = 'sys' | 'proc-device-tree';
 
 function rootDir(lpar: Lpar, root: ViewRoot): KernfsDir | null {

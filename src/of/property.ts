@@ -93,6 +93,15 @@ export function decodeValue(value: Uint8Array): DecodedValue {
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** A value as big-endian u64 cells (hex strings: they exceed JavaScript's safe integers); null unless 8-byte aligned. */
+export function u64Cells(value: Uint8Array): string[] | null {
+  if (value.length === 0 || value.length % 8 !== 0) return null;
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const out: string[] = [];
+  for (let i = 0; i < value.length; i += 8) out.push(`0x${view.getBigUint64(i).toString(16)}`);
+  return out;
+}
+
 export function toHex(value: Uint8Array): string {
   let out = '';
   for (const b of value) out += HEX[b];

@@ -1,12 +1,7 @@
 // /proc/ppc64/ofdt (arch/powerpc/platforms/pseries/reconfig.c, K-OFDT): one command per write, parsed
 // the way the kernel parses it, answered with the errno a write(2) would return.
 
-import {
-  ofFindNodeByPath,
-  ofFindProperty,
-  ofGetNextChild,
-  ofGetParent,
-} from '../of/base.ts';
+import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
 import {
   ofAddProperty,
   ofAttachNode,

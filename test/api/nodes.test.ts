@@ -47,6 +47,15 @@ describe('nodes', () => {
     assert.equal(attached.total, (await get('')).json().counts.attached);
     assert.equal((await get('/nodes?state=gone')).statusCode, 400);
     assert.equal((await get('/nodes?path=/nope')).statusCode, 404);
+    for (const bad of ['/vdevice/..', '/vdevice/%00x', `/${'n'.repeat(300)}`, 'vdevice']) {
+      const res = await get(`/nodes?path=${bad}`);
+      assert.equal(res.statusCode, 400, bad);
+      assert.equal(problemOf(res).title, 'Bad path');
+    }
+    const initrd = (await get('/nodes?path=/chosen'))
+      .json()
+      .properties.find((p: { name: string }) => p.name === 'linux,initrd-start');
+    assert.deepEqual(initrd.u64, ['0x3e000000']);
     assert.equal((await get('/nodes/c0000000ffffffff')).statusCode, 404);
     assert.equal((await get('/nodes/xyz')).statusCode, 400);
   });

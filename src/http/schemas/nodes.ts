@@ -13,6 +13,11 @@ export const PropertyDoc = Open({
   hex: Type.String(),
   type: Type.String({ description: 'empty | string | strings | u32 | bytes' }),
   value: Type.Optional(Type.Unknown()),
+  u64: Type.Optional(
+    Type.Array(Type.String(), {
+      description: 'the value as big-endian u64 cells (hex), when 8-byte aligned',
+    }),
+  ),
 });
 
 export const NodeDoc = Open({
