@@ -141,6 +141,7 @@ export function lparDocument(lpar: Lpar) {
 function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
   return {
     cores: o.cores,
+    threadsPerCore: o.threadsPerCore,
     memoryGiB: o.memoryGiB,
     extraVirtualAdapters: o.extraVirtualAdapters,
     pciAdapters: o.pciAdapters,

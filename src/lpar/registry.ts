@@ -146,6 +146,7 @@ export class Registry {
       treeOptions = {
         ...DEFAULT_TREE_OPTIONS,
         cores: o.cores ?? DEFAULT_TREE_OPTIONS.cores,
+        threadsPerCore: o.threadsPerCore ?? DEFAULT_TREE_OPTIONS.threadsPerCore,
         memoryGiB: o.memoryGiB ?? DEFAULT_TREE_OPTIONS.memoryGiB,
         extraVirtualAdapters: o.extraVirtualAdapters ?? DEFAULT_TREE_OPTIONS.extraVirtualAdapters,
         pciAdapters: o.pciAdapters ?? DEFAULT_TREE_OPTIONS.pciAdapters,

@@ -15,7 +15,6 @@ export interface TreeProfile {
   readonly name: TreeProfileName;
   readonly processor: Processor;
   readonly cpuNodeName: string;
-  readonly threadsPerCore: number;
   readonly pvr: number;
   readonly clockFrequency: number;
 }
@@ -25,7 +24,6 @@ export const TREE_PROFILES: readonly TreeProfile[] = [
     name: 'power9',
     processor: 'POWER9',
     cpuNodeName: 'PowerPC,POWER9',
-    threadsPerCore: 8,
     pvr: 0x004e1202,
     clockFrequency: 3_450_000_000,
   },
@@ -33,7 +31,6 @@ export const TREE_PROFILES: readonly TreeProfile[] = [
     name: 'power10',
     processor: 'POWER10',
     cpuNodeName: 'PowerPC,POWER10',
-    threadsPerCore: 8,
     pvr: 0x00800200,
     clockFrequency: 3_900_000_000,
   },
@@ -41,6 +38,8 @@ export const TREE_PROFILES: readonly TreeProfile[] = [
 
 export interface TreeOptions {
   readonly cores: number;
+  /** SMT mode: threads per core (PowerVM runs POWER9 and POWER10 partitions SMT8 by default). */
+  readonly threadsPerCore: 1 | 2 | 4 | 8;
   readonly memoryGiB: number;
   /** Virtual adapters beyond vty, l-lan and v-scsi (more l-lan adapters). */
   readonly extraVirtualAdapters: number;
@@ -55,6 +54,7 @@ export interface TreeOptions {
 
 export const DEFAULT_TREE_OPTIONS: TreeOptions = {
   cores: 8,
+  threadsPerCore: 8,
   memoryGiB: 32,
   extraVirtualAdapters: 0,
   pciAdapters: 0,
@@ -317,8 +317,8 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
 
   const cpuChildren: GenNode[] = [];
   for (let core = 0; core < o.cores; core++) {
-    const reg = core * profile.threadsPerCore;
-    const servers = Array.from({ length: profile.threadsPerCore }, (_, t) => reg + t);
+    const reg = core * o.threadsPerCore;
+    const servers = Array.from({ length: o.threadsPerCore }, (_, t) => reg + t);
     const l3 = cacheNode('l3', 0x3000 + core, 0xa0_0000);
     const l2 = cacheNode('l2', 0x2000 + core, 0x8_0000);
     const cpu = gen(
@@ -354,7 +354,7 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     PLATFORM_FACILITIES_DRC,
   ];
   const drcNames = [
-    ...Array.from({ length: o.cores }, (_, c) => `CPU ${c * profile.threadsPerCore}`),
+    ...Array.from({ length: o.cores }, (_, c) => `CPU ${c * o.threadsPerCore}`),
     ...adapters.map((a) => `U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`),
     'PFO',
   ];

@@ -98,6 +98,12 @@ describe('built-in tree profiles (spec/pseries-tree.md)', () => {
     assert.deepEqual(u32Cells(prop(core, 'ibm,ppc-interrupt-server#s')!), [8, 9, 10, 11, 12, 13, 14, 15]);
     assert.equal(readU32(prop(core, 'ibm,my-drc-index')!), 0x10000001);
     assert.equal(cString(prop(core, 'device_type')!), 'cpu');
+    const smt4 = child(gen('power9', { cores: 2, threadsPerCore: 4 }), 'cpus');
+    assert.deepEqual(
+      smt4.children.map((c) => c.name).filter((n) => n.startsWith('PowerPC')),
+      ['PowerPC,POWER9@0', 'PowerPC,POWER9@4'],
+    );
+    assert.deepEqual(u32Cells(prop(smt4.children[3]!, 'ibm,ppc-interrupt-server#s')!), [4, 5, 6, 7]);
   });
 
   it('platform facilities and memory: exact property shapes', () => {

@@ -14,7 +14,18 @@ export const LparOptions = Type.Object(
       Type.Union([Type.Literal('kernel'), Type.Literal('fixed')], { description: 'K-DRV-4' }),
     ),
     cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
-    memoryGiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+    threadsPerCore: Type.Optional(
+      Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal(4), Type.Literal(8)], {
+        description: 'SMT mode (default 8)',
+      }),
+    ),
+    memoryGiB: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 8192,
+        description: 'in 256 MiB LMBs in ibm,dynamic-memory (default 32)',
+      }),
+    ),
     extraVirtualAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
     pciAdapters: Type.Optional(Type.Integer({ minimum: 0, maximum: 4096 })),
     platformFacilities: Type.Optional(
