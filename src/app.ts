@@ -56,6 +56,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxLpars: config.LPARSIM_MAX_LPARS,
       maxNodesPerLpar: config.LPARSIM_MAX_NODES_PER_LPAR,
       maxEventsPerLpar: config.LPARSIM_MAX_EVENTS_PER_LPAR,
+      maxDmesgLines: config.LPARSIM_MAX_DMESG_LINES,
+      maxMigrationsKept: config.LPARSIM_MAX_MIGRATIONS_KEPT,
       maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
     }),
   );

@@ -35,6 +35,18 @@ export const ConfigSchema = Type.Object({
     default: 50_000,
     description: 'Events kept per LPAR for replay (Last-Event-ID)',
   }),
+  LPARSIM_MAX_DMESG_LINES: Type.Integer({
+    minimum: 100,
+    maximum: 10_000_000,
+    default: 100_000,
+    description: 'Kernel log lines kept per LPAR (a ring buffer, as log_buf)',
+  }),
+  LPARSIM_MAX_MIGRATIONS_KEPT: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 1000,
+    description: 'Migration reports kept per LPAR (the oldest go first)',
+  }),
   LPARSIM_MAX_TREE_DEPTH: Type.Integer({
     minimum: 4,
     maximum: 1024,

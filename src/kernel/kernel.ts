@@ -21,7 +21,7 @@ export interface KernelCounters {
 
 export class Kernel {
   readonly clock = new SimClock();
-  readonly log = new KernelLog(this.clock);
+  readonly log: KernelLog;
   readonly tasks = new TaskTable();
   readonly slab = new SlabAllocator();
   readonly counters: KernelCounters = { warnings: 0, useAfterFree: 0, sysfsRenames: 0, unbalancedPuts: 0 };
@@ -34,7 +34,8 @@ export class Kernel {
   /** Seeds the `end trace` ids so two LPARs do not print the same ones. */
   private readonly traceSeed: number;
 
-  constructor(profile: KernelProfile, options: KernelOptions, traceSeed: number) {
+  constructor(profile: KernelProfile, options: KernelOptions, traceSeed: number, logCapacity?: number) {
+    this.log = new KernelLog(this.clock, logCapacity);
     this.profile = profile;
     this.options = options;
     this.traceSeed = traceSeed;

@@ -39,21 +39,44 @@ export class SimClock {
 /** Each printk costs a little simulated time, so consecutive lines have increasing timestamps. */
 const PRINTK_USEC = 13;
 
+/**
+ * A ring buffer like the kernel's log_buf: the oldest lines go once more than `capacity` are kept.
+ * Line numbers (`seq`) keep counting, so `since` answers the same lines whatever was dropped before.
+ */
 export class KernelLog {
-  readonly lines: LogLine[] = [];
+  private buffer: LogLine[] = [];
+  private lastSeq = 0;
   private readonly clock: SimClock;
-  constructor(clock: SimClock) {
+  private readonly capacity: number;
+  constructor(clock: SimClock, capacity = 1_000_000) {
     this.clock = clock;
+    this.capacity = capacity;
   }
 
   printk(level: LogLevel, text: string): LogLine {
     this.clock.advance(PRINTK_USEC);
-    const line: LogLine = { seq: this.lines.length + 1, usec: this.clock.usec, level, text };
-    this.lines.push(line);
+    this.lastSeq += 1;
+    const line: LogLine = { seq: this.lastSeq, usec: this.clock.usec, level, text };
+    this.buffer.push(line);
+    // Dropped in batches so that printk stays O(1) amortised.
+    if (this.buffer.length >= this.capacity * 2) this.buffer = this.buffer.slice(-this.capacity);
     return line;
   }
 
+  /** The lines kept, oldest first (at most `capacity` of them, after a trim). */
+  get lines(): readonly LogLine[] {
+    return this.buffer.length > this.capacity ? this.buffer.slice(-this.capacity) : this.buffer;
+  }
+
+  /** The number of the last line printed (0 before the first). */
+  get last(): number {
+    return this.lastSeq;
+  }
+
+  /** Lines after line number `seq` that are still kept. */
   since(seq: number): LogLine[] {
-    return this.lines.slice(Math.max(0, seq));
+    const kept = this.lines;
+    const first = kept.length ? kept[0]!.seq : this.lastSeq + 1;
+    return kept.slice(Math.max(0, seq + 1 - first));
   }
 }

@@ -213,7 +213,7 @@ export function dmesgDocument(lpar: Lpar, since: number, level?: LogLevel) {
       text: l.text,
       line: formatLogLine(l),
     })),
-    next: lpar.k.log.lines.length,
+    next: lpar.k.log.last,
   };
 }
 

@@ -33,6 +33,8 @@ export interface LparConfig {
   readonly treeOptions: TreeOptions | null;
   readonly createdAt: string;
   readonly maxEvents: number;
+  readonly maxDmesgLines: number;
+  readonly maxMigrationsKept: number;
   readonly pathLimits: PathLimits;
 }
 
@@ -52,7 +54,10 @@ export class Lpar {
   readonly config: LparConfig;
   /** What firmware recorded of the partition when it booted (the hypervisor's view, not the kernel's). */
   readonly firmwareRecord: PartitionRecord;
+  /** The latest migrations (at most maxMigrationsKept), oldest first. */
   readonly migrations: Migration[] = [];
+  /** Migrations ever started here: ids stay unique after old reports are dropped. */
+  migrationCount = 0;
   readonly k: Kernel;
   readonly of: OfState;
   readonly vio: VioBus;
@@ -67,7 +72,12 @@ export class Lpar {
     this.config = config;
     this.system = system;
     this.firmwareRecord = recordPartition(fdt, config.treeOptions?.memoryGiB ?? memoryFromTree(fdt));
-    this.k = new Kernel(config.kernel, config.kernelOptions, config.seed ^ hashString(config.id));
+    this.k = new Kernel(
+      config.kernel,
+      config.kernelOptions,
+      config.seed ^ hashString(config.id),
+      config.maxDmesgLines,
+    );
     this.of = ofStateInit(this.k);
     this.events = new EventLog(config.id, config.maxEvents);
     const k = this.k;

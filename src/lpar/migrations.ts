@@ -38,6 +38,11 @@ export interface Migration {
   report: Record<string, unknown> | null;
 }
 
+function keep(lpar: Lpar, migration: Migration): void {
+  lpar.migrations.push(migration);
+  if (lpar.migrations.length > lpar.config.maxMigrationsKept) lpar.migrations.shift();
+}
+
 /** How long the partition is suspended during the move (simulated time between the two halves). */
 const SUSPEND_USEC = 1_800_000;
 
@@ -63,7 +68,8 @@ export function migrate(
       `LPAR ${lpar.config.id} runs on ${source.name}; migrate it to another managed system`,
     );
   const updates = req.updates ?? destinationUpdates(lpar.firmwareRecord, req.destination);
-  const id = `m${lpar.migrations.length + 1}`;
+  lpar.migrationCount += 1;
+  const id = `m${lpar.migrationCount}`;
   const migration: Migration = {
     id,
     lpar: lpar.config.id,
@@ -78,12 +84,12 @@ export function migrate(
   };
   if (req.dryRun) {
     migration.state = 'completed';
-    lpar.migrations.push(migration);
+    keep(lpar, migration);
     return migration;
   }
   const { k, of } = lpar;
   const before = {
-    dmesg: k.log.lines.length,
+    dmesg: k.log.last,
     uaf: k.counters.useAfterFree,
     warnings: k.counters.warnings,
     renames: k.counters.sysfsRenames,
@@ -128,7 +134,7 @@ export function migrate(
       node: op.node ? { ...op.node, state: nodeState(lpar.nodeByAddress(op.node.address)) } : null,
     })),
     firmwareCalls: firmware.log,
-    dmesg: k.log.lines.slice(before.dmesg).map((l) => l.text),
+    dmesg: k.log.since(before.dmesg).map((l) => l.text),
     renames,
     leftDetached,
     orphaned,
@@ -145,6 +151,6 @@ export function migrate(
     simulatedUsec: k.clock.usec - before.usec,
     durationMs: clockMs() - started,
   };
-  lpar.migrations.push(migration);
+  keep(lpar, migration);
   return migration;
 }

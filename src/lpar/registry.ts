@@ -21,6 +21,8 @@ export interface RegistryLimits {
   readonly maxNodesPerLpar: number;
   readonly maxEventsPerLpar: number;
   readonly maxTreeDepth: number;
+  readonly maxDmesgLines?: number;
+  readonly maxMigrationsKept?: number;
   readonly pathLimits?: PathLimits;
 }
 
@@ -178,6 +180,8 @@ export class Registry {
         treeOptions,
         createdAt: this.now().toISOString(),
         maxEvents: this.limits.maxEventsPerLpar,
+        maxDmesgLines: this.limits.maxDmesgLines ?? 100_000,
+        maxMigrationsKept: this.limits.maxMigrationsKept ?? 1000,
         pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       },
       system,

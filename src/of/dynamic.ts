@@ -39,7 +39,7 @@ export function ofNodeAlloc(
     kobj: { ref: { count: 1, saturated: false }, inSysfs: false, sysfsName: null, dir: null },
     holders: new Map([[INITIAL_HOLDER, 1]]),
     unbalancedPuts: new Map(),
-    refOps: [],
+    refLedger: { base: { count: 1, saturated: false }, ops: [] },
     everAttached: false,
     allocatedUsec: of.k.clock.usec,
     migrationsSurvived: 0,

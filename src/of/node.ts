@@ -57,8 +57,12 @@ export interface DeviceNode extends SlabObject {
   readonly holders: Map<string, number>;
   /** Puts by a holder with nothing outstanding on this node, per holder. */
   readonly unbalancedPuts: Map<string, number>;
-  /** Every get (+1) and put (-1) since kref_init, in order. */
-  readonly refOps: RefOp[];
+  /**
+   * The ledger's gets (+1) and puts (-1) since kref_init, in order: `base` is the count the oldest ones
+   * give (folded in through the same refcount rules), `ops` the recent ones. Folding keeps a hot node's
+   * ledger bounded without losing the check that the count moved only through gets and puts.
+   */
+  readonly refLedger: { base: Refcount; ops: RefOp[] };
   /** Set by the first attach; a node never attached and not freed is `orphaned`. */
   everAttached: boolean;
   /** Simulated time of allocation, for reports. */

@@ -1,7 +1,7 @@
 // of_node_get, of_node_put and of_node_release (drivers/of/dynamic.c), with the simulator's holder
 // ledger (K-REF-1) and the profile's refcount behaviour (K-REF-4).
 
-import { refcountDecAndTest, refcountInc } from '../kernel/refcount.ts';
+import { refcountDecAndTest, refcountInc, refcountMode, refcountStep } from '../kernel/refcount.ts';
 import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
 import { ofNodeFullName } from './printk-of.ts';
 import type { OfState } from './state.ts';
@@ -9,9 +9,20 @@ import type { OfState } from './state.ts';
 /** The holder of the reference kref_init gives every node (K-REF-1). */
 export const INITIAL_HOLDER = 'of_node_init';
 
-function ledgerGet(np: DeviceNode, holder: string): void {
+/** Recent operations kept per node before the oldest half is folded into the ledger's base. */
+const LEDGER_OPS_KEPT = 256;
+
+function ledgerRecord(of: OfState, np: DeviceNode, op: 1 | -1): void {
+  const ledger = np.refLedger;
+  ledger.ops.push(op);
+  if (ledger.ops.length < LEDGER_OPS_KEPT) return;
+  const mode = refcountMode(of.k);
+  for (const old of ledger.ops.splice(0, LEDGER_OPS_KEPT / 2)) refcountStep(mode, ledger.base, old);
+}
+
+function ledgerGet(of: OfState, np: DeviceNode, holder: string): void {
   np.holders.set(holder, (np.holders.get(holder) ?? 0) + 1);
-  np.refOps.push(1);
+  ledgerRecord(of, np, 1);
 }
 
 function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
@@ -24,7 +35,7 @@ function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
     of.k.counters.unbalancedPuts += 1;
     of.k.emit({ type: 'ref.unbalanced-put', address: np.address, holder });
   }
-  np.refOps.push(-1);
+  ledgerRecord(of, np, -1);
 }
 
 // K-REF-3: every function that returns a node says whether the caller owns a reference; this one
@@ -34,7 +45,7 @@ export function ofNodeGet(of: OfState, np: DeviceNode | null, holder: string): D
   const { k } = of;
   k.fn('of_node_get', () => {
     k.access(np, 'of_node_get', 4, true); // kobject_get writes the count
-    ledgerGet(np, holder);
+    ledgerGet(of, np, holder);
     refcountInc(k, np.kobj.ref);
     k.emit({ type: 'ref.get', address: np.address, holder, refcount: np.kobj.ref.count });
   });
