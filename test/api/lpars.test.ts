@@ -110,6 +110,36 @@ describe('LPARs from an uploaded DTB', () => {
     assert.match(problemOf(bad).detail, /magic/);
     await a.close();
   });
+
+  it('takes a raw DTB body (from-dtb), and a migration of it behaves as the built-in tree does', async () => {
+    const { app: a } = await testApp();
+    const src = (await a.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '4.18' } })).json();
+    const dtb = (await a.inject({ url: `/v1/lpars/${src.id}/tree.dtb` })).rawPayload;
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/lpars/from-dtb?kernel=4.18&name=real&kasan=false',
+      payload: dtb,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().options.kasan, false);
+    const counts = [];
+    for (const id of [src.id, res.json().id]) {
+      for (const to of ['p9-beta', 'p9-alpha'])
+        await a.inject({ method: 'POST', url: `/v1/lpars/${id}/migrations`, payload: { destination: to } });
+      counts.push((await a.inject({ url: `/v1/lpars/${id}` })).json().counts);
+    }
+    assert.deepEqual(counts[1], counts[0]);
+    assert.equal(counts[1].sysfsRenames, 1);
+    const json = await a.inject({
+      method: 'POST',
+      url: '/v1/lpars/from-dtb?kernel=4.18',
+      payload: { not: 'a blob' },
+    });
+    assert.equal(json.statusCode, 400);
+    assert.match(problemOf(json).detail, /application\/octet-stream/);
+    await a.close();
+  });
 });
 
 describe('health, catalogue, docs', () => {

@@ -7,7 +7,7 @@ import { LparError } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import { enc } from '../../of/property.ts';
 import { ERRNO_VALUES } from '../../pseries/reconfig.ts';
-import { LparId, parsePhandle } from '../schemas/common.ts';
+import { LparId, parsePhandle, RawBody } from '../schemas/common.ts';
 import { AddNodeBody, OfdtDoc, PropertyBody, type PropertyValue } from '../schemas/nodes.ts';
 
 const problemOrOk = {
@@ -59,10 +59,9 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The body is the exact bytes a tool such as drmgr writes (application/octet-stream or text/plain). Errors answer problem+json with `errno` (EINVAL 400, ENODEV 404, EBUSY 409). A write the kernel fails leaves what the kernel leaves (e.g. its parse-failure line in dmesg, or a leaked lookup reference).',
         params: Type.Object({ lpar: LparId }),
         consumes: ['application/octet-stream', 'text/plain'],
-        body: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }),
+        body: RawBody('the exact bytes of one write(2) to /proc/ppc64/ofdt'),
         response: problemOrOk,
       },
-      validatorCompiler: () => () => true,
     },
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);

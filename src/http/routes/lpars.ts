@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { lparDocument } from '../../lpar/documents.ts';
 import { badRequest } from '../../lpar/errors.ts';
-import { Items, LparParams, problemResponses } from '../schemas/common.ts';
-import { CreateLparBody, LparDoc } from '../schemas/lpars.ts';
+import { Items, LparParams, problemResponses, RawBody, StringEnum } from '../schemas/common.ts';
+import { CreateLparBody, KernelName, LparDoc } from '../schemas/lpars.ts';
 
 export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -43,6 +43,63 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       req.log.info(
         { lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size },
         'lpar created',
+      );
+      return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
+    },
+  );
+  app.post(
+    '/v1/lpars/from-dtb',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Create an LPAR from a flattened device tree sent as the raw body',
+        description:
+          'For example the output of `dtc -I fs -O dtb /proc/device-tree` on a real partition: `curl --data-binary @tree.dtb -H "content-type: application/octet-stream" "…/v1/lpars/from-dtb?kernel=4.18"`.',
+        querystring: Type.Object(
+          {
+            kernel: KernelName,
+            name: Type.Optional(CreateLparBody.properties.name),
+            system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            refcountFull: Type.Optional(Type.Boolean()),
+            kasan: Type.Optional(Type.Boolean()),
+            dynamicDebug: Type.Optional(Type.Boolean()),
+            pfoDevices: Type.Optional(StringEnum(['kernel', 'fixed'] as const)),
+          },
+          { additionalProperties: false },
+        ),
+        consumes: ['application/octet-stream'],
+        body: RawBody('a flattened device tree (version 16 or 17)'),
+        response: {
+          201: LparDoc,
+          400: Type.Ref('Problem'),
+          404: Type.Ref('Problem'),
+          409: Type.Ref('Problem'),
+          413: Type.Ref('Problem'),
+          422: Type.Ref('Problem'),
+        },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as unknown;
+      if (!(body instanceof Uint8Array))
+        throw badRequest('Bad dtb', 'send the blob as application/octet-stream');
+      const q = req.query;
+      const options = Object.fromEntries(
+        (['refcountFull', 'kasan', 'dynamicDebug', 'pfoDevices'] as const)
+          .filter((k) => q[k] !== undefined)
+          .map((k) => [k, q[k]]),
+      );
+      const lpar = app.registry.create({
+        profile: 'power9',
+        kernel: q.kernel,
+        dtb: new Uint8Array(body),
+        ...(q.name !== undefined ? { name: q.name } : {}),
+        ...(q.system ? { system: q.system } : {}),
+        options,
+      });
+      req.log.info(
+        { lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size },
+        'lpar created from dtb',
       );
       return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
     },

@@ -27,6 +27,10 @@ export const problemResponses = {
 export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 
+/** A raw request body (bytes as sent): no type for ajv to check, the media type for OpenAPI 3.1. */
+export const RawBody = (description: string) =>
+  Type.Unsafe<Buffer>({ contentMediaType: 'application/octet-stream', description });
+
 export const Items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
 /** An open object: documented fields plus whatever the model adds, serialised as is. */
