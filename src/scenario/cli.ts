@@ -24,17 +24,24 @@ else {
 }
 let passed = 0;
 let failed = 0;
-for (const target of targets) {
-  for (const { scenario } of await loadScenarios(target)) {
-    if (values.tag && !values.tag.some((t) => scenario.tags?.includes(t))) continue;
-    for (const r of await runScenarioKernels(client, scenario, values.kernel)) {
-      if (r.ok) passed += 1;
-      else failed += 1;
-      console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.scenario} [${r.kernel}]`);
-      for (const f of r.failures) console.log(`     ${f}`);
+try {
+  for (const target of targets) {
+    for (const { scenario } of await loadScenarios(target)) {
+      if (values.tag && !values.tag.some((t) => scenario.tags?.includes(t))) continue;
+      for (const r of await runScenarioKernels(client, scenario, values.kernel)) {
+        if (r.ok) passed += 1;
+        else failed += 1;
+        console.log(`${r.ok ? 'PASS' : 'FAIL'} ${r.scenario} [${r.kernel}]`);
+        for (const f of r.failures) console.log(`     ${f}`);
+      }
     }
   }
+  console.log(`scenarios: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+} catch (e) {
+  // A file that cannot be read or is not a scenario, or a service that cannot be reached.
+  console.error(`scenarios: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 2;
+} finally {
+  await close();
 }
-console.log(`scenarios: ${passed} passed, ${failed} failed`);
-await close();
-process.exitCode = failed ? 1 : 0;
