@@ -18,6 +18,7 @@ export class EventLog {
   private readonly items: LparEvent[] = [];
   private nextId = 1;
   private readonly listeners = new Set<EventListener>();
+  private readonly closers = new Set<() => void>();
   private readonly lpar: string;
   private readonly limit: number;
 
@@ -47,6 +48,18 @@ export class EventLog {
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `fn` when the LPAR is deleted (open streams end then). */
+  onClose(fn: () => void): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
+  close(): void {
+    for (const fn of [...this.closers]) fn();
+    this.closers.clear();
+    this.listeners.clear();
   }
 }
 

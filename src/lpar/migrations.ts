@@ -39,6 +39,18 @@ export interface Migration {
 }
 
 function keep(lpar: Lpar, migration: Migration): void {
+  lpar.events.append(
+    [
+      {
+        type: `migration.${migration.state}`,
+        migration: migration.id,
+        source: migration.source,
+        destination: migration.destination,
+        dryRun: migration.dryRun,
+      },
+    ],
+    lpar.k.clock.usec,
+  );
   lpar.migrations.push(migration);
   if (lpar.migrations.length > lpar.config.maxMigrationsKept) lpar.migrations.shift();
 }

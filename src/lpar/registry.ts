@@ -198,8 +198,11 @@ export class Registry {
 
   delete(id: string): void {
     this.get(id);
+    const lpar = this.lpars.get(id)!;
+    lpar.events.append([{ type: 'lpar.deleted', lpar: id }], lpar.k.clock.usec);
     this.unsubscribers.get(id)?.();
     this.unsubscribers.delete(id);
+    lpar.events.close();
     this.lpars.delete(id);
   }
 }

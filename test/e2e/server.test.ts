@@ -66,6 +66,14 @@ describe('over a real socket', () => {
     assert.equal(replayed[0], last - 1);
     const global = await request(`${base}/v1/events?follow=false`);
     assert.match(await global.body.text(), /"lpar":"lpar-\d+"/);
+    // A following stream ends when its LPAR is deleted, after an lpar.deleted event.
+    const live = await request(`${base}/v1/lpars/${lpar.id}/events?since=${last}`);
+    const tail = live.body.text();
+    await client.migrate(lpar.id, { destination: 'p9-beta' });
+    await client.deleteLpar(lpar.id);
+    const rest = await tail;
+    assert.match(rest, /event: migration\.completed\n/);
+    assert.match(rest, /event: lpar\.deleted\n/);
   });
 
   it('refuses a .. component (only reachable encoded: clients normalise raw dot segments) with a 400 problem', async () => {

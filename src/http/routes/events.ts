@@ -33,7 +33,8 @@ function stream(
   reply: FastifyReply,
   backlog: ReadonlyArray<{ id: number; event: LparEvent }>,
   follow: boolean,
-  subscribe: (send: (e: LparEvent, id: number) => void) => () => void,
+  /** Starts delivery; `end` finishes the response (the LPAR was deleted). Returns the unsubscribe. */
+  subscribe: (send: (e: LparEvent, id: number) => void, end: () => void) => () => void,
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -50,7 +51,7 @@ function stream(
     res.end();
     return;
   }
-  const unsubscribe = subscribe(send);
+  let unsubscribe = () => {};
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
   const close = () => {
@@ -59,6 +60,7 @@ function stream(
     unsubscribe();
     if (!res.writableEnded) res.end();
   };
+  unsubscribe = subscribe(send, close);
   openStreams.add(close);
   req.raw.on('close', close);
 }
@@ -83,9 +85,14 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const lpar = app.registry.get(req.params.lpar);
       const after = lastEventId(req, req.query.since);
       const backlog = lpar.events.since(after).map((event) => ({ id: event.id, event }));
-      stream(req, reply, backlog, req.query.follow !== false, (send) =>
-        lpar.events.subscribe((e) => send(e, e.id)),
-      );
+      stream(req, reply, backlog, req.query.follow !== false, (send, end) => {
+        const unsubscribe = lpar.events.subscribe((e) => send(e, e.id));
+        const unclose = lpar.events.onClose(end);
+        return () => {
+          unsubscribe();
+          unclose();
+        };
+      });
     },
   );
   app.get(
