@@ -51,7 +51,11 @@ export interface FirmwareUpdate {
 }
 
 export interface FirmwareFault {
-  readonly call: 'ibm,update-nodes' | 'ibm,update-properties' | 'ibm,configure-connector';
+  readonly call:
+    | 'ibm,activate-firmware'
+    | 'ibm,update-nodes'
+    | 'ibm,update-properties'
+    | 'ibm,configure-connector';
   /** The 1-based call of that function that fails. */
   readonly onCall: number;
   readonly status: number;
@@ -325,6 +329,11 @@ export class MigrationFirmware {
   private done(call: string, status: number, arg?: number): number {
     this.log.push(arg === undefined ? { call, status } : { call, status, arg });
     return status;
+  }
+
+  /** ibm,activate-firmware: 0, or the injected status (-2 busy makes the kernel retry). */
+  activateFirmware(): number {
+    return this.done('ibm,activate-firmware', this.fault('ibm,activate-firmware') ?? 0);
   }
 
   /** ibm,update-nodes: fills `buf`; 1 while more follows, 0 at the end, negative on error. */

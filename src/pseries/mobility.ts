@@ -26,6 +26,7 @@ import {
   NODE_ACTION_MASK,
   NODE_COUNT_MASK,
   PROP_REMOVE,
+  RTAS_BUSY,
   RTAS_CALL_AGAIN,
   RTAS_DATA_BUF_SIZE,
   UPDATE_NODES_HEADER_WORDS,
@@ -34,6 +35,7 @@ import {
 
 /** The RTAS calls the kernel makes; MigrationFirmware implements them. */
 export interface Rtas {
+  activateFirmware(): number;
   updateNodes(buf: Uint8Array): number;
   updateProperties(buf: Uint8Array, nodePath: string): number;
   configureConnector(drc: number): CcStep;
@@ -340,9 +342,20 @@ export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOp
   });
 }
 
+/** RTAS busy statuses that rtas_busy_delay retries: -2 and the extended-delay range 9900..9905. */
+function rtasBusy(rc: number): boolean {
+  return rc === RTAS_BUSY || (rc >= 9900 && rc <= 9905);
+}
+
+/** How often the simulated kernel retries a busy ibm,activate-firmware before giving up. */
+const ACTIVATE_RETRIES = 100;
+
 /** K-MOB-1: after the partition resumes on the destination. */
 export function postMobilityFixup(of: OfState, rtas: Rtas): { rc: number; operations: MobilityOperation[] } {
   return of.k.fn('post_mobility_fixup', () => {
+    let activate = rtas.activateFirmware();
+    for (let i = 0; i < ACTIVATE_RETRIES && rtasBusy(activate); i++) activate = rtas.activateFirmware();
+    if (activate) of.k.printk('err', `Post-mobility activate-fw failed: ${activate}`);
     const operations: MobilityOperation[] = [];
     const rc = pseriesDevicetreeUpdate(of, rtas, operations);
     if (rc) of.k.printk('err', `Post-mobility device tree update failed: ${rc}`);

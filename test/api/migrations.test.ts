@@ -131,6 +131,28 @@ describe('migrations (K-MOB)', () => {
     assert.equal(cc.report.operations.at(-1).outcome, 'failed');
     assert.ok(cc.report.dmesg.includes('Unexpected Error (-9003) returned from configure-connector'));
     assert.ok((await app.inject({ url: `/v1/lpars/${id}/invariants` })).json().ok);
+    // activate-firmware: a busy answer is retried; a hardware error is logged and the update still runs.
+    const busy = (
+      await migrate(id, {
+        destination: 'p9-beta',
+        faults: [{ call: 'ibm,activate-firmware', onCall: 1, status: -2 }],
+      })
+    ).json();
+    assert.deepEqual(
+      busy.report.firmwareCalls.slice(0, 2).map((c: { call: string; status: number }) => [c.call, c.status]),
+      [
+        ['ibm,activate-firmware', -2],
+        ['ibm,activate-firmware', 0],
+      ],
+    );
+    const hw = (
+      await migrate(id, {
+        destination: 'p9-alpha',
+        faults: [{ call: 'ibm,activate-firmware', onCall: 1, status: -9001 }],
+      })
+    ).json();
+    assert.ok(hw.report.dmesg.includes('Post-mobility activate-fw failed: -9001'));
+    assert.equal(hw.state, 'completed');
   });
 
   it('an explicit update list: a property update reaches nx-842 through its name-matched notifier', async () => {

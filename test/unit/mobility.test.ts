@@ -23,6 +23,7 @@ function scripted(
   const calls: string[] = [];
   return {
     calls,
+    activateFirmware: () => 0,
     updateNodes(buf) {
       calls.push('update-nodes');
       buf.set(nodeAreas.shift() ?? new Uint8Array(buf.length));
@@ -140,6 +141,7 @@ describe('the update loop reads work areas as K-MOB-2 says', () => {
   it('an update-nodes error stops the loop and is reported by post_mobility_fixup', () => {
     const lpar = newLpar('4.18');
     const rtas: Rtas = {
+      activateFirmware: () => 0,
       updateNodes: () => -9001,
       updateProperties: () => 0,
       configureConnector: () => ({ rc: CC_COMPLETE }),

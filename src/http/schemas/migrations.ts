@@ -31,7 +31,12 @@ export const FirmwareUpdateBody = Type.Object(
 
 export const FaultBody = Type.Object(
   {
-    call: StringEnum(['ibm,update-nodes', 'ibm,update-properties', 'ibm,configure-connector'] as const),
+    call: StringEnum([
+      'ibm,activate-firmware',
+      'ibm,update-nodes',
+      'ibm,update-properties',
+      'ibm,configure-connector',
+    ] as const),
     onCall: Type.Integer({
       minimum: 1,
       maximum: 1_000_000,
