@@ -92,5 +92,3 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
   }
   return converted as Config;
 }
-
-export const defaultConfig = (): Config => loadConfig({});

@@ -34,6 +34,3 @@ export class SlabAllocator {
     return this.allocated;
   }
 }
-
-/** A valid simulated address: what `GET …/nodes/{address}` accepts. */
-export const ADDRESS_PATTERN = '^c[0-9a-f]{15}$';

@@ -2,7 +2,7 @@
 
 import type { KernfsDir, KernfsFile } from '../kernel/kernfs.ts';
 import type { Refcount } from '../kernel/refcount.ts';
-import type { FreeRecord, SlabObject } from '../kernel/slab.ts';
+import type { SlabObject } from '../kernel/slab.ts';
 import type { Property } from './property.ts';
 
 // K-NODE-2
@@ -81,14 +81,4 @@ export function nodeState(np: DeviceNode): NodeState {
   if ((np.flags & OF_DETACHED) === 0) return 'attached';
   if (np.kobj.ref.saturated || np.kobj.ref.count > 0) return 'detached';
   return 'released';
-}
-
-export function isFreed(np: DeviceNode): np is DeviceNode & { freed: FreeRecord } {
-  return np.freed !== null;
-}
-
-/** The node name part of a full name (`name@unit` → `name`). */
-export function baseName(fullName: string): string {
-  const at = fullName.indexOf('@');
-  return at < 0 ? fullName : fullName.slice(0, at);
 }

@@ -107,9 +107,3 @@ export function toHex(value: Uint8Array): string {
   for (const b of value) out += HEX[b];
   return out;
 }
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -2,32 +2,59 @@
 
 import { ofGetNextChild } from '../of/base.ts';
 import { ofAttachNode, ofDetachNode, ofNodeAlloc } from '../of/dynamic.ts';
-import type { FdtNode } from '../of/fdt.ts';
 import { type DeviceNode, OF_DYNAMIC } from '../of/node.ts';
 import { ofNodeFullName } from '../of/printk-of.ts';
 import { INITIAL_HOLDER, ofNodeFree, ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
+import { CC_COMPLETE, CC_NEXT_CHILD, CC_NEXT_PROPERTY, CC_NEXT_SIBLING, CC_PREV_PARENT } from './firmware.ts';
+import type { Rtas } from './rtas.ts';
 
 /**
- * K-DLPAR-1: builds the subtree firmware describes for a connector: every node OF_DYNAMIC with count
- * 1, not attached, properties in firmware's order, children linked under their parent; the top node's
- * parent pointer is `parent`.
+ * K-DLPAR-1: asks firmware for the subtree behind the connector, one step a call, and builds it: each
+ * node OF_DYNAMIC with count 1, not attached, properties appended in firmware's order, children linked
+ * under their parent; the top node's parent pointer is `parent`. An error frees what was built.
  */
-export function dlparBuildCcNodes(of: OfState, top: FdtNode, parent: DeviceNode | null): DeviceNode {
+export function dlparConfigureConnector(
+  of: OfState,
+  rtas: Rtas,
+  drc: number,
+  parent: DeviceNode,
+): DeviceNode | null {
   return of.k.fn('dlpar_configure_connector', () => {
-    const build = (f: FdtNode, p: DeviceNode | null): DeviceNode => {
-      const dn = ofNodeAlloc(of, f.name, f.props, OF_DYNAMIC);
-      dn.parent = p;
-      let last: DeviceNode | null = null;
-      for (const c of f.children) {
-        const child = build(c, dn);
-        if (last) last.sibling = child;
-        else dn.child = child;
-        last = child;
+    let first: DeviceNode | null = null;
+    let last: DeviceNode | null = null;
+    let error = 0;
+    for (;;) {
+      const step = rtas.configureConnector(drc);
+      if (step.rc === CC_COMPLETE) break;
+      if ((step.rc === CC_NEXT_CHILD || step.rc === CC_NEXT_SIBLING) && 'name' in step) {
+        const dn = ofNodeAlloc(of, step.name, [], OF_DYNAMIC);
+        if (!first) {
+          first = dn;
+          dn.parent = parent;
+        } else if (step.rc === CC_NEXT_CHILD) {
+          dn.parent = last;
+          last!.child = dn;
+        } else {
+          dn.parent = last!.parent;
+          last!.sibling = dn;
+        }
+        last = dn;
+      } else if (step.rc === CC_NEXT_PROPERTY && 'prop' in step && last) {
+        last.properties.push({ name: step.prop.name, value: step.prop.value, sysfs: null });
+      } else if (step.rc === CC_PREV_PARENT && last) {
+        last = last.parent;
+      } else {
+        error = step.rc;
+        break;
       }
-      return dn;
-    };
-    return build(top, parent);
+    }
+    if (error) {
+      of.k.printk('err', `Unexpected Error (${error}) returned from configure-connector`);
+      if (first) dlparFreeCcNodes(of, first);
+      return null;
+    }
+    return first;
   });
 }
 

@@ -16,7 +16,6 @@ import {
 
 /** RTAS_DATA_BUF_SIZE: the work area every call fills. */
 export const RTAS_DATA_BUF_SIZE = 4096;
-export const RTAS_HARDWARE_ERROR = -1;
 export const RTAS_BUSY = -2;
 export const RTAS_CALL_AGAIN = 1;
 

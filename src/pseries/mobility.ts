@@ -4,25 +4,18 @@
 // looked up (per-op or central) and whether platform-facilities changes are ignored (K-MOB-7).
 
 import { ofFindProperty, ofGetParent } from '../of/base.ts';
-import { ofNodeAlloc, ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
+import { ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
 import type { DeviceNode } from '../of/node.ts';
-import { OF_DYNAMIC } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
 import { ofNodeFullName, ofNodeFullNamePhandle } from '../of/printk-of.ts';
 import { cString } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
-import { dlparAttachNode, dlparDetachNode, dlparFreeCcNodes } from './dlpar.ts';
+import { dlparAttachNode, dlparConfigureConnector, dlparDetachNode, dlparFreeCcNodes } from './dlpar.ts';
 import {
   ACTION_ADD,
   ACTION_DELETE,
   ACTION_UPDATE,
-  CC_COMPLETE,
-  CC_NEXT_CHILD,
-  CC_NEXT_PROPERTY,
-  CC_NEXT_SIBLING,
-  CC_PREV_PARENT,
-  type CcStep,
   NODE_ACTION_MASK,
   NODE_COUNT_MASK,
   PROP_REMOVE,
@@ -32,14 +25,7 @@ import {
   UPDATE_NODES_HEADER_WORDS,
   UPDATE_PROPS_HEADER_BYTES,
 } from './firmware.ts';
-
-/** The RTAS calls the kernel makes; MigrationFirmware implements them. */
-export interface Rtas {
-  activateFirmware(): number;
-  updateNodes(buf: Uint8Array): number;
-  updateProperties(buf: Uint8Array, nodePath: string): number;
-  configureConnector(drc: number): CcStep;
-}
+import type { Rtas } from './rtas.ts';
 
 export type OperationOutcome = 'done' | 'not-found' | 'ignored' | 'failed';
 
@@ -69,52 +55,6 @@ function isPlatformFacilities(of: OfState, np: DeviceNode | null): boolean {
 
 function nodeRef(of: OfState, np: DeviceNode | null) {
   return np ? { address: np.address, path: ofNodeFullName(of, np) } : null;
-}
-
-// ---- K-DLPAR-1: the kernel side of ibm,configure-connector ----
-
-export function dlparConfigureConnector(
-  of: OfState,
-  rtas: Rtas,
-  drc: number,
-  parent: DeviceNode,
-): DeviceNode | null {
-  return of.k.fn('dlpar_configure_connector', () => {
-    let first: DeviceNode | null = null;
-    let last: DeviceNode | null = null;
-    let error = 0;
-    for (;;) {
-      const step = rtas.configureConnector(drc);
-      if (step.rc === CC_COMPLETE) break;
-      if ((step.rc === CC_NEXT_CHILD || step.rc === CC_NEXT_SIBLING) && 'name' in step) {
-        const dn = ofNodeAlloc(of, step.name, [], OF_DYNAMIC);
-        if (!first) {
-          first = dn;
-          dn.parent = parent;
-        } else if (step.rc === CC_NEXT_CHILD) {
-          dn.parent = last;
-          last!.child = dn;
-        } else {
-          dn.parent = last!.parent;
-          last!.sibling = dn;
-        }
-        last = dn;
-      } else if (step.rc === CC_NEXT_PROPERTY && 'prop' in step && last) {
-        last.properties.push({ name: step.prop.name, value: step.prop.value, sysfs: null });
-      } else if (step.rc === CC_PREV_PARENT && last) {
-        last = last.parent;
-      } else {
-        error = step.rc;
-        break;
-      }
-    }
-    if (error) {
-      of.k.printk('err', `Unexpected Error (${error}) returned from configure-connector`);
-      if (first) dlparFreeCcNodes(of, first);
-      return null;
-    }
-    return first;
-  });
 }
 
 // ---- the three operations, in both lookup styles ----

@@ -12,7 +12,8 @@ import {
   RTAS_CALL_AGAIN,
   UPDATE_NODES_HEADER_WORDS,
 } from '../../src/pseries/firmware.ts';
-import { postMobilityFixup, type Rtas } from '../../src/pseries/mobility.ts';
+import { postMobilityFixup } from '../../src/pseries/mobility.ts';
+import type { Rtas } from '../../src/pseries/rtas.ts';
 import { dmesgText, newLpar } from '../helpers/model.ts';
 
 /** An RTAS that answers from hand-built work areas. */
