@@ -1,11 +1,37 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lparDocument } from '../../lpar/documents.ts';
 import { badRequest } from '../../lpar/errors.ts';
+import type { CreateLparInput } from '../../lpar/registry.ts';
 import { Items, LparParams, problemResponses, RawBody, StringEnum } from '../schemas/common.ts';
 import { CreateLparBody, KernelName, LparDoc } from '../schemas/lpars.ts';
 
+const createdResponses = {
+  201: LparDoc,
+  400: Type.Ref('Problem'),
+  404: Type.Ref('Problem'),
+  409: Type.Ref('Problem'),
+  413: Type.Ref('Problem'),
+  422: Type.Ref('Problem'),
+};
+
 export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** Boots the LPAR and answers 201 with its Location. */
+  const created = (req: FastifyRequest, reply: FastifyReply, input: CreateLparInput) => {
+    const lpar = app.registry.create(input);
+    req.log.info(
+      {
+        lpar: lpar.config.id,
+        kernel: lpar.config.kernel.name,
+        nodes: lpar.of.nodes.size,
+        dtb: input.dtb !== undefined,
+      },
+      'lpar created',
+    );
+    return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
+  };
+
   app.post(
     '/v1/lpars',
     {
@@ -13,14 +39,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create (boot) an LPAR',
         body: CreateLparBody,
-        response: {
-          201: LparDoc,
-          400: Type.Ref('Problem'),
-          404: Type.Ref('Problem'),
-          409: Type.Ref('Problem'),
-          413: Type.Ref('Problem'),
-          422: Type.Ref('Problem'),
-        },
+        response: createdResponses,
       },
     },
     async (req, reply) => {
@@ -30,7 +49,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
         dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
       }
-      const lpar = app.registry.create({
+      return created(req, reply, {
         ...(b.name !== undefined ? { name: b.name } : {}),
         profile: b.profile ?? 'power9',
         kernel: b.kernel,
@@ -40,11 +59,6 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.options ? { options: b.options } : {}),
         ...(dtb ? { dtb } : {}),
       });
-      req.log.info(
-        { lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size },
-        'lpar created',
-      );
-      return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
     },
   );
   app.post(
@@ -69,14 +83,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ),
         consumes: ['application/octet-stream'],
         body: RawBody('a flattened device tree (version 16 or 17)'),
-        response: {
-          201: LparDoc,
-          400: Type.Ref('Problem'),
-          404: Type.Ref('Problem'),
-          409: Type.Ref('Problem'),
-          413: Type.Ref('Problem'),
-          422: Type.Ref('Problem'),
-        },
+        response: createdResponses,
       },
     },
     async (req, reply) => {
@@ -89,7 +96,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
           .filter((k) => q[k] !== undefined)
           .map((k) => [k, q[k]]),
       );
-      const lpar = app.registry.create({
+      return created(req, reply, {
         profile: 'power9',
         kernel: q.kernel,
         dtb: new Uint8Array(body),
@@ -97,11 +104,6 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(q.system ? { system: q.system } : {}),
         options,
       });
-      req.log.info(
-        { lpar: lpar.config.id, kernel: lpar.config.kernel.name, nodes: lpar.of.nodes.size },
-        'lpar created from dtb',
-      );
-      return reply.code(201).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
     },
   );
   app.get(
