@@ -93,20 +93,34 @@ function startMain(env: Record<string, string>): ChildProcess {
   });
 }
 
-async function listeningPort(child: ChildProcess): Promise<{ port: number; lines: string[] }> {
+/** The child's stdout as lines, and a way to wait for a line that matches. */
+function logLines(child: ChildProcess) {
   const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
   let buf = '';
-  for await (const chunk of child.stdout!) {
+  child.stdout!.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
     const parts = buf.split('\n');
     buf = parts.pop()!;
-    lines.push(...parts);
-    const hit = lines
-      .map((l) => /"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/.exec(l))
-      .find(Boolean);
-    if (hit) return { port: Number(hit[1]), lines };
-  }
-  throw new Error(`server did not start: ${lines.join('\n')}`);
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        const m = w.re.exec(line);
+        if (m) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    }
+  });
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const seen = lines.map((l) => re.exec(l)).find(Boolean);
+      if (seen) return resolve(seen);
+      waiters.push({ re, resolve });
+      child.once('exit', () => reject(new Error(`exited before ${re}: ${lines.join('\n')}`)));
+    });
+  return { lines, waitFor };
 }
 
 describe('the process entry point', () => {
@@ -121,9 +135,13 @@ describe('the process entry point', () => {
     assert.match(err, /invalid PORT="eighty"/);
   });
 
-  it('logs pino JSON with request ids and drains an in-flight request on SIGTERM', async () => {
+  it('logs pino JSON with request ids and drains an in-flight request on SIGTERM', {
+    timeout: 60_000,
+  }, async (t) => {
     const child = startMain({ PORT: '0', LOG_LEVEL: 'info' });
-    const { port, lines } = await listeningPort(child);
+    t.after(() => child.kill('SIGKILL'));
+    const log = logLines(child);
+    const port = Number((await log.waitFor(/"msg":"Server listening at http:\/\/127\.0\.0\.1:(\d+)"/))[1]);
     const base = `http://127.0.0.1:${port}`;
     const created = await request(`${base}/v1/lpars`, {
       method: 'POST',
@@ -134,14 +152,19 @@ describe('the process entry point', () => {
     const { id } = (await created.body.json()) as { id: string };
     // A slow request (a 9000-node tree as tar) in flight while SIGTERM arrives.
     const inflight = request(`${base}/v1/lpars/${id}/sysfs.tar`);
-    await new Promise((r) => setTimeout(r, 5));
+    await log.waitFor(/sysfs\.tar.*"msg":"incoming request"/);
     child.kill('SIGTERM');
     const res = await inflight;
     assert.equal(res.statusCode, 200);
     assert.ok((await res.body.arrayBuffer()).byteLength > 100_000);
     const [code] = await once(child, 'exit');
     assert.equal(code, 0);
-    const log = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(log.every((l) => typeof l.level === 'number' && typeof l.time === 'number'));
+    const entries = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(entries.every((l) => typeof l.level === 'number' && typeof l.time === 'number'));
+    assert.ok(
+      entries.some((l) => l.msg === 'incoming request' && typeof l.reqId === 'string'),
+      'request ids on log lines',
+    );
+    assert.ok(entries.some((l) => l.msg === 'lpar created' && typeof l.reqId === 'string'));
   });
 });
