@@ -129,17 +129,21 @@ export class Kernel {
     this.counters.useAfterFree += 1;
     const { comm, pid } = this.tasks.current;
     this.emit({ type: 'use-after-free', address: obj.address, function: func, comm });
-    if (!this.options.kasan) return true;
+    this.kasanReport('use-after-free', func, [
+      `${write ? 'Write' : 'Read'} of size ${size} at addr ${obj.address} by task ${comm}/${pid}`,
+      `Freed by task ${freed.comm}/${freed.pid}: ${freed.trace}`,
+      `The buggy address belongs to the object at ${obj.address}`,
+    ]);
+    return true;
+  }
+
+  /** A KASAN report block (K-UAF-1), printed only with the `kasan` option on. */
+  kasanReport(bug: 'use-after-free' | 'slab-out-of-bounds', func: string, details: readonly string[]): void {
+    if (!this.options.kasan) return;
     const bar = '==================================================================';
     this.printk('err', bar);
-    this.printk('err', `BUG: KASAN: use-after-free in ${func}`);
-    this.printk(
-      'err',
-      `${write ? 'Write' : 'Read'} of size ${size} at addr ${obj.address} by task ${comm}/${pid}`,
-    );
-    this.printk('err', `Freed by task ${freed.comm}/${freed.pid}: ${freed.trace}`);
-    this.printk('err', `The buggy address belongs to the object at ${obj.address}`);
+    this.printk('err', `BUG: KASAN: ${bug} in ${func}`);
+    for (const line of details) this.printk('err', line);
     this.printk('err', bar);
-    return true;
   }
 }

@@ -4,7 +4,7 @@
 import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
-import { cacheSlotOf, cacheSlots, staleCacheEntries } from '../of/phandle-cache.ts';
+import { cacheSlotOf, cacheSlots, HASH128_BITS } from '../of/phandle-cache.ts';
 import { decodeValue, toHex, u64Cells } from '../of/property.ts';
 import type { Lpar } from './lpar.ts';
 
@@ -164,41 +164,33 @@ export function leaks(lpar: Lpar) {
 
 export function refcounts(lpar: Lpar, state?: NodeState) {
   const items = [];
-  for (const np of lpar.of.nodes.values()) {
-    if (state && nodeState(np) !== state) continue;
-    items.push({
-      address: np.address,
-      path: attachedPath(lpar, np),
-      lastKnownPath: lastKnownPath(np),
-      state: nodeState(np),
-      refcount: refcountValue(np),
-      holders: holdersOf(np),
-    });
-  }
+  for (const np of lpar.of.nodes.values())
+    if (!state || nodeState(np) === state) items.push(nodeSummary(lpar, np));
   return items;
 }
 
 export function phandleCacheDocument(lpar: Lpar) {
   const cache = lpar.of.cache;
   const size = cache.model === 'none' ? 0 : cache.slots.length;
+  const slots = cacheSlots(cache).map(({ slot, node, stale }) => ({
+    slot,
+    phandle: node.phandle >>> 0,
+    address: node.address,
+    path: attachedPath(lpar, node),
+    lastKnownPath: lastKnownPath(node),
+    state: nodeState(node),
+    stale,
+  }));
   return {
     model: cache.model,
     size,
     mask: cache.model === 'pow2' || cache.model === 'pow2-refs' ? cache.mask : null,
-    hashBits: cache.model === 'hash128' ? 7 : null,
+    hashBits: cache.model === 'hash128' ? HASH128_BITS : null,
     holdsReferences: cache.model === 'pow2-refs',
     fillCollisions: cache.fillCollisions,
     counters: { ...cache.counters },
-    staleEntries: staleCacheEntries(cache),
-    slots: cacheSlots(cache).map(({ slot, node, stale }) => ({
-      slot,
-      phandle: node.phandle >>> 0,
-      address: node.address,
-      path: attachedPath(lpar, node),
-      lastKnownPath: lastKnownPath(node),
-      state: nodeState(node),
-      stale,
-    })),
+    staleEntries: slots.filter((s) => s.stale).length,
+    slots,
   };
 }
 

@@ -8,6 +8,7 @@ import { ofFindNodeByPath } from '../of/base.ts';
 import type { FdtNode } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
+import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { ofCoreInit, unflattenDeviceTree } from '../of/unflatten.ts';
@@ -237,7 +238,7 @@ function hashString(s: string): number {
 function memoryFromTree(fdt: FdtNode): number {
   const drconf = fdt.children.find((c) => c.name === 'ibm,dynamic-reconfiguration-memory');
   const dm = drconf?.props.find((p) => p.name === 'ibm,dynamic-memory');
-  if (!dm || dm.value.length < 4) return 0;
-  const lmbs = new DataView(dm.value.buffer, dm.value.byteOffset).getUint32(0);
+  const lmbs = dm ? readU32(dm.value) : undefined;
+  if (lmbs === undefined) return 0;
   return Math.max(1, Math.floor(lmbs / 4));
 }

@@ -11,7 +11,7 @@ import {
 } from '../pseries/firmware.ts';
 import { type MobilityOperation, postMobilityFixup } from '../pseries/mobility.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
-import { holdersOf, lastKnownPath, refcountValue, staleEntries, stateCounts } from './documents.ts';
+import { leaks, staleEntries, stateCounts } from './documents.ts';
 import { conflict } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 
@@ -122,22 +122,9 @@ export function migrate(
     .since(before.events)
     .filter((e) => e.type === 'sysfs.renamed')
     .map((e) => ({ directory: e.data.directory, from: e.data.from, to: e.data.to }));
-  const leftDetached = [];
-  const orphaned = [];
-  for (const np of of.unattached) {
-    const state = nodeState(np);
-    const doc = {
-      address: np.address,
-      lastKnownPath: lastKnownPath(np),
-      phandle: np.phandle >>> 0,
-      state,
-      refcount: refcountValue(np),
-      holders: holdersOf(np),
-      migrationsSurvived: np.migrationsSurvived,
-    };
-    if (state === 'detached' || (state === 'released' && np.holders.size > 0)) leftDetached.push(doc);
-    else if (state === 'orphaned') orphaned.push(doc);
-  }
+  const leaked = leaks(lpar);
+  const leftDetached = leaked.filter((n) => n.state !== 'orphaned');
+  const orphaned = leaked.filter((n) => n.state === 'orphaned');
   migration.report = {
     rc,
     operations: operations.map((op: MobilityOperation) => ({

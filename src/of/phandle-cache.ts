@@ -232,9 +232,3 @@ export function cacheSlots(cache: PhandleCache): CacheSlotView[] {
   });
   return out;
 }
-
-export function staleCacheEntries(cache: PhandleCache): number {
-  let n = 0;
-  for (const node of cache.slots) if (node && nodeState(node) !== 'attached') n += 1;
-  return n;
-}

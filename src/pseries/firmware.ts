@@ -3,7 +3,7 @@
 // side (mobility.ts) sees only the bytes of the RTAS work areas, exactly as Linux does.
 
 import type { FdtNode } from '../of/fdt.ts';
-import type { Property } from '../of/property.ts';
+import { enc, type Property, readU32 } from '../of/property.ts';
 import type { ManagedSystem } from './systems.ts';
 import {
   associativityLookupArrays,
@@ -84,16 +84,10 @@ function phandleOf(n: FdtNode): number {
     n.props.find((x) => x.name === 'ibm,phandle') ??
     n.props.find((x) => x.name === 'phandle') ??
     n.props.find((x) => x.name === 'linux,phandle');
-  return p && p.value.length >= 4 ? new DataView(p.value.buffer, p.value.byteOffset).getUint32(0) : 0;
+  return p ? (readU32(p.value) ?? 0) : 0;
 }
 
 const CACHE_DRC_BASE = 0x6000_0000;
-
-function u32(v: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, v >>> 0);
-  return out;
-}
 
 /** Records what firmware tracks of a partition from the tree it booted. */
 export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
@@ -392,7 +386,7 @@ export class MigrationFirmware {
         name: n.name,
         props: n.props.map((p) =>
           p.name === 'ibm,phandle' || p.name === 'phandle'
-            ? { name: p.name, value: u32(phandles.get(n.name) ?? 0) }
+            ? { name: p.name, value: enc.u32(phandles.get(n.name) ?? 0) }
             : p,
         ),
         children: n.children.map(renumber),

@@ -239,12 +239,9 @@ function handleEntry(
 function reportOutOfBounds(of: OfState, size: number): void {
   const { comm, pid } = of.k.tasks.current;
   of.k.emit({ type: 'out-of-bounds', function: 'pseries_devicetree_update', size });
-  if (!of.k.options.kasan) return;
-  const bar = '==================================================================';
-  of.k.printk('err', bar);
-  of.k.printk('err', 'BUG: KASAN: slab-out-of-bounds in pseries_devicetree_update');
-  of.k.printk('err', `Read of size 4 at the end of a ${size}-byte work area by task ${comm}/${pid}`);
-  of.k.printk('err', bar);
+  of.k.kasanReport('slab-out-of-bounds', 'pseries_devicetree_update', [
+    `Read of size 4 at the end of a ${size}-byte work area by task ${comm}/${pid}`,
+  ]);
 }
 
 /** K-MOB-2: the update loop. Returns 0 or the failing RTAS status. */

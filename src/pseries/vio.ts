@@ -13,6 +13,7 @@ import {
 import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodeFullName } from '../of/printk-of.ts';
+import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofReconfigNotifierRegister } from '../of/state.ts';
 import { matchDriver, VIO_DRIVERS, type VioDriver } from './vio-drivers.ts';
@@ -137,8 +138,7 @@ export function vioUnregisterDevice(of: OfState, bus: VioBus, dev: VioDevice): v
 function deviceName(np: DeviceNode, underVdevice: boolean): string {
   if (!underVdevice) return np.name;
   const reg = ofFindProperty(np, 'reg');
-  const unit =
-    reg && reg.value.length >= 4 ? new DataView(reg.value.buffer, reg.value.byteOffset).getUint32(0) : 0;
+  const unit = reg ? (readU32(reg.value) ?? 0) : 0;
   return unit.toString(16);
 }
 
