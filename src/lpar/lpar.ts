@@ -5,7 +5,7 @@
 import { Kernel } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
 import { ofFindNodeByPath } from '../of/base.ts';
-import type { FdtNode } from '../of/fdt.ts';
+import type { FdtBootParams, FdtNode } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
 import { readU32 } from '../of/property.ts';
@@ -37,6 +37,8 @@ export interface LparConfig {
   readonly maxDmesgLines: number;
   readonly maxMigrationsKept: number;
   readonly pathLimits: PathLimits;
+  /** An uploaded blob's /memreserve/ entries and boot_cpuid_phys (tree.dtb writes them back). */
+  readonly bootParams?: FdtBootParams;
 }
 
 export interface ExplicitRef {

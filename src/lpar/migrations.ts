@@ -3,16 +3,18 @@
 
 import { nodeState } from '../of/node.ts';
 import {
-  destinationUpdates,
   encodeUpdateNodes,
   type FirmwareFault,
   type FirmwareUpdate,
   MigrationFirmware,
+  planDestinationUpdates,
+  type UnnamedNode,
+  unnamedNodes,
 } from '../pseries/firmware.ts';
 import { type MobilityOperation, postMobilityFixup } from '../pseries/mobility.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
 import { leaks, staleEntries, stateCounts } from './documents.ts';
-import { conflict } from './errors.ts';
+import { conflict, LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 
 export type MigrationState = 'running' | 'completed' | 'failed';
@@ -67,6 +69,29 @@ function describe(u: FirmwareUpdate) {
   };
 }
 
+/**
+ * A tree that names no phandle for a node firmware must delete, update or add under cannot migrate:
+ * the work list would carry phandle 0, which names nothing. Refused before anything changes (no
+ * migration record, no dmesg, no state change), so a dry run answers the same.
+ */
+function unnameable(nodes: readonly UnnamedNode[], lpar: Lpar, destination: ManagedSystem): LparError {
+  const list = nodes.map((n) => `${n.path} (${n.uses.join('; ')})`).join(', ');
+  return new LparError(
+    'unprocessable',
+    'Nodes without a phandle',
+    `the ibm,update-nodes list ${destination.name} sends names each node by phandle, and LPAR ${lpar.config.id} booted a tree that gives none (no ibm,phandle, phandle or linux,phandle) to: ${list}`,
+    { nodes: nodes.map((n) => ({ path: n.path, uses: [...n.uses] })) },
+  );
+}
+
+/** The destination firmware's work list for this LPAR; refused when a node it names has no phandle. */
+function firmwareUpdates(lpar: Lpar, destination: ManagedSystem): FirmwareUpdate[] {
+  const plan = planDestinationUpdates(lpar.firmwareRecord, destination);
+  const unnamed = unnamedNodes(plan);
+  if (unnamed.length > 0) throw unnameable(unnamed, lpar, destination);
+  return plan.map((p) => p.update);
+}
+
 export function migrate(
   lpar: Lpar,
   req: MigrationRequest,
@@ -79,7 +104,8 @@ export function migrate(
       'Already on that system',
       `LPAR ${lpar.config.id} runs on ${source.name}; migrate it to another managed system`,
     );
-  const updates = req.updates ?? destinationUpdates(lpar.firmwareRecord, req.destination);
+  // An explicit list is the client's own: sent as given, phandle 0 and all.
+  const updates = req.updates ?? firmwareUpdates(lpar, req.destination);
   lpar.migrationCount += 1;
   const id = `m${lpar.migrationCount}`;
   const migration: Migration = {

@@ -1,7 +1,7 @@
 // The LPARs and managed systems of one service instance, with the configured limits.
 
 import { DEFAULT_KERNEL_OPTIONS, type KernelOptions, kernelProfile } from '../kernel/profiles.ts';
-import { FdtError, type FdtNode, fdtDecode } from '../of/fdt.ts';
+import { type FdtBlob, type FdtBootParams, FdtError, type FdtNode, fdtDecodeBlob } from '../of/fdt.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
   DEFAULT_TREE_OPTIONS,
@@ -56,6 +56,16 @@ function countFdt(root: FdtNode): number {
     stack.push(...f.children);
   }
   return n;
+}
+
+/** An uploaded blob, decoded within the limits; a blob that cannot be read is a 422 problem. */
+function decodeDtb(dtb: Uint8Array, limits: RegistryLimits): FdtBlob {
+  try {
+    return fdtDecodeBlob(dtb, { maxNodes: limits.maxNodesPerLpar, maxDepth: limits.maxTreeDepth });
+  } catch (e) {
+    if (e instanceof FdtError) throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
+    throw e;
+  }
 }
 
 export class Registry {
@@ -120,17 +130,12 @@ export class Registry {
     let fdt: FdtNode;
     let treeOptions: TreeOptions | null = null;
     let system: ManagedSystem;
+    // An uploaded blob's /memreserve/ entries and boot CPU, kept so tree.dtb writes them back.
+    let bootParams: FdtBootParams | undefined;
     if (input.dtb) {
-      try {
-        fdt = fdtDecode(input.dtb, {
-          maxNodes: this.limits.maxNodesPerLpar,
-          maxDepth: this.limits.maxTreeDepth,
-        });
-      } catch (e) {
-        if (e instanceof FdtError)
-          throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
-        throw e;
-      }
+      const blob = decodeDtb(input.dtb, this.limits);
+      fdt = blob.root;
+      bootParams = { reservations: blob.reservations, bootCpuidPhys: blob.bootCpuidPhys };
       system = this.system(input.system ?? 'p9-alpha');
     } else {
       const profile = treeProfile(input.profile);
@@ -183,6 +188,7 @@ export class Registry {
         maxDmesgLines: this.limits.maxDmesgLines ?? 100_000,
         maxMigrationsKept: this.limits.maxMigrationsKept ?? 1000,
         pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
+        ...(bootParams ? { bootParams } : {}),
       },
       system,
       fdt,

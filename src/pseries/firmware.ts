@@ -60,23 +60,24 @@ export interface FirmwareFault {
   readonly status: number;
 }
 
+/** A node of the boot tree as firmware tracks it: its path, and its phandle (0: the tree gave it none). */
+export interface RecordedNode {
+  readonly path: string;
+  readonly phandle: number;
+}
+
 /** What firmware knows of a partition: recorded from its boot tree, not read from the kernel. */
 export interface PartitionRecord {
-  readonly rootPhandle: number | null;
-  readonly platformFacilities: {
-    readonly phandle: number;
-    readonly children: ReadonlyArray<{ readonly name: string; readonly phandle: number }>;
-  } | null;
+  readonly root: RecordedNode;
+  readonly platformFacilities:
+    | (RecordedNode & { readonly children: ReadonlyArray<RecordedNode & { readonly name: string }> })
+    | null;
   readonly facilities: readonly PlatformFacility[];
-  readonly drconfPhandle: number | null;
+  readonly drconf: RecordedNode | null;
   readonly memoryGiB: number;
-  readonly cpusPhandle: number | null;
+  readonly cpus: RecordedNode | null;
   /** l2/l3 cache nodes under /cpus, in tree order, with the subtree firmware re-adds. */
-  readonly cacheNodes: ReadonlyArray<{
-    readonly phandle: number;
-    readonly drc: number;
-    readonly node: FdtNode;
-  }>;
+  readonly cacheNodes: ReadonlyArray<RecordedNode & { readonly drc: number; readonly node: FdtNode }>;
 }
 
 function phandleOf(n: FdtNode): number {
@@ -92,6 +93,7 @@ const CACHE_DRC_BASE = 0x6000_0000;
 /** Records what firmware tracks of a partition from the tree it booted. */
 export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
   const child = (n: FdtNode | undefined, name: string) => n?.children.find((c) => c.name === name);
+  const recorded = (n: FdtNode, path: string): RecordedNode => ({ path, phandle: phandleOf(n) });
   const pf = child(boot, 'ibm,platform-facilities');
   const cpus = child(boot, 'cpus');
   const drconf = child(boot, 'ibm,dynamic-reconfiguration-memory');
@@ -102,54 +104,93 @@ export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionReco
   };
   const caches = (cpus?.children ?? []).filter((c) => /^l[23]-cache(@|$)/.test(c.name));
   return {
-    rootPhandle: phandleOf(boot) || null,
+    root: recorded(boot, '/'),
     platformFacilities: pf
       ? {
-          phandle: phandleOf(pf),
-          children: pf.children.map((c) => ({ name: c.name, phandle: phandleOf(c) })),
+          ...recorded(pf, `/${pf.name}`),
+          children: pf.children.map((c) => ({ name: c.name, ...recorded(c, `/${pf.name}/${c.name}`) })),
         }
       : null,
     facilities: (pf?.children ?? [])
       .map((c) => facilityOf[c.name])
       .filter((f): f is PlatformFacility => f !== undefined),
-    drconfPhandle: drconf ? phandleOf(drconf) : null,
+    drconf: drconf ? recorded(drconf, `/${drconf.name}`) : null,
     memoryGiB,
-    cpusPhandle: cpus ? phandleOf(cpus) : null,
-    cacheNodes: caches.map((node, i) => ({ phandle: phandleOf(node), drc: CACHE_DRC_BASE + i, node })),
+    cpus: cpus ? recorded(cpus, '/cpus') : null,
+    cacheNodes: caches.map((node, i) => ({
+      ...recorded(node, `/cpus/${node.name}`),
+      drc: CACHE_DRC_BASE + i,
+      node,
+    })),
   };
 }
 
-/** The work list a destination sends after a migration (spec/pseries-tree.md). */
-export function destinationUpdates(record: PartitionRecord, destination: ManagedSystem): FirmwareUpdate[] {
-  const out: FirmwareUpdate[] = [];
+/** One entry of a destination's work list, with the node its phandle names (for add: the parent) and why. */
+export interface PlannedUpdate {
+  readonly update: FirmwareUpdate;
+  readonly target: RecordedNode;
+  readonly why: string;
+}
+
+/** The work list a destination sends after a migration (spec/pseries-tree.md), entry by entry. */
+export function planDestinationUpdates(record: PartitionRecord, destination: ManagedSystem): PlannedUpdate[] {
+  const plan: PlannedUpdate[] = [];
+  const entry = (target: RecordedNode, why: string, rest: Omit<FirmwareUpdate, 'phandle'>) =>
+    plan.push({ update: { ...rest, phandle: target.phandle }, target, why });
   const pf = record.platformFacilities;
+  const readdCaches = destination.readdCacheNodes && record.cacheNodes.length > 0;
   if (pf) {
-    for (const c of pf.children) out.push({ action: 'delete', phandle: c.phandle });
-    out.push({ action: 'delete', phandle: pf.phandle });
+    for (const c of pf.children) entry(c, 'deleted', { action: 'delete' });
+    entry(pf, 'deleted', { action: 'delete' });
   }
-  if (destination.readdCacheNodes)
-    for (const c of record.cacheNodes) out.push({ action: 'delete', phandle: c.phandle });
-  if (record.rootPhandle !== null)
-    out.push({
+  if (readdCaches) for (const c of record.cacheNodes) entry(c, 'deleted', { action: 'delete' });
+  entry(record.root, 'updated (system-id)', {
+    action: 'update',
+    properties: [{ name: 'system-id', value: systemId(destination.serial) }],
+  });
+  if (record.drconf)
+    entry(record.drconf, 'updated (ibm,dynamic-memory, ibm,associativity-lookup-arrays)', {
       action: 'update',
-      phandle: record.rootPhandle,
-      properties: [{ name: 'system-id', value: systemId(destination.serial) }],
-    });
-  if (record.drconfPhandle !== null) {
-    out.push({
-      action: 'update',
-      phandle: record.drconfPhandle,
       properties: [
         { name: 'ibm,dynamic-memory', value: dynamicMemory(destination, record.memoryGiB) },
         { name: 'ibm,associativity-lookup-arrays', value: associativityLookupArrays(destination) },
       ],
     });
+  if (pf)
+    entry(record.root, `parent of the re-added ${pf.path}`, {
+      action: 'add',
+      drc: PLATFORM_FACILITIES_DRC,
+    });
+  if (readdCaches && record.cpus)
+    for (const c of record.cacheNodes)
+      entry(record.cpus, `parent of the re-added ${c.path}`, { action: 'add', drc: c.drc });
+  return plan;
+}
+
+/** The work list a destination sends after a migration (spec/pseries-tree.md). */
+export function destinationUpdates(record: PartitionRecord, destination: ManagedSystem): FirmwareUpdate[] {
+  return planDestinationUpdates(record, destination).map((p) => p.update);
+}
+
+/** A node the work list must name that the boot tree gave no phandle, with what firmware does with it. */
+export interface UnnamedNode {
+  readonly path: string;
+  readonly uses: readonly string[];
+}
+
+/**
+ * The nodes of a plan firmware cannot name: a work-list entry carries only a phandle, and phandle 0 names
+ * no node (of_find_node_by_phandle finds nothing), so firmware would delete or update nothing there.
+ */
+export function unnamedNodes(plan: readonly PlannedUpdate[]): UnnamedNode[] {
+  const byPath = new Map<string, string[]>();
+  for (const p of plan) {
+    if (p.target.phandle !== 0) continue;
+    const uses = byPath.get(p.target.path) ?? [];
+    if (!uses.includes(p.why)) uses.push(p.why);
+    byPath.set(p.target.path, uses);
   }
-  if (pf && record.rootPhandle !== null)
-    out.push({ action: 'add', phandle: record.rootPhandle, drc: PLATFORM_FACILITIES_DRC });
-  if (destination.readdCacheNodes && record.cpusPhandle !== null)
-    for (const c of record.cacheNodes) out.push({ action: 'add', phandle: record.cpusPhandle, drc: c.drc });
-  return out;
+  return [...byPath].map(([path, uses]) => ({ path, uses }));
 }
 
 /** Encodes a work list into ibm,update-nodes work areas of RTAS_DATA_BUF_SIZE (the last one ends the list). */

@@ -12,7 +12,7 @@ import {
   viewPathParts,
 } from '../../lpar/views.ts';
 import { toDts } from '../../of/dts.ts';
-import { fdtEncode } from '../../of/fdt.ts';
+import { type FdtReserveEntry, fdtEncode, NO_BOOT_PARAMS } from '../../of/fdt.ts';
 import { ofFlattenLiveTree } from '../../of/unflatten.ts';
 import { LparId, Open, problemResponses } from '../schemas/common.ts';
 
@@ -36,6 +36,18 @@ const Listing = Open({
     ),
   ),
 });
+
+/**
+ * `/memreserve/` lines as `dtc -O dts` prints them (treesource.c dt_to_source: after `/dts-v1/;` and a
+ * blank line, a tab, address and size as 0x%016llx), just before the root node `/ {`.
+ */
+function withMemreserve(dts: string, reservations: readonly FdtReserveEntry[]): string {
+  if (reservations.length === 0) return dts;
+  const hex = (v: bigint) => `0x${v.toString(16).padStart(16, '0')}`;
+  const lines = reservations.map((r) => `/memreserve/\t${hex(r.address)} ${hex(r.size)};\n`).join('');
+  const root = dts.startsWith('/ {\n') ? 0 : dts.indexOf('\n/ {\n') + 1;
+  return `${dts.slice(0, root)}${lines}${dts.slice(root)}`;
+}
 
 export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const serve = (root: ViewRoot, prefix: string, summary: string) => {
@@ -120,9 +132,11 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
+      // An uploaded blob's reservations and boot CPU go back out; a built-in tree has none, CPU 0.
+      const boot = lpar.config.bootParams ?? NO_BOOT_PARAMS;
       return reply
         .type('application/octet-stream')
-        .send(Buffer.from(fdtEncode(ofFlattenLiveTree(lpar.of.root!))));
+        .send(Buffer.from(fdtEncode(ofFlattenLiveTree(lpar.of.root!), boot)));
     },
   );
   app.get(
@@ -136,9 +150,12 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.String(), ...problemResponses },
       },
     },
-    async (req, reply) =>
-      reply
+    async (req, reply) => {
+      const lpar = app.registry.get(req.params.lpar);
+      const reservations = (lpar.config.bootParams ?? NO_BOOT_PARAMS).reservations;
+      return reply
         .type('text/plain; charset=utf-8')
-        .send(toDts(ofFlattenLiveTree(app.registry.get(req.params.lpar).of.root!))),
+        .send(withMemreserve(toDts(ofFlattenLiveTree(lpar.of.root!)), reservations));
+    },
   );
 };
