@@ -12,6 +12,8 @@ const STATUS: Readonly<Record<ProblemKind, number>> = {
   limit: 413,
   'ofdt-errno': 400,
   unprocessable: 422,
+  'task-killed': 409,
+  panicked: 409,
 };
 
 export function sendProblem(

@@ -3,9 +3,60 @@
 // layer reads the log, counters and events afterwards. Nothing here does I/O.
 
 import { KernelLog, type LogLevel, SimClock } from './printk.ts';
-import type { KernelOptions, KernelProfile } from './profiles.ts';
+import type { FaultMessages, KernelOptions, KernelProfile } from './profiles.ts';
 import { type FreeRecord, SlabAllocator, type SlabObject } from './slab.ts';
+import { stackFrameAddress, symbolAddress, symbolName } from './symbols.ts';
 import { TaskTable } from './tasks.ts';
+
+const CUT_HERE = '------------[ cut here ]------------';
+
+export type Taint = 'W' | 'D';
+
+/**
+ * print_tainted: `Not tainted`, or `Tainted: ` and one column per taint flag in the kernel's order
+ * (P/G F S R M B U D A W C I O E L K X T), a space where a flag is not set. No modules are proprietary,
+ * so the first column is `G`.
+ */
+export function printTainted(taints: ReadonlySet<Taint>, flags = 18): string {
+  if (taints.size === 0) return 'Not tainted';
+  const columns = 'GFSRMBUDAWCIOELKXT'.slice(0, flags).split('');
+  const shown = columns.map((c, i) => (i === 0 || taints.has(c as Taint) ? c : ' '));
+  return `Tainted: ${shown.join('')}`;
+}
+
+/** init_oops_id: a random 64-bit id per boot; here drawn from the LPAR's seed so replays agree. */
+function randomOopsId(seed: number): bigint {
+  let a = (seed ^ 0x9e3779b9) >>> 0;
+  let b = Math.imul(seed, 0x85ebca6b) >>> 0 || 0x2545f491;
+  for (let i = 0; i < 4; i++) {
+    a = Math.imul(a ^ (b >>> 15), 0x2c1b3c6d) >>> 0;
+    b = Math.imul(b ^ (a >>> 13), 0x297a2d39) >>> 0;
+  }
+  return (BigInt(a) << 32n) | BigInt(b);
+}
+
+/** bad_page_fault's first line for a data access (arch/powerpc/mm/fault.c of that release). */
+function faultLine(style: FaultMessages, address: bigint, addr: string, access: 'read' | 'write'): string {
+  if (style === 'paging-request') return `Unable to handle kernel paging request for data at address ${addr}`;
+  // dar < PAGE_SIZE (64 KiB) reads as a NULL pointer.
+  const what = address < 0x10000n ? 'Kernel NULL pointer dereference' : 'Unable to handle kernel data access';
+  return style === 'bug' ? `BUG: ${what} at ${addr}` : `BUG: ${what} on ${access} at ${addr}`;
+}
+
+/** Thrown by an oops: the task that faulted is killed and its system call never returns (E7). */
+export class TaskKilled extends Error {
+  readonly comm: string;
+  readonly signal: 'SIGSEGV';
+  readonly function: string;
+  readonly panicked: boolean;
+  constructor(comm: string, signal: 'SIGSEGV', func: string, panicked: boolean) {
+    super(`${comm} was killed by ${signal} after an oops in ${func}`);
+    this.comm = comm;
+    this.signal = signal;
+    this.function = func;
+    this.panicked = panicked;
+  }
+}
 
 export interface KernelEvent {
   readonly type: string;
@@ -28,17 +79,23 @@ export class Kernel {
   /** Events since the LPAR layer last drained them. */
   events: KernelEvent[] = [];
   private readonly onceFlags = new Set<string>();
+  /** E12: taint letters set so far (`W` after a WARNING, `D` after an oops). */
+  readonly taints = new Set<Taint>();
+  /** Oopses so far (the `[#n]` of the Oops line). */
+  oopses = 0;
+  /** E7: an oops with panicOnOops: the partition is dead until rebooted or deleted. */
+  panicked = false;
+  /** The end-trace id: random once per boot (from the LPAR's seed), plus one per trace. */
+  private oopsId: bigint;
 
   readonly profile: KernelProfile;
   readonly options: KernelOptions;
-  /** Seeds the `end trace` ids so two LPARs do not print the same ones. */
-  private readonly traceSeed: number;
 
   constructor(profile: KernelProfile, options: KernelOptions, traceSeed: number, logCapacity?: number) {
     this.log = new KernelLog(this.clock, logCapacity);
     this.profile = profile;
     this.options = options;
-    this.traceSeed = traceSeed;
+    this.oopsId = randomOopsId(traceSeed);
   }
 
   /** Run a modelled kernel function: its name is on the call chain while `body` runs. */
@@ -61,55 +118,114 @@ export class Kernel {
     this.emit({ type: 'dmesg', seq: line.seq, level, text });
   }
 
-  /** pr_debug: only with dynamic debug on (K-MOB-8). */
-  prDebug(text: string): void {
-    if (this.options.dynamicDebug) this.printk('debug', text);
+  /**
+   * pr_debug: only with dynamic debug on (K-MOB-8). The text is a thunk because a disabled pr_debug
+   * never evaluates its arguments: a `%pOF` in it takes no references then (E5).
+   */
+  prDebug(text: () => string): void {
+    if (this.options.dynamicDebug) this.printk('debug', text());
   }
 
   /**
-   * A kernel WARNING block (spec section 2). `site` names the call site for WARN_ONCE; `message` is
-   * printed only for WARN with a message.
+   * A kernel WARNING block as powerpc prints it (E12): the cut-here line (always from 5.8; before, only
+   * for a WARN with a message, which goes through __warn_printk), the message, the `WARNING: … at
+   * file:line func+off/size` line with the real line of that release, `Modules linked in:`, the
+   * CPU/Comm/taint line, the call trace and the end marker. `site` picks the WARN inside `func` when a
+   * function has more than one (`__of_detach_node!parent`). Taints the kernel `W` afterwards, as __warn
+   * does once the block is printed.
    */
-  warn(file: string, func: string, message?: string): void {
+  warn(func: string, message?: string, site: string = func): void {
     const { comm, pid } = this.tasks.current;
     this.counters.warnings += 1;
-    this.printk('warn', '------------[ cut here ]------------');
+    if (this.profile.cutHereAlways || message !== undefined) this.printk('warn', CUT_HERE);
     if (message !== undefined) this.printk('warn', message);
-    this.printk('warn', `WARNING: CPU: 0 PID: ${pid} at ${file} ${func}`);
+    const where = this.profile.warnLines[site] ?? this.profile.warnLines[func] ?? 'kernel/panic.c:0';
+    this.printk('warn', `WARNING: CPU: 0 PID: ${pid} at ${where} ${symbolName(this.profile.release, this.symbol(func))}`);
+    this.printk('warn', 'Modules linked in:');
+    this.printk('warn', this.cpuLine());
     this.printCallTrace('warn');
-    this.printk('warn', `---[ end trace ${this.traceId()} ]---`);
-    this.emit({ type: 'warning', file, function: func, message: message ?? null, comm });
+    this.printOopsEndMarker();
+    this.taints.add('W');
+    this.emit({ type: 'warning', function: func, site: where, message: message ?? null, comm });
   }
 
   /** WARN_ONCE: at most once per call site per LPAR boot. Returns whether it printed. */
-  warnOnce(site: string, file: string, func: string, message: string): boolean {
-    if (this.onceFlags.has(site)) return false;
-    this.onceFlags.add(site);
-    this.warn(file, func, message);
+  warnOnce(onceKey: string, func: string, message: string): boolean {
+    if (this.onceFlags.has(onceKey)) return false;
+    this.onceFlags.add(onceKey);
+    this.warn(func, message, onceKey);
     return true;
   }
 
-  /** dump_stack(): what follows `Bad of_node_put()`. */
+  /** dump_stack(): the CPU/Comm/taint line and the call trace (no end marker). */
   dumpStack(level: LogLevel): void {
-    const { comm, pid } = this.tasks.current;
-    this.printk(level, `CPU: 0 PID: ${pid} Comm: ${comm} Not tainted`);
+    this.printk(level, this.cpuLine());
     this.printCallTrace(level);
   }
 
-  private printCallTrace(level: LogLevel): void {
-    this.printk(level, 'Call Trace:');
-    for (const frame of this.tasks.callTrace()) this.printk(level, ` ${frame}`);
+  /** dump_stack_print_info: `CPU: 0 PID: <pid> Comm: <task> Not tainted <release> #1`. */
+  private cpuLine(): string {
+    const { comm, pid } = this.tasks.current;
+    return `CPU: 0 PID: ${pid} Comm: ${comm} ${printTainted(this.taints, this.profile.taintFlags)} ${this.profile.release} #1`;
   }
 
-  private traceId(): string {
-    // Deterministic per LPAR and per warning: a 64-bit mix of the seed and the warning number.
-    let a = (this.traceSeed ^ 0x9e3779b9) >>> 0;
-    let b = (this.counters.warnings * 0x85ebca6b) >>> 0;
-    for (let i = 0; i < 4; i++) {
-      a = Math.imul(a ^ (b >>> 15), 0x2c1b3c6d) >>> 0;
-      b = Math.imul(b ^ (a >>> 13), 0x297a2d39) >>> 0;
+  /** A function as this release names it (5.0's `*_checked` refcount functions). */
+  symbol(func: string): string {
+    return this.profile.functionNames[func] ?? func;
+  }
+
+  /** powerpc show_stack: one frame a line, innermost first; the first is marked unreliable. */
+  private printCallTrace(level: LogLevel): void {
+    const { pid } = this.tasks.current;
+    this.printk(level, 'Call Trace:');
+    const release = this.profile.release;
+    this.tasks.callTrace().forEach((fn, depth) => {
+      const frame = this.symbol(fn);
+      const unreliable = depth === 0 ? ' (unreliable)' : '';
+      this.printk(
+        level,
+        `[${stackFrameAddress(pid, depth)}] [${symbolAddress(release, frame)}] ${symbolName(release, frame)}${unreliable}`,
+      );
+    });
+  }
+
+  /** print_oops_end_marker: the id is random once per boot and grows by one with every trace (E12). */
+  private printOopsEndMarker(): void {
+    this.oopsId = (this.oopsId + 1n) & 0xffff_ffff_ffff_ffffn;
+    this.printk('warn', `---[ end trace ${this.oopsId.toString(16).padStart(16, '0')} ]---`);
+  }
+
+  /**
+   * An oops (E7): the data-access fault of that release at `address`, die()'s `Oops:` block, taint `D`,
+   * then either panic (panicOnOops) or kill the current task, which unwinds the modelled call chain:
+   * the caller catches `TaskKilled` where the system call returns.
+   */
+  oops(address: bigint, access: 'read' | 'write'): never {
+    const { comm } = this.tasks.current;
+    const addr = `0x${address.toString(16).padStart(8, '0')}`;
+    const nip = this.tasks.frames.at(-1) ?? 'unknown';
+    this.printk('alert', faultLine(this.profile.faultMessages, address, addr, access));
+    this.printk('alert', `Faulting instruction address: 0x${symbolAddress(this.profile.release, nip)}`);
+    this.oopses += 1;
+    this.printk('emerg', `Oops: Kernel access of bad area, sig: 11 [#${this.oopses}]`);
+    // __die's platform line: PAGE_SIZE and MMU appear from the releases with the `on read` wording.
+    const platform = this.profile.faultMessages === 'bug-access' ? 'LE PAGE_SIZE=64K MMU=Hash SMP' : 'LE SMP';
+    this.printk('emerg', `${platform} NR_CPUS=2048 NUMA pSeries`);
+    this.printk('warn', 'Modules linked in:');
+    this.printk('warn', this.cpuLine());
+    this.printCallTrace('warn');
+    this.printOopsEndMarker();
+    this.taints.add('D');
+    this.emit({ type: 'oops', address: addr, function: nip, comm });
+    if (this.options.panicOnOops) {
+      this.printk('emerg', 'Kernel panic - not syncing: Fatal exception');
+      // 4.16's closing line lacks its `]---`.
+      const close = this.profile.taintFlags === 17 ? '' : ' ]---';
+      this.printk('emerg', `---[ end Kernel panic - not syncing: Fatal exception${close}`);
+      this.panicked = true;
+      this.emit({ type: 'panic', reason: 'Fatal exception' });
     }
-    return a.toString(16).padStart(8, '0') + b.toString(16).padStart(8, '0');
+    throw new TaskKilled(comm, 'SIGSEGV', nip, this.panicked);
   }
 
   /** Who frees an object now: the record a later KASAN report prints. */

@@ -1,5 +1,7 @@
-// Kernel profiles as data: the switch table of spec/kernel-of.md section 1. Behaviour elsewhere reads
-// these switches; nothing compares version numbers.
+// Kernel profiles as data: the switch table of docs/kernel-model.md. Behaviour elsewhere reads these
+// switches; nothing compares version numbers. A profile is a named set of switches plus the facts of
+// that release's build (its source lines and symbol sizes, for messages); an LPAR may override any
+// switch of its base profile to make a what-if kernel (`customKernel`).
 
 export type PhandleCacheModel = 'none' | 'pow2' | 'pow2-refs' | 'hash128';
 export type RefcountModel = 'plain' | 'checked';
@@ -7,94 +9,278 @@ export type MobilityLookup = 'per-op' | 'central';
 export type KernelName = '4.16' | '4.18' | '5.0' | '5.8' | '5.16';
 export type PfoDevices = 'kernel' | 'fixed';
 
-export interface KernelProfile {
-  readonly name: KernelName;
-  readonly phandleCache: PhandleCacheModel; // K-CACHE
-  readonly sysfsHoldsRef: boolean; // K-SYSFS-5
-  readonly dlparDetachPut: boolean; // K-DLPAR-3
-  readonly refcount: RefcountModel; // K-REF-4
-  readonly mobilityLookup: MobilityLookup; // K-MOB-2
-  readonly skipPlatformFacilities: boolean; // K-MOB-7
-  /** What each switch value is named after, for GET /v1/profiles. */
-  readonly origin: string;
+/** The behaviour switches. Every one is honoured on every code path, whatever the others are. */
+export interface KernelSwitches {
+  /** K-CACHE */
+  readonly phandleCache: PhandleCacheModel;
+  /** K-SYSFS-5: sysfs attach takes its own reference. */
+  readonly sysfsHoldsRef: boolean;
+  /** E11: that reference is taken before kobject_add, so a failed add keeps it (5.0 only). */
+  readonly sysfsRefBeforeAdd: boolean;
+  /** K-DLPAR-3 */
+  readonly dlparDetachPut: boolean;
+  /** K-REF-4 */
+  readonly refcount: RefcountModel;
+  /** K-MOB-2 */
+  readonly mobilityLookup: MobilityLookup;
+  /** K-MOB-7 */
+  readonly skipPlatformFacilities: boolean;
+  /** E5: `%pOF` gets and puts every ancestor (fwnode_full_name_string, 5.5+). */
+  readonly pofTakesRefs: boolean;
+  /** E10: mobility tears cacheinfo down before the update and rebuilds it after (e610a466d16a). */
+  readonly cacheinfoRebuild: boolean;
+  /** E14: rng_init puts the node it looked up (5.15). */
+  readonly rngInitPut: boolean;
+  /** E4: kobject_cleanup drops the parent reference after the release function (5.15), not in kobject_del. */
+  readonly parentPutAfterRelease: boolean;
+  /** E12: every WARNING block starts with the cut-here line, a bare WARN_ON too (5.8+). */
+  readonly cutHereAlways: boolean;
+  /** E8: the kernel suspends the partition itself and logs it (5.11+). */
+  readonly suspendInKernel: boolean;
+  /** E9: mobility.c has pr_fmt "mobility: " and the 5.11+ message texts. */
+  readonly mobilityPrFmt: boolean;
 }
 
+export type SwitchName = keyof KernelSwitches;
+
+/**
+ * E7: how bad_page_fault words a data-access fault: 4.x's paging request, 5.0's `BUG: … at`, and the
+ * `BUG: … on read at` of 5.8+. The last also means die()'s banner shows PAGE_SIZE and MMU.
+ */
+export type FaultMessages = 'paging-request' | 'bug' | 'bug-access';
+
+/** Source lines and build facts of one release, used only to print messages as that build would. */
+export interface ReleaseFacts {
+  readonly faultMessages: FaultMessages;
+  /**
+   * offsetof(struct device_node, kobj) in that release's ppc64 build: where kobject_put's first read
+   * through a bad node pointer lands (E7). From the struct layouts; not checked against a compiler.
+   */
+  readonly kobjOffset: number;
+  /** Taint flags print_tainted knows (17 before TAINT_RANDSTRUCT, 18 after). */
+  readonly taintFlags: number;
+  /** Functions a release calls by another name (5.0's `refcount_inc_checked`). */
+  readonly functionNames: Readonly<Record<string, string>>;
+  /** uname -r */
+  readonly release: string;
+  /** `file:line` of each WARN site, by the function that contains it. */
+  readonly warnLines: Readonly<Record<string, string>>;
+}
+
+export interface KernelProfile extends KernelSwitches, ReleaseFacts {
+  readonly name: KernelName;
+  /** What each switch value is named after, for GET /v1/profiles. */
+  readonly origin: string;
+  /** Set for a what-if kernel: the switches that differ from the base profile `name`. */
+  readonly overrides: Partial<KernelSwitches> | null;
+}
+
+function profile(
+  name: KernelName,
+  switches: KernelSwitches,
+  facts: Pick<ReleaseFacts, 'warnLines' | 'kobjOffset' | 'faultMessages'> & Partial<ReleaseFacts>,
+  origin: string,
+): KernelProfile {
+  return {
+    name,
+    ...switches,
+    release: `${name}.0-lparsim`,
+    taintFlags: 18,
+    functionNames: {},
+    ...facts,
+    origin,
+    overrides: null,
+  };
+}
+
+const BASE_4X: KernelSwitches = {
+  phandleCache: 'none',
+  sysfsHoldsRef: false,
+  sysfsRefBeforeAdd: false,
+  dlparDetachPut: false,
+  refcount: 'plain',
+  mobilityLookup: 'per-op',
+  skipPlatformFacilities: false,
+  pofTakesRefs: false,
+  cacheinfoRebuild: false,
+  rngInitPut: false,
+  parentPutAfterRelease: false,
+  cutHereAlways: false,
+  suspendInKernel: false,
+  mobilityPrFmt: false,
+};
+
+// E12: the real line of each WARN site in that release (docs/kernel-notes.md has the readings).
+// Keys are WARN sites: a function, `function!variant` where it has two, or a refcount site.
+const LINES_4X = {
+  __of_detach_node: 'drivers/of/dynamic.c:252',
+  '__of_detach_node!parent': 'drivers/of/dynamic.c:256',
+  'refcount:inc-on-0': 'lib/refcount.c:153',
+  'refcount:underflow': 'lib/refcount.c:187',
+};
+// 5.5+ refcount_warn_saturate: one WARN_ONCE per saturation type.
+const LINES_SATURATE = {
+  'refcount:saturated': 'lib/refcount.c:22',
+  'refcount:add-uaf': 'lib/refcount.c:25',
+  'refcount:sub-uaf': 'lib/refcount.c:28',
+};
+
 export const KERNEL_PROFILES: readonly KernelProfile[] = [
-  {
-    name: '4.16',
-    phandleCache: 'none',
-    sysfsHoldsRef: false,
-    dlparDetachPut: false,
-    refcount: 'plain',
-    mobilityLookup: 'per-op',
-    skipPlatformFacilities: false,
-    origin: 'before the phandle cache (0b3ce78e90fc arrived in 4.17)',
-  },
-  {
-    name: '4.18',
-    phandleCache: 'pow2',
-    sysfsHoldsRef: false,
-    dlparDetachPut: false,
-    refcount: 'plain',
-    mobilityLookup: 'per-op',
-    skipPlatformFacilities: false,
-    origin: 'power-of-two phandle cache without references or invalidation (4.17 to 4.20)',
-  },
-  {
-    name: '5.0',
-    phandleCache: 'pow2-refs',
-    sysfsHoldsRef: true,
-    dlparDetachPut: true,
-    refcount: 'plain',
-    mobilityLookup: 'per-op',
-    skipPlatformFacilities: false,
-    origin:
-      'cache entries hold references and are evicted on detach; sysfs holds a reference (5801169a2ed2, b8a9ac1a5b99, 5b2c2f5a0ea3)',
-  },
-  {
-    name: '5.8',
-    phandleCache: 'hash128',
-    sysfsHoldsRef: true,
-    dlparDetachPut: true,
-    refcount: 'checked',
-    mobilityLookup: 'per-op',
-    skipPlatformFacilities: false,
-    origin: 'fixed 128-slot hash cache (90dc0d1ce890, 5.6); refcount_t always checked (5.5)',
-  },
-  {
-    name: '5.16',
-    phandleCache: 'hash128',
-    sysfsHoldsRef: true,
-    dlparDetachPut: true,
-    refcount: 'checked',
-    mobilityLookup: 'central',
-    skipPlatformFacilities: true,
-    origin:
-      'central lookup in the update loop (2efd7f6eb9b7, 5.11); platform-facilities updates ignored (319fa1a52e43)',
-  },
+  profile(
+    '4.16',
+    BASE_4X,
+    { warnLines: LINES_4X, kobjOffset: 0x58, faultMessages: 'paging-request', taintFlags: 17 },
+    'before the phandle cache (0b3ce78e90fc arrived in 4.17)'),
+  profile(
+    '4.18',
+    { ...BASE_4X, phandleCache: 'pow2' },
+    { warnLines: LINES_4X, kobjOffset: 0x58, faultMessages: 'paging-request' },
+    'power-of-two phandle cache without references or invalidation (0b3ce78e90fc, 4.17 to 4.20)',
+  ),
+  profile(
+    '5.0',
+    { ...BASE_4X, phandleCache: 'pow2-refs', sysfsHoldsRef: true, sysfsRefBeforeAdd: true, dlparDetachPut: true },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:258',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:262',
+        of_find_node_by_phandle: 'drivers/of/base.c:1240',
+        'refcount:inc-on-0': 'lib/refcount.c:153',
+        'refcount:underflow': 'lib/refcount.c:187',
+      },
+      kobjOffset: 0x50,
+      faultMessages: 'bug',
+      functionNames: {
+        refcount_inc: 'refcount_inc_checked',
+        refcount_sub_and_test: 'refcount_sub_and_test_checked',
+      },
+    },
+    'cache entries hold references and are evicted on detach; sysfs holds a reference (5801169a2ed2, b8a9ac1a5b99, 5b2c2f5a0ea3)',
+  ),
+  profile(
+    '5.8',
+    {
+      ...BASE_4X,
+      phandleCache: 'hash128',
+      sysfsHoldsRef: true,
+      dlparDetachPut: true,
+      refcount: 'checked',
+      pofTakesRefs: true,
+      cacheinfoRebuild: true,
+      cutHereAlways: true,
+    },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:258',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:262',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x58,
+      faultMessages: 'bug-access',
+    },
+    'fixed 128-slot hash cache (90dc0d1ce890, 5.6); refcount_t always checked (5.5); %pOF through fwnode (5.5); cacheinfo rebuilt across migration (e610a466d16a)',
+  ),
+  profile(
+    '5.16',
+    {
+      ...BASE_4X,
+      phandleCache: 'hash128',
+      sysfsHoldsRef: true,
+      dlparDetachPut: true,
+      refcount: 'checked',
+      mobilityLookup: 'central',
+      skipPlatformFacilities: true,
+      pofTakesRefs: true,
+      cacheinfoRebuild: true,
+      rngInitPut: true,
+      parentPutAfterRelease: true,
+      cutHereAlways: true,
+      suspendInKernel: true,
+      mobilityPrFmt: true,
+    },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:260',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:264',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x80,
+      faultMessages: 'bug-access',
+    },
+    'central lookup in the update loop (2efd7f6eb9b7, 5.11); in-kernel suspend (5.11); platform-facilities updates ignored (319fa1a52e43); checked against the 5.15.16 source',
+  ),
 ];
 
 export const KERNEL_NAMES: readonly KernelName[] = KERNEL_PROFILES.map((p) => p.name);
 
+export const SWITCH_NAMES: readonly SwitchName[] = Object.keys(BASE_4X) as SwitchName[];
+
+/** The values each switch can take (booleans, or the enum of its models). */
+export const SWITCH_VALUES: Readonly<Record<SwitchName, readonly (string | boolean)[]>> = {
+  ...(Object.fromEntries(SWITCH_NAMES.map((s) => [s, [false, true]])) as unknown as Record<
+    SwitchName,
+    readonly boolean[]
+  >),
+  phandleCache: ['none', 'pow2', 'pow2-refs', 'hash128'],
+  refcount: ['plain', 'checked'],
+  mobilityLookup: ['per-op', 'central'],
+};
+
+export const BOOLEAN_SWITCHES: readonly SwitchName[] = SWITCH_NAMES.filter(
+  (s) => typeof BASE_4X[s] === 'boolean',
+);
+
 export function kernelProfile(name: string): KernelProfile | undefined {
   return KERNEL_PROFILES.find((p) => p.name === name);
+}
+
+/** Only the switches of a profile (what GET /v1/profiles and the LPAR document show). */
+export function switchesOf(p: KernelSwitches): KernelSwitches {
+  return Object.fromEntries(SWITCH_NAMES.map((s) => [s, p[s]])) as unknown as KernelSwitches;
+}
+
+/**
+ * A what-if kernel: `base` with some switches overridden. Overrides equal to the base's value are
+ * dropped, so a kernel is custom exactly when some switch really differs. Unknown switches or values
+ * answer a message (the caller turns it into a 400); nothing is thrown here.
+ */
+export function customKernel(
+  base: KernelProfile,
+  overrides: Readonly<Record<string, unknown>>,
+): KernelProfile | string {
+  const differing: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(SWITCH_NAMES as readonly string[]).includes(key)) return `unknown switch ${JSON.stringify(key)}`;
+    const allowed = SWITCH_VALUES[key as SwitchName];
+    if (!allowed.includes(value as string | boolean))
+      return `switch ${key} takes ${allowed.map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(value)}`;
+    if (base[key as SwitchName] !== value) differing[key] = value;
+  }
+  if (Object.keys(differing).length === 0) return base;
+  return { ...base, ...differing, overrides: differing as Partial<KernelSwitches> };
 }
 
 /** LPAR creation options that change kernel behaviour (kept for the LPAR's life). */
 export interface KernelOptions {
   /** K-REF-4: the 4.x CONFIG_REFCOUNT_FULL behaviour for `plain` profiles. */
   readonly refcountFull: boolean;
-  /** K-UAF: print KASAN reports (use-after-free is counted either way). */
+  /**
+   * E2: print KASAN reports. A what-if: powerpc64 had no KASAN in these releases, so the default is off;
+   * use-after-free is counted and reported by the API either way.
+   */
   readonly kasan: boolean;
   /** K-MOB-8: pr_debug lines reach dmesg. */
   readonly dynamicDebug: boolean;
   /** K-DRV-4. */
   readonly pfoDevices: PfoDevices;
+  /** E7: an oops panics the partition (panic_on_oops). */
+  readonly panicOnOops: boolean;
 }
 
 export const DEFAULT_KERNEL_OPTIONS: KernelOptions = {
   refcountFull: false,
-  kasan: true,
+  kasan: false,
   dynamicDebug: false,
   pfoDevices: 'kernel',
+  panicOnOops: false,
 };

@@ -98,11 +98,9 @@ export function refcountStep(mode: RefcountMode, r: Refcount, op: 1 | -1): StepR
   }
 }
 
-const FILE = 'lib/refcount.c';
-
 function apply(k: Kernel, r: Refcount, op: 1 | -1): boolean {
   const { release, warn } = refcountStep(refcountMode(k), r, op);
-  if (warn) k.warnOnce(warn.site, FILE, warn.func, warn.message);
+  if (warn) k.fn(warn.func, () => k.warnOnce(warn.site, warn.func, warn.message));
   return release;
 }
 

@@ -1,6 +1,14 @@
 // Domain errors the service raises; src/http maps each to problem+json with its status.
 
-export type ProblemKind = 'bad-request' | 'not-found' | 'conflict' | 'limit' | 'ofdt-errno' | 'unprocessable';
+export type ProblemKind =
+  | 'bad-request'
+  | 'not-found'
+  | 'conflict'
+  | 'limit'
+  | 'ofdt-errno'
+  | 'unprocessable'
+  | 'task-killed'
+  | 'panicked';
 
 export class LparError extends Error {
   readonly kind: ProblemKind;

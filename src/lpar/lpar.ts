@@ -2,9 +2,9 @@
 // on) and the operations the API offers on it. Every operation runs as a named task, and the events
 // the model reported are drained into the LPAR's event log when it ends.
 
-import { Kernel } from '../kernel/kernel.ts';
+import { Kernel, TaskKilled } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
-import { ofFindNodeByPath } from '../of/base.ts';
+import { ofFindNodeByPath, ofPeekNodeByPath } from '../of/base.ts';
 import type { FdtBootParams, FdtNode } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
@@ -16,8 +16,11 @@ import { type PartitionRecord, recordPartition } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
+import { type CacheInfo, cacheInfoNew, cacheinfoInit } from '../pseries/cacheinfo.ts';
+import { rngInit } from '../pseries/rng.ts';
+import { type CpuTopology, topologyInit } from '../pseries/topology.ts';
 import { type VioBus, vioBusInit } from '../pseries/vio.ts';
-import { badRequest, conflict, notFound } from './errors.ts';
+import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
 import { checkOfPath, type PathLimits } from './views.ts';
@@ -64,6 +67,10 @@ export class Lpar {
   readonly k: Kernel;
   readonly of: OfState;
   readonly vio: VioBus;
+  /** E10: the logical CPUs' devices, each holding its core's node. */
+  readonly cpus: CpuTopology;
+  /** E10: cacheinfo's cache objects, each holding its cache node. */
+  readonly cacheinfo: CacheInfo = cacheInfoNew();
   readonly events: EventLog;
   system: ManagedSystem;
   readonly refs = new Map<string, ExplicitRef>();
@@ -84,11 +91,15 @@ export class Lpar {
     this.of = ofStateInit(this.k);
     this.events = new EventLog(config.id, config.maxEvents);
     const k = this.k;
-    // K-NODE-3: unflatten, sysfs, cache, then the vio bus.
-    k.printk('notice', `Linux version ${config.kernel.name}.0-lparsim (lparsim@localhost) #1 SMP`);
-    k.printk('info', `Using pSeries machine description on ${system.name}`);
+    // K-NODE-3: unflatten, sysfs, cache; then the initcalls that hold nodes, in initcall order:
+    // topology_init with each CPU's cacheinfo and rng_init (subsys), then the vio devices and drivers.
+    k.printk('notice', `Linux version ${config.kernel.release} (lparsim@localhost) #1 SMP`);
+    k.printk('info', 'Using pSeries machine description'); // E12: no system name
     unflattenDeviceTree(this.of, fdt);
     ofCoreInit(this.of);
+    this.cpus = topologyInit(this.of);
+    cacheinfoInit(this.of, this.cacheinfo);
+    rngInit(this.of);
     this.vio = vioBusInit(this.of, config.kernelOptions.pfoDevices === 'fixed');
     // Boot is one event, not one per node: a 100k-node tree would otherwise start with 300k events.
     const bootEvents = k.events;
@@ -154,11 +165,8 @@ export class Lpar {
     if ('address' in ref) return this.nodeByAddress(ref.address);
     if ('path' in ref) {
       checkOfPath(ref.path, this.pathLimits);
-      const np = this.run(API_TASK, () => {
-        const found = ofFindNodeByPath(this.of, ref.path, API_TASK);
-        ofNodePut(this.of, found, API_TASK);
-        return found;
-      });
+      // Looking never changes what is looked at: no of_find_node_by_path, no reference, no event.
+      const np = ofPeekNodeByPath(this.of, ref.path);
       if (!np) throw notFound('Node', `no attached node at path ${JSON.stringify(ref.path)}`);
       return np;
     }
@@ -215,8 +223,34 @@ export class Lpar {
 
   // ---- edits ----
 
+  /**
+   * A write(2) to /proc/ppc64/ofdt by drmgr. An oops in it (E7) kills the writer: the write never
+   * returns, which the API answers as a problem naming the signal; what the kernel did stays done.
+   */
   ofdt(bytes: Uint8Array): OfdtResult {
-    return this.run('drmgr', () => ofdtWrite(this.of, bytes));
+    this.assertAlive();
+    try {
+      return this.run('drmgr', () => ofdtWrite(this.of, bytes));
+    } catch (e) {
+      if (!(e instanceof TaskKilled)) throw e;
+      throw new LparError(
+        'task-killed',
+        'The writing task was killed by an oops',
+        `the kernel oopsed in ${e.function}; ${e.comm} was killed by ${e.signal} and its write never returned` +
+          (e.panicked ? '; the partition panicked (panicOnOops) and refuses kernel operations until it is deleted' : ''),
+        { signal: e.signal, function: e.function, comm: e.comm, panicked: e.panicked, taint: [...this.k.taints] },
+      );
+    }
+  }
+
+  /** E7: a panicked partition runs nothing until it is rebooted or deleted. */
+  assertAlive(): void {
+    if (this.k.panicked)
+      throw new LparError(
+        'panicked',
+        'The partition has panicked',
+        `LPAR ${this.config.id} panicked after an oops (panicOnOops); inspect it, or delete it`,
+      );
   }
 
   rebuildPhandleCache(): void {

@@ -11,7 +11,7 @@ import {
   type UnnamedNode,
   unnamedNodes,
 } from '../pseries/firmware.ts';
-import { type MobilityOperation, postMobilityFixup } from '../pseries/mobility.ts';
+import { type MobilityOperation, pseriesMigratePartition } from '../pseries/mobility.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
 import { leaks, staleEntries, stateCounts } from './documents.ts';
 import { conflict, LparError } from './errors.ts';
@@ -136,9 +136,10 @@ export function migrate(
     events: lpar.events.lastId,
   };
   const started = clockMs();
-  k.clock.advance(SUSPEND_USEC);
   const firmware = new MigrationFirmware(req.destination, lpar.firmwareRecord, updates, req.faults);
-  const { rc, operations } = lpar.run('drmgr', () => postMobilityFixup(of, firmware));
+  const { rc, operations } = lpar.run('drmgr', () =>
+    pseriesMigratePartition(of, firmware, lpar.cacheinfo, () => k.clock.advance(SUSPEND_USEC)),
+  );
   lpar.system = req.destination;
   // Nodes leaked before this migration and still leaked after it have survived one more.
   for (const np of before.leaked)

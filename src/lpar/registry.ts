@@ -1,6 +1,12 @@
 // The LPARs and managed systems of one service instance, with the configured limits.
 
-import { DEFAULT_KERNEL_OPTIONS, type KernelOptions, kernelProfile } from '../kernel/profiles.ts';
+import {
+  customKernel,
+  DEFAULT_KERNEL_OPTIONS,
+  KERNEL_NAMES,
+  type KernelOptions,
+  kernelProfile,
+} from '../kernel/profiles.ts';
 import { type FdtBlob, type FdtBootParams, FdtError, type FdtNode, fdtDecodeBlob } from '../of/fdt.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
@@ -38,6 +44,8 @@ export interface CreateLparInput {
   >;
   /** A flattened tree to boot instead of a built-in profile. */
   readonly dtb?: Uint8Array;
+  /** Overrides of the kernel profile's switches: a what-if kernel. */
+  readonly switches?: Readonly<Record<string, unknown>>;
 }
 
 /** Nodes a built-in tree will have, computed from the options before generating anything. */
@@ -105,12 +113,15 @@ export class Registry {
   create(input: CreateLparInput): Lpar {
     if (this.lpars.size >= this.limits.maxLpars)
       throw limitExceeded(`at most ${this.limits.maxLpars} LPARs (LPARSIM_MAX_LPARS)`);
-    const kernel = kernelProfile(input.kernel);
-    if (!kernel)
+    const base = kernelProfile(input.kernel);
+    if (!base)
       throw badRequest(
         'Unknown kernel profile',
-        `kernel ${JSON.stringify(input.kernel)} is not one of 4.16, 4.18, 5.0, 5.8, 5.16`,
+        `kernel ${JSON.stringify(input.kernel)} is not one of ${KERNEL_NAMES.join(', ')}`,
       );
+    // A what-if kernel: the base profile with some switches overridden (docs/kernel-model.md).
+    const kernel = customKernel(base, input.switches ?? {});
+    if (typeof kernel === 'string') throw badRequest('Bad kernel switch', kernel);
     const id = `lpar-${this.nextId}`;
     const name = input.name ?? id;
     for (const other of this.lpars.values())
@@ -125,6 +136,7 @@ export class Registry {
       kasan: o.kasan ?? DEFAULT_KERNEL_OPTIONS.kasan,
       dynamicDebug: o.dynamicDebug ?? DEFAULT_KERNEL_OPTIONS.dynamicDebug,
       pfoDevices: o.pfoDevices ?? DEFAULT_KERNEL_OPTIONS.pfoDevices,
+      panicOnOops: o.panicOnOops ?? DEFAULT_KERNEL_OPTIONS.panicOnOops,
     };
     const seed = input.seed ?? 1;
     let fdt: FdtNode;

@@ -102,3 +102,35 @@ export function childrenOf(np: DeviceNode): DeviceNode[] {
   for (let c = np.child; c; c = c.sibling) out.push(c);
   return out;
 }
+
+/** The `compatible` strings of a node (a string list). */
+export function ofCompatibleList(np: DeviceNode): string[] {
+  const pp = ofFindProperty(np, 'compatible');
+  return pp ? new TextDecoder().decode(pp.value).split('\0').filter(Boolean) : [];
+}
+
+/**
+ * of_find_compatible_node(from, type, compatible): the next node in the all-nodes walk after `from`
+ * (from the root when null) whose `compatible` lists the string, with a reference taken for `holder`;
+ * the reference on `from` is dropped. The walk itself runs under devtree_lock and takes none.
+ */
+export function ofFindCompatibleNode(
+  of: OfState,
+  from: DeviceNode | null,
+  compatible: string,
+  holder: string,
+): DeviceNode | null {
+  return of.k.fn('of_find_compatible_node', () => {
+    let found: DeviceNode | null = null;
+    for (let np = ofFindAllNodesNext(of, from); np; np = ofFindAllNodesNext(of, np)) {
+      if (ofCompatibleList(np).includes(compatible)) {
+        found = np;
+        break;
+      }
+    }
+    ofNodeGet(of, found, holder);
+    ofNodePut(of, from, holder);
+    return found;
+  });
+}
+

@@ -105,13 +105,14 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
   const { k } = of;
   k.fn('__of_detach_node', () => {
     k.access(np, '__of_detach_node', 8);
+    // Two bare WARN_ONs (E12: no cut-here line before 5.8), each at its own source line.
     if (np.flags & OF_DETACHED) {
-      k.warn('drivers/of/dynamic.c', '__of_detach_node');
+      k.warn('__of_detach_node');
       return;
     }
     const parent = np.parent;
     if (!parent) {
-      k.warn('drivers/of/dynamic.c', '__of_detach_node');
+      k.warn('__of_detach_node', undefined, '__of_detach_node!parent');
       return;
     }
     if (parent.child === np) parent.child = np.sibling;

@@ -1,7 +1,14 @@
 // The device tree in sysfs (drivers/of/kobj.c, K-SYSFS): directories for nodes, binary files for
 // properties, names made unique by safe_name.
 
-import { type KernfsDir, type KernfsFile, kernfsAdd, kernfsNewDir, kernfsRemove } from '../kernel/kernfs.ts';
+import {
+  type KernfsDir,
+  type KernfsFile,
+  kernfsAdd,
+  kernfsNewDir,
+  kernfsPath,
+  kernfsRemove,
+} from '../kernel/kernfs.ts';
 import type { DeviceNode, NodeProperty } from './node.ts';
 import { INITIAL_HOLDER, ofNodeGet, ofNodePut } from './refs.ts';
 import type { OfState } from './state.ts';
@@ -29,7 +36,7 @@ export function safeName(of: OfState, dir: KernfsDir, orig: string): string {
   return name;
 }
 
-function propertyFile(of: OfState, np: DeviceNode, pp: NodeProperty, name: string): KernfsFile {
+function propertyFile(np: DeviceNode, pp: NodeProperty, name: string): KernfsFile {
   // K-SYSFS-1: passwords stay hidden.
   const secure = pp.name.startsWith('security-');
   return {
@@ -38,22 +45,31 @@ function propertyFile(of: OfState, np: DeviceNode, pp: NodeProperty, name: strin
     parent: null,
     mode: secure ? 0o400 : 0o444,
     size: () => (secure ? 0 : pp.value.length),
-    read: () => {
-      // of_node_property_read: reads the property through the node.
-      of.k.tasks.runAs('cat', () =>
-        of.k.fn('of_node_property_read', () => of.k.access(np, 'of_node_property_read', 8)),
-      );
-      return secure ? new Uint8Array(0) : pp.value;
-    },
+    // of_node_property_read is a memcpy of the value: no reference, no side effect. The file exists
+    // only while the node is in sysfs, and release removes it first (E4), so it never reads freed memory.
+    read: () => (secure ? new Uint8Array(0) : pp.value),
   };
+}
+
+/**
+ * kernfs_add_one failing on a name that is taken (E11): sysfs_warn_dup prints the full path and dumps
+ * the stack, then kobject_add_internal (for a directory) complains in its own words.
+ */
+function sysfsWarnDup(of: OfState, dir: KernfsDir, name: string): void {
+  of.k.fn('sysfs_warn_dup', () => {
+    of.k.printk('warn', `sysfs: cannot create duplicate filename '${kernfsPath(dir)}/${name}'`);
+    of.k.dumpStack('warn');
+  });
 }
 
 /** __of_add_property_sysfs (K-SYSFS-3): only for nodes in sysfs. */
 export function ofAddPropertySysfs(of: OfState, np: DeviceNode, pp: NodeProperty): void {
   const dir = np.kobj.dir;
   if (!np.kobj.inSysfs || !dir) return;
-  const file = propertyFile(of, np, pp, safeName(of, dir, pp.name));
+  const name = safeName(of, dir, pp.name);
+  const file = propertyFile(np, pp, name);
   if (kernfsAdd(dir, file)) pp.sysfs = file;
+  else sysfsWarnDup(of, dir, name);
 }
 
 export function ofRemovePropertySysfs(pp: NodeProperty): void {
@@ -71,35 +87,89 @@ export function ofUpdatePropertySysfs(
   ofAddPropertySysfs(of, np, newProp);
 }
 
-/** __of_attach_node_sysfs (K-SYSFS-2, -3, -5). Returns 0 or a negative errno. */
-export function ofAttachNodeSysfs(of: OfState, np: DeviceNode): number {
-  return of.k.fn('__of_attach_node_sysfs', () => {
-    const parentDir = np.parent ? np.parent.kobj.dir : of.kset;
-    // A parent outside sysfs has no directory to add under: kobject_add fails.
-    if (!parentDir || (np.parent && !np.parent.kobj.inSysfs)) return -2;
-    const name = safeName(of, parentDir, np.parent ? np.fullName : 'base');
+/** E3: the holder name of the reference a child's kobject holds on its parent node. */
+export function childHolder(sysfsName: string): string {
+  return `child:${sysfsName}`;
+}
+
+/**
+ * kobject_add_internal for a node's directory. The child kobject takes a reference on its parent
+ * (E3: kobject_get(kobj->parent), holder `child:<name>`) and keeps it only when the add succeeds.
+ * The root directory `base` hangs off the devicetree kset, not a node: no node reference.
+ */
+function kobjectAdd(of: OfState, np: DeviceNode, parentDir: KernfsDir, name: string): number {
+  return of.k.fn('kobject_add_internal', () => {
+    const parent = np.parent;
     const dir = kernfsNewDir(name);
-    if (!kernfsAdd(parentDir, dir)) return -17; // -EEXIST after 16 tries
+    if (!kernfsAdd(parentDir, dir)) {
+      sysfsWarnDup(of, parentDir, name);
+      of.k.printk(
+        'err',
+        `kobject_add_internal failed for ${name} with -EEXIST, don't try to register things with the same name in the same directory.`,
+      );
+      return -17;
+    }
+    if (parent) ofNodeGet(of, parent, childHolder(name));
     np.kobj.inSysfs = true;
     np.kobj.sysfsName = name;
     np.kobj.dir = dir;
+    return 0;
+  });
+}
+
+/** __of_attach_node_sysfs (K-SYSFS-2, -3, -5; E3, E11). Returns 0 or a negative errno. */
+export function ofAttachNodeSysfs(of: OfState, np: DeviceNode): number {
+  return of.k.fn('__of_attach_node_sysfs', () => {
+    const { profile } = of.k;
+    const parent = np.parent;
+    const parentDir = parent ? parent.kobj.dir : of.kset;
+    if (!parentDir || (parent && !parent.kobj.inSysfs)) {
+      // E11: create_dir finds no parent directory (-ENOENT); the name is the one kobject_add was given.
+      const name = np.fullName;
+      of.k.printk(
+        'err',
+        `kobject_add_internal failed for ${name} (error: -2 parent: ${parent?.kobj.sysfsName ?? "'none'"})`,
+      );
+      if (profile.sysfsHoldsRef && profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
+      return -2;
+    }
+    const name = safeName(of, parentDir, parent ? np.fullName : 'base');
+    // E11: 5.0 takes the sysfs reference before kobject_add, so a failed add keeps it; 5.8 after.
+    if (profile.sysfsHoldsRef && profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
+    const rc = kobjectAdd(of, np, parentDir, name);
+    if (rc) return rc;
     for (const pp of np.properties) ofAddPropertySysfs(of, np, pp);
-    if (of.k.profile.sysfsHoldsRef) ofNodeGet(of, np, SYSFS_HOLDER);
+    if (profile.sysfsHoldsRef && !profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
     of.k.emit({ type: 'sysfs.added', address: np.address, name });
     return 0;
+  });
+}
+
+/**
+ * kobject_del: the directory goes with every file in it, then the reference on the parent (E3) is
+ * dropped — unless `keepParentRef` (5.15's kobject_cleanup drops it only after the release, E4).
+ * Returns the parent whose reference is still to be dropped.
+ */
+export function kobjectDel(of: OfState, np: DeviceNode, keepParentRef = false): DeviceNode | null {
+  return of.k.fn('kobject_del', () => {
+    if (!np.kobj.inSysfs) return null;
+    for (const pp of np.properties) ofRemovePropertySysfs(pp);
+    if (np.kobj.dir) kernfsRemove(np.kobj.dir);
+    np.kobj.dir = null;
+    np.kobj.inSysfs = false;
+    of.k.emit({ type: 'sysfs.removed', address: np.address, name: np.kobj.sysfsName });
+    const parent = np.parent;
+    if (!parent) return null;
+    if (keepParentRef) return parent;
+    ofNodePut(of, parent, childHolder(np.kobj.sysfsName!));
+    return null;
   });
 }
 
 /** __of_detach_node_sysfs (K-SYSFS-4): removes what exists, then always puts one reference. */
 export function ofDetachNodeSysfs(of: OfState, np: DeviceNode): void {
   of.k.fn('__of_detach_node_sysfs', () => {
-    if (np.kobj.inSysfs) {
-      for (const pp of np.properties) ofRemovePropertySysfs(pp);
-      if (np.kobj.dir) kernfsRemove(np.kobj.dir);
-      np.kobj.dir = null;
-      np.kobj.inSysfs = false;
-      of.k.emit({ type: 'sysfs.removed', address: np.address, name: np.kobj.sysfsName });
-    }
+    kobjectDel(of, np);
     // Without sysfsHoldsRef this put drops the initial reference ("remove the kobj_init ref").
     ofNodePut(of, np, of.k.profile.sysfsHoldsRef ? SYSFS_HOLDER : INITIAL_HOLDER);
   });

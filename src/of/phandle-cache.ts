@@ -3,8 +3,9 @@
 // would, stale pointers included.
 
 import type { PhandleCacheModel } from '../kernel/profiles.ts';
-import { forEachOfAllnodes } from './base.ts';
+import { forEachOfAllnodes, ofFindProperty } from './base.ts';
 import { type DeviceNode, nodeState, OF_DETACHED } from './node.ts';
+import { readU32 } from './property.ts';
 import { ofNodeGet, ofNodePut } from './refs.ts';
 import type { OfState } from './state.ts';
 
@@ -191,7 +192,7 @@ export function ofFindNodeByPhandle(of: OfState, handle: number, holder: string)
       }
       // K-CACHE-3: pow2-refs refuses a detached hit, loudly.
       if (np && cache.model === 'pow2-refs' && np.flags & OF_DETACHED) {
-        k.warn('drivers/of/base.c', 'of_find_node_by_phandle');
+        k.warn('of_find_node_by_phandle'); // WARN_ON(1): "did not uncache np on node removal"
         ofNodePut(of, np, CACHE_HOLDER);
         cache.slots[slot] = null;
         np = null;
@@ -231,4 +232,18 @@ export function cacheSlots(cache: PhandleCache): CacheSlotView[] {
     if (node) out.push({ slot, node, stale: nodeState(node) !== 'attached' });
   });
   return out;
+}
+
+/**
+ * of_parse_phandle(np, name, 0): the node a phandle property points at, found through
+ * of_find_node_by_phandle (so through this cache, stale entries and all), with a reference for `holder`.
+ */
+export function ofParsePhandle(of: OfState, np: DeviceNode, name: string, holder: string): DeviceNode | null {
+  return of.k.fn('of_parse_phandle', () => {
+    of.k.access(np, '__of_parse_phandle_with_args', 8);
+    const pp = ofFindProperty(np, name);
+    const handle = pp ? readU32(pp.value) : undefined;
+    if (handle === undefined) return null;
+    return ofFindNodeByPhandle(of, handle, holder).node;
+  });
 }

@@ -3,6 +3,7 @@
 
 import { refcountDecAndTest, refcountInc, refcountMode, refcountStep } from '../kernel/refcount.ts';
 import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
+import { childHolder, kobjectDel } from './kobj.ts';
 import { ofNodeFullName } from './printk-of.ts';
 import type { OfState } from './state.ts';
 
@@ -58,9 +59,23 @@ export function ofNodePut(of: OfState, np: DeviceNode | null, holder: string): v
   k.fn('of_node_put', () => {
     k.access(np, 'of_node_put', 4, true);
     ledgerPut(of, np, holder);
-    const release = refcountDecAndTest(k, np.kobj.ref);
+    const release = k.fn('kobject_put', () => refcountDecAndTest(k, np.kobj.ref));
     k.emit({ type: 'ref.put', address: np.address, holder, refcount: np.kobj.ref.count });
-    if (release) ofNodeRelease(of, np);
+    if (release) kobjectCleanup(of, np);
+  });
+}
+
+/**
+ * kobject_cleanup (E4): a kobject still in sysfs is removed from it first (its directory and property
+ * files go, and the vio of_node link to it breaks), then the release function runs. kobject_del drops
+ * the parent reference of E3 at once, except where the release comes first (parentPutAfterRelease).
+ */
+function kobjectCleanup(of: OfState, np: DeviceNode): void {
+  of.k.fn('kobject_cleanup', () => {
+    const name = np.kobj.sysfsName;
+    const parent = np.kobj.inSysfs ? kobjectDel(of, np, of.k.profile.parentPutAfterRelease) : null;
+    ofNodeRelease(of, np);
+    if (parent && name !== null) ofNodePut(of, parent, childHolder(name));
   });
 }
 

@@ -7,7 +7,7 @@ import { ofFindProperty, ofGetParent } from '../of/base.ts';
 import { ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
-import { ofNodeFullName, ofNodeFullNamePhandle } from '../of/printk-of.ts';
+import { ofNodeFullName, ofNodeFullNamePhandle, ofNodePathPeek } from '../of/printk-of.ts';
 import { cString } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
@@ -26,6 +26,8 @@ import {
   UPDATE_PROPS_HEADER_BYTES,
 } from './firmware.ts';
 import type { Rtas } from './rtas.ts';
+import { WorkAreaCursor } from './work-area.ts';
+import { type CacheInfo, cacheinfoRebuild, cacheinfoTeardown } from './cacheinfo.ts';
 
 export type OperationOutcome = 'done' | 'not-found' | 'ignored' | 'failed';
 
@@ -53,11 +55,19 @@ function isPlatformFacilities(of: OfState, np: DeviceNode | null): boolean {
   return pp !== undefined && cString(pp.value) === PF_TYPE;
 }
 
-function nodeRef(of: OfState, np: DeviceNode | null) {
-  return np ? { address: np.address, path: ofNodeFullName(of, np) } : null;
+/** The report's record of a node: read without touching it (the simulator looks, it does not print). */
+function nodeRef(np: DeviceNode | null) {
+  return np ? { address: np.address, path: ofNodePathPeek(np) } : null;
 }
 
-// ---- the three operations, in both lookup styles ----
+/** Messages of mobility.c: from 5.11 the file has pr_fmt "mobility: " (E9). */
+function mobilityText(of: OfState, text: string): string {
+  return of.k.profile.mobilityPrFmt ? `mobility: ${text}` : text;
+}
+
+// ---- the three operations ----
+// Each takes the node the update loop resolved. Where it came from (its own lookup, per-op, or the
+// loop's, central) is decided in one place, handleEntry; every switch applies whatever the other is.
 
 /** K-MOB-7: does a delete touch the platform-facilities subtree? */
 function deleteIsPlatformFacilities(of: OfState, dn: DeviceNode): boolean {
@@ -68,73 +78,75 @@ function deleteIsPlatformFacilities(of: OfState, dn: DeviceNode): boolean {
 }
 
 function deleteDtNode(of: OfState, dn: DeviceNode): OperationOutcome {
-  return of.k.fn('delete_dt_node', () => {
-    if (of.k.profile.skipPlatformFacilities && deleteIsPlatformFacilities(of, dn)) {
-      of.k.printk('notice', `mobility: ignoring remove operation for ${ofNodeFullNamePhandle(of, dn)}`);
-      return 'ignored';
-    }
-    if (of.k.profile.mobilityLookup === 'central')
-      of.k.prDebug(`mobility: removing node ${ofNodeFullNamePhandle(of, dn)}`);
-    dlparDetachNode(of, dn);
-    return 'done';
+  if (of.k.profile.skipPlatformFacilities && deleteIsPlatformFacilities(of, dn)) {
+    of.k.printk('notice', mobilityText(of, `ignoring remove operation for ${ofNodeFullNamePhandle(of, dn)}`));
+    return 'ignored';
+  }
+  if (of.k.profile.mobilityLookup === 'central')
+    of.k.prDebug(() => mobilityText(of, `removing node ${ofNodeFullNamePhandle(of, dn)}`));
+  dlparDetachNode(of, dn);
+  return 'done';
+}
+
+/** Applies one complete value (update_dt_property's end): the update rule, K-PROP-1. */
+function updateDtProperty(of: OfState, dn: DeviceNode, name: string, value: Uint8Array): void {
+  of.k.fn('update_dt_property', () => {
+    if (of.k.profile.mobilityPrFmt)
+      of.k.prDebug(() => mobilityText(of, `updating node ${ofNodeFullName(of, dn)} property ${name}`));
+    ofUpdateProperty(of, dn, { name, value });
   });
 }
 
 /** update_dt_node: ibm,update-properties until done; each value applied with the update rule (K-PROP-1). */
 function updateDtNode(of: OfState, rtas: Rtas, dn: DeviceNode): OperationOutcome {
-  return of.k.fn('update_dt_node', () => {
-    const buf = new Uint8Array(RTAS_DATA_BUF_SIZE);
-    new DataView(buf.buffer).setUint32(0, dn.phandle >>> 0);
-    let partial: { name: string; chunks: Uint8Array[] } | null = null;
-    let rc: number;
-    do {
-      rc = rtas.updateProperties(buf, ofNodeFullName(of, dn));
-      if (rc < 0) break;
-      let off = UPDATE_PROPS_HEADER_BYTES;
-      let nprops = be32(buf, 16);
-      if (buf[off] === 0) {
-        // The first descriptor of a node: empty name, then the node path as the value.
-        off += 1;
-        const vd = be32(buf, off);
-        off += 4 + vd;
-        nprops -= 1;
+  const buf = new Uint8Array(RTAS_DATA_BUF_SIZE);
+  new DataView(buf.buffer).setUint32(0, dn.phandle >>> 0);
+  let partial: { name: string; chunks: Uint8Array[] } | null = null;
+  let rc: number;
+  do {
+    rc = rtas.updateProperties(buf, ofNodePathPeek(dn));
+    if (rc < 0) break;
+    const cursor = new WorkAreaCursor(buf, UPDATE_PROPS_HEADER_BYTES);
+    let nprops = be32(buf, 16);
+    if (cursor.peekByte() === 0) {
+      // The first descriptor of a node: empty name, then the node path as the value.
+      cursor.skip(1);
+      cursor.skip(cursor.u32());
+      nprops -= 1;
+    }
+    for (let i = 0; i < nprops && !cursor.atEnd(); i++) {
+      const name = cursor.cString();
+      let vd = cursor.u32();
+      if (vd === 0) continue; // name only: nothing to do
+      if (vd === PROP_REMOVE) {
+        if (ofFindProperty(dn, name)) ofRemoveProperty(of, dn, name);
+        partial = null;
+        continue;
       }
-      for (let i = 0; i < nprops && off < buf.length; i++) {
-        const nul = buf.indexOf(0, off);
-        const name = new TextDecoder().decode(buf.subarray(off, nul));
-        off = nul + 1;
-        let vd = be32(buf, off);
-        off += 4;
-        if (vd === 0) continue; // name only: nothing to do
-        if (vd === PROP_REMOVE) {
-          if (ofFindProperty(dn, name)) ofRemoveProperty(of, dn, name);
-          partial = null;
-          continue;
-        }
-        let more = false;
-        if (vd & 0x80000000) {
-          vd = (~vd + 1) >>> 0; // a negative length: part of the value, the rest on the next call
-          more = true;
-        }
-        const chunk = buf.slice(off, off + vd);
-        off += vd;
-        partial ??= { name, chunks: [] };
-        partial.chunks.push(chunk);
-        if (!more) {
-          const total = partial.chunks.reduce((n, c) => n + c.length, 0);
-          const value = new Uint8Array(total);
-          let at = 0;
-          for (const c of partial.chunks) {
-            value.set(c, at);
-            at += c.length;
-          }
-          ofUpdateProperty(of, dn, { name: partial.name, value });
-          partial = null;
-        }
+      let more = false;
+      if (vd & 0x80000000) {
+        vd = (~vd + 1) >>> 0; // a negative length: part of the value, the rest on the next call
+        more = true;
       }
-    } while (rc === RTAS_CALL_AGAIN);
-    return rc < 0 ? 'failed' : 'done';
-  });
+      partial ??= { name, chunks: [] };
+      partial.chunks.push(cursor.bytes(vd));
+      if (!more) {
+        updateDtProperty(of, dn, partial.name, concatChunks(partial.chunks));
+        partial = null;
+      }
+    }
+  } while (rc === RTAS_CALL_AGAIN);
+  return rc < 0 ? 'failed' : 'done';
+}
+
+function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const value = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    value.set(c, at);
+    at += c.length;
+  }
+  return value;
 }
 
 function addDtNode(
@@ -143,32 +155,35 @@ function addDtNode(
   parent: DeviceNode,
   drc: number,
 ): { outcome: OperationOutcome; added?: string } {
-  return of.k.fn('add_dt_node', () => {
-    const dn = dlparConfigureConnector(of, rtas, drc, parent);
-    if (!dn) return { outcome: 'failed' };
-    if (of.k.profile.skipPlatformFacilities && isPlatformFacilities(of, dn)) {
-      of.k.printk('notice', `mobility: ignoring add operation for ${ofNodeFullName(of, dn)}`);
-      dlparFreeCcNodes(of, dn);
-      return { outcome: 'ignored', added: dn.address };
-    }
-    const rc = dlparAttachNode(of, dn, parent);
-    if (rc) {
-      dlparFreeCcNodes(of, dn);
-      return { outcome: 'failed' };
-    }
-    if (of.k.profile.mobilityLookup === 'central')
-      of.k.prDebug(`mobility: added node ${ofNodeFullNamePhandle(of, dn)}`);
-    return { outcome: 'done', added: dn.address };
-  });
+  const dn = dlparConfigureConnector(of, rtas, drc, parent);
+  if (!dn) return { outcome: 'failed' };
+  if (of.k.profile.skipPlatformFacilities && isPlatformFacilities(of, dn)) {
+    of.k.printk('notice', mobilityText(of, `ignoring add operation for ${ofNodeFullName(of, dn)}`));
+    dlparFreeCcNodes(of, dn);
+    return { outcome: 'ignored', added: dn.address };
+  }
+  const rc = dlparAttachNode(of, dn, parent);
+  if (rc) {
+    dlparFreeCcNodes(of, dn);
+    return { outcome: 'failed' };
+  }
+  if (of.k.profile.mobilityLookup === 'central')
+    of.k.prDebug(() => mobilityText(of, `added node ${ofNodeFullNamePhandle(of, dn)}`));
+  return { outcome: 'done', added: dn.address };
 }
 
-const ACTION_NAMES: Record<number, MobilityOperation['action']> = {
-  [ACTION_DELETE]: 'delete',
-  [ACTION_UPDATE]: 'update',
-  [ACTION_ADD]: 'add',
+const ACTIONS: Record<number, { name: MobilityOperation['action']; fn: string }> = {
+  [ACTION_DELETE]: { name: 'delete', fn: 'delete_dt_node' },
+  [ACTION_UPDATE]: { name: 'update', fn: 'update_dt_node' },
+  [ACTION_ADD]: { name: 'add', fn: 'add_dt_node' },
 };
 
-/** One phandle of the work list: look it up the profile's way, run the action, put what was got. */
+/**
+ * One phandle of the work list (K-MOB-2). `central`: the loop looks the node up first, warns and goes
+ * on when nothing is found, without consuming an add's DRC word. `per-op`: the DRC word is consumed
+ * first, and each operation looks its node up itself, returning -ENOENT silently when nothing is found.
+ * Either way the node is put by whoever got it, after the operation.
+ */
 function handleEntry(
   of: OfState,
   rtas: Rtas,
@@ -176,64 +191,39 @@ function handleEntry(
   phandle: number,
   takeDrc: () => number,
 ): MobilityOperation {
-  const name = ACTION_NAMES[action] ?? 'unknown';
   const k = of.k;
-  if (k.profile.mobilityLookup === 'central') {
-    const np = ofFindNodeByPhandle(of, phandle, 'pseries_devicetree_update').node;
+  const known = ACTIONS[action];
+  const name = known?.name ?? 'unknown';
+  const central = k.profile.mobilityLookup === 'central';
+  let np: DeviceNode | null = null;
+  if (central) {
+    np = ofFindNodeByPhandle(of, phandle, 'pseries_devicetree_update').node;
     if (!np) {
-      // The DRC index word of an add is not consumed: the rest of the list is misread (K-MOB-2).
       k.printk(
         'warn',
-        `mobility: Failed lookup: phandle 0x${phandle.toString(16)} for action 0x${action.toString(16)}`,
+        mobilityText(of, `Failed lookup: phandle 0x${phandle.toString(16)} for action 0x${action.toString(16)}`),
       );
       return { action: name, phandle, node: null, outcome: 'not-found' };
     }
-    const node = nodeRef(of, np);
-    let op: MobilityOperation;
-    if (action === ACTION_DELETE) op = { action: name, phandle, node, outcome: deleteDtNode(of, np) };
-    else if (action === ACTION_UPDATE)
-      op = { action: name, phandle, node, outcome: updateDtNode(of, rtas, np) };
-    else if (action === ACTION_ADD) {
-      const drc = takeDrc();
-      const r = addDtNode(of, rtas, np, drc);
-      op = { action: name, phandle, drc, node, outcome: r.outcome, ...(r.added ? { added: r.added } : {}) };
-    } else op = { action: name, phandle, node, outcome: 'failed' };
-    ofNodePut(of, np, 'pseries_devicetree_update');
-    return op;
   }
-  // per-op: each operation looks its node up itself and returns -ENOENT silently when nothing is found.
-  if (action === ACTION_DELETE) {
-    return k.fn('delete_dt_node', () => {
-      const dn = ofFindNodeByPhandle(of, phandle, 'delete_dt_node').node;
-      if (!dn) return { action: name, phandle, node: null, outcome: 'not-found' as const };
-      const node = nodeRef(of, dn);
-      dlparDetachNode(of, dn);
-      ofNodePut(of, dn, 'delete_dt_node');
-      return { action: name, phandle, node, outcome: 'done' as const };
+  const drc = action === ACTION_ADD ? takeDrc() : undefined;
+  const withDrc = drc === undefined ? {} : { drc };
+  let op: MobilityOperation;
+  if (!known) op = { action: name, phandle, node: nodeRef(np), outcome: 'failed' };
+  else
+    op = k.fn(known.fn, (): MobilityOperation => {
+      const dn = central ? np : ofFindNodeByPhandle(of, phandle, known.fn).node;
+      if (!dn) return { action: name, phandle, ...withDrc, node: null, outcome: 'not-found' };
+      const node = nodeRef(dn);
+      let result: { outcome: OperationOutcome; added?: string };
+      if (action === ACTION_DELETE) result = { outcome: deleteDtNode(of, dn) };
+      else if (action === ACTION_UPDATE) result = { outcome: updateDtNode(of, rtas, dn) };
+      else result = addDtNode(of, rtas, dn, drc!);
+      if (!central) ofNodePut(of, dn, known.fn);
+      return { action: name, phandle, ...withDrc, node, ...result };
     });
-  }
-  if (action === ACTION_UPDATE) {
-    return k.fn('update_dt_node', () => {
-      const dn = ofFindNodeByPhandle(of, phandle, 'update_dt_node').node;
-      if (!dn) return { action: name, phandle, node: null, outcome: 'not-found' as const };
-      const node = nodeRef(of, dn);
-      const outcome = updateDtNode(of, rtas, dn);
-      ofNodePut(of, dn, 'update_dt_node');
-      return { action: name, phandle, node, outcome };
-    });
-  }
-  if (action === ACTION_ADD) {
-    const drc = takeDrc();
-    return k.fn('add_dt_node', () => {
-      const parent = ofFindNodeByPhandle(of, phandle, 'add_dt_node').node;
-      if (!parent) return { action: name, phandle, drc, node: null, outcome: 'not-found' as const };
-      const node = nodeRef(of, parent);
-      const r = addDtNode(of, rtas, parent, drc);
-      ofNodePut(of, parent, 'add_dt_node');
-      return { action: name, phandle, drc, node, outcome: r.outcome, ...(r.added ? { added: r.added } : {}) };
-    });
-  }
-  return { action: name, phandle, node: null, outcome: 'failed' };
+  if (central) ofNodePut(of, np, 'pseries_devicetree_update');
+  return op;
 }
 
 function reportOutOfBounds(of: OfState, size: number): void {
@@ -252,28 +242,21 @@ export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOp
     do {
       rc = rtas.updateNodes(buf);
       if (rc && rc !== RTAS_CALL_AGAIN) break;
-      let w = UPDATE_NODES_HEADER_WORDS;
-      const words = buf.length / 4;
       // A list that runs off the work area makes the kernel read past its buffer; the simulator reports
       // that read as KASAN would and stops there instead of following garbage.
-      let outOfBounds = false;
-      const word = () => {
-        if (w < words) return be32(buf, w++ * 4);
-        outOfBounds = true;
-        return 0;
-      };
-      while (!outOfBounds) {
-        const head = word();
+      const cursor = new WorkAreaCursor(buf, UPDATE_NODES_HEADER_WORDS * 4);
+      while (!cursor.overran) {
+        const head = cursor.u32();
         if ((head & NODE_ACTION_MASK) === 0) break;
         const action = (head & NODE_ACTION_MASK) >>> 0;
         const count = head & NODE_COUNT_MASK;
-        for (let i = 0; i < count && !outOfBounds; i++) {
-          const phandle = word();
-          if (outOfBounds) break;
-          ops.push(handleEntry(of, rtas, action, phandle, word));
+        for (let i = 0; i < count && !cursor.overran; i++) {
+          const phandle = cursor.u32();
+          if (cursor.overran) break;
+          ops.push(handleEntry(of, rtas, action, phandle, () => cursor.u32()));
         }
       }
-      if (outOfBounds) reportOutOfBounds(of, buf.length);
+      if (cursor.overran) reportOutOfBounds(of, buf.length);
     } while (rc === RTAS_CALL_AGAIN);
     return rc;
   });
@@ -287,15 +270,69 @@ function rtasBusy(rc: number): boolean {
 /** How often the simulated kernel retries a busy ibm,activate-firmware before giving up. */
 const ACTIVATE_RETRIES = 100;
 
-/** K-MOB-1: after the partition resumes on the destination. */
-export function postMobilityFixup(of: OfState, rtas: Rtas): { rc: number; operations: MobilityOperation[] } {
+/**
+ * K-MOB-1: after the partition resumes on the destination. With `cacheinfoRebuild` (E10) the cache
+ * objects drop their node references before the update and take them again after it, on whatever
+ * nodes are attached then. The failure text is the release's own (E9).
+ */
+export function postMobilityFixup(
+  of: OfState,
+  rtas: Rtas,
+  cacheinfo: CacheInfo,
+): { rc: number; operations: MobilityOperation[] } {
   return of.k.fn('post_mobility_fixup', () => {
     let activate = rtas.activateFirmware();
     for (let i = 0; i < ACTIVATE_RETRIES && rtasBusy(activate); i++) activate = rtas.activateFirmware();
-    if (activate) of.k.printk('err', `Post-mobility activate-fw failed: ${activate}`);
+    // 5.11+ moved the call into rtas_activate_firmware (rtas.c, no pr_fmt), with its own text.
+    if (activate)
+      of.k.printk(
+        'err',
+        of.k.profile.mobilityPrFmt
+          ? `ibm,activate-firmware failed (${activate})`
+          : `Post-mobility activate-fw failed: ${activate}`,
+      );
+    const rebuild = of.k.profile.cacheinfoRebuild;
+    if (rebuild) cacheinfoTeardown(of, cacheinfo);
     const operations: MobilityOperation[] = [];
     const rc = pseriesDevicetreeUpdate(of, rtas, operations);
-    if (rc) of.k.printk('err', `Post-mobility device tree update failed: ${rc}`);
+    if (rc)
+      of.k.printk(
+        'err',
+        of.k.profile.mobilityPrFmt
+          ? `mobility: device tree update failed: ${rc}`
+          : `Post-mobility device tree update failed: ${rc}`,
+      );
+    if (rebuild) cacheinfoRebuild(of, cacheinfo);
     return { rc, operations };
+  });
+}
+
+/**
+ * The partition's side of a migration from the moment it is told to suspend. From 5.11 the kernel
+ * suspends itself (`suspendInKernel`, E8): the CPU that calls ibm,suspend-me logs it, and after the
+ * resume it wakes the other threads; then post_mobility_fixup. Before, drmgr drove the suspend from
+ * user space and the kernel logged nothing of it. `suspended` is where the partition is away.
+ */
+export function pseriesMigratePartition(
+  of: OfState,
+  rtas: Rtas,
+  cacheinfo: CacheInfo,
+  suspended: () => void,
+): { rc: number; operations: MobilityOperation[] } {
+  // 5.11+ migration_store calls pseries_migrate_partition; before, it called post_mobility_fixup itself.
+  return of.k.fn(of.k.profile.suspendInKernel ? 'pseries_migrate_partition' : 'migration_store', () => {
+    // The CPU that calls ibm,suspend-me is whichever joins last; the simulator's is always CPU 0.
+    if (of.k.profile.suspendInKernel) {
+      of.k.fn('pseries_suspend', () => {
+        of.k.printk('info', 'mobility: calling ibm,suspend-me on CPU 0');
+        suspended();
+        of.k.printk('info', 'mobility: CPU 0 waking all threads');
+      });
+    } else {
+      // migration_store → rtas_ibm_suspend_me: a KERN_DEBUG printk, so it reaches dmesg regardless.
+      of.k.fn('rtas_ibm_suspend_me', () => of.k.printk('debug', 'calling ibm,suspend-me on cpu 0'));
+      suspended();
+    }
+    return postMobilityFixup(of, rtas, cacheinfo);
   });
 }

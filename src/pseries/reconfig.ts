@@ -98,10 +98,14 @@ function decodeToken(buf: Uint8Array, start: number, end: number): string {
 }
 
 /** The kbasename/derive-parent split of an add_node path. */
+/**
+ * kbasename and pseries_of_derive_parent's split: the parent is everything before the last `/` ("/"
+ * when that is the first character, or when there is none); null for "/" itself, which is refused.
+ */
 function splitParent(path: string): { parentPath: string; base: string } | null {
-  if (path === '/' || !path.startsWith('/')) return null;
+  if (path === '/') return null;
   const slash = path.lastIndexOf('/');
-  return { parentPath: slash === 0 ? '/' : path.slice(0, slash), base: path.slice(slash + 1) };
+  return { parentPath: slash <= 0 ? '/' : path.slice(0, slash), base: path.slice(slash + 1) };
 }
 
 function doAddNode(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
@@ -122,12 +126,34 @@ function doAddNode(of: OfState, buf: Uint8Array, start: number, end: number): Er
     props.unshift(parsed.prop);
     pos = parsed.next;
   }
-  // pseries_of_derive_parent; resolved before the allocation so a refused add allocates nothing.
+  return of.k.fn('pSeries_reconfig_add_node', () => pSeriesReconfigAddNode(of, path, props));
+}
+
+/** An ERR_PTR(-EINVAL) as a pointer: what pseries_of_derive_parent answers for a missing parent. */
+const ERR_PTR_EINVAL = 0xffff_ffff_ffff_ffean;
+/** Where in struct kobject kobject_put first reads: the state bits after the kref. */
+const KOBJECT_STATE_OFFSET = 0x3cn;
+
+/**
+ * pSeries_reconfig_add_node: the node is allocated (OF_DYNAMIC, count 1) before its parent is derived.
+ * A missing parent comes back as ERR_PTR(-EINVAL) and the error path puts it like a node (E7): the
+ * kernel dereferences a bad address and oopses inside of_node_put, the writer is killed, and the node
+ * it had allocated is never freed (orphaned).
+ */
+function pSeriesReconfigAddNode(of: OfState, path: string, props: Property[]): Errno | null {
   const split = splitParent(path);
-  if (!split) return 'EINVAL';
-  const parent = ofFindNodeByPath(of, split.parentPath, HOLDER);
-  if (!parent) return 'EINVAL';
-  const np = ofNodeAlloc(of, split.base, props, OF_DYNAMIC);
+  const np = ofNodeAlloc(of, split ? split.base : path, props, OF_DYNAMIC);
+  const parent = split ? ofFindNodeByPath(of, split.parentPath, HOLDER) : null;
+  if (!parent) {
+    of.k.fn('of_node_put', () =>
+      of.k.fn('kobject_put', () =>
+        of.k.oops(
+          (ERR_PTR_EINVAL + BigInt(of.k.profile.kobjOffset) + KOBJECT_STATE_OFFSET) & 0xffff_ffff_ffff_ffffn,
+          'read',
+        ),
+      ),
+    );
+  }
   np.parent = parent;
   const rc = ofAttachNode(of, np);
   if (rc) of.k.printk('err', `Failed to add device node ${path}`);
@@ -135,6 +161,8 @@ function doAddNode(of: OfState, buf: Uint8Array, start: number, end: number): Er
   return null;
 }
 
+// E1: get the parent; a node with a child is refused (-EBUSY) after putting both; otherwise detach
+// and put the parent. No other put: the 2.6-era "must decrement the refcount" put is long gone.
 function doRemoveNode(of: OfState, buf: Uint8Array, start: number, end: number): Errno | null {
   const nul = buf.indexOf(0, start);
   const path = decodeToken(buf, start, nul >= 0 && nul < end ? nul : end);
@@ -152,7 +180,6 @@ function doRemoveNode(of: OfState, buf: Uint8Array, start: number, end: number):
       }
       ofDetachNode(of, np);
       ofNodePut(of, parent, HOLDER);
-      ofNodePut(of, np, 'pSeries_reconfig_remove_node'); // "Must decrement the refcount"
       return null;
     });
   }

@@ -2,7 +2,7 @@
 // PowerVM partition boots with, generated from options and a seed. Same inputs, same bytes.
 
 import type { FdtNode } from '../of/fdt.ts';
-import { enc, type Property } from '../of/property.ts';
+import { enc, type Property, readU32 } from '../of/property.ts';
 import { Prng } from './prng.ts';
 import type { ManagedSystem, Processor } from './systems.ts';
 
@@ -87,7 +87,12 @@ interface GenNode {
   readonly props: Property[];
   readonly children: GenNode[];
   readonly phandleClass: PhandleClass;
+  /** Properties whose value is another node's phandle, known only once phandles are assigned. */
+  readonly links?: Array<readonly [string, GenNode]>;
 }
+
+/** The phandle-valued properties of the tree (rewritten when dtc numbering replaces the phandles). */
+const PHANDLE_LINKS = ['l2-cache', 'next-level-cache'];
 
 function gen(
   fullName: string,
@@ -231,10 +236,12 @@ export function platformFacilitiesNode(
 function withPhandleProps(root: GenNode, phandles: Map<GenNode, number>): FdtNode {
   const build = (n: GenNode): FdtNode => {
     const ph = phandles.get(n);
+    const linked = (n.links ?? []).map(([name, target]) => ({ name, value: enc.u32(phandles.get(target) ?? 0) }));
+    const withLinks = linked.length ? [...n.props, ...linked] : n.props;
     const props =
       ph === undefined
-        ? n.props
-        : [...n.props, { name: 'ibm,phandle', value: enc.u32(ph) }, { name: 'phandle', value: enc.u32(ph) }];
+        ? withLinks
+        : [...withLinks, { name: 'ibm,phandle', value: enc.u32(ph) }, { name: 'phandle', value: enc.u32(ph) }];
     return { name: n.name, props, children: n.children.map(build) };
   };
   return build(root);
@@ -262,6 +269,10 @@ const RTAS_TOKENS = [
   'ibm,suspend-me',
   'ibm,activate-firmware',
 ];
+
+function withLinks(n: GenNode, links: Array<readonly [string, GenNode]>): GenNode {
+  return { ...n, links };
+}
 
 /** An `l2-cache@…` or `l3-cache@…` sibling of a core (scattered phandle). */
 function cacheNode(level: 'l2' | 'l3', reg: number, size: number): GenNode {
@@ -320,7 +331,8 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     const reg = core * o.threadsPerCore;
     const servers = Array.from({ length: o.threadsPerCore }, (_, t) => reg + t);
     const l3 = cacheNode('l3', 0x3000 + core, 0xa0_0000);
-    const l2 = cacheNode('l2', 0x2000 + core, 0x8_0000);
+    // E10: PowerVM links each cpu to its l2 and each l2 to its l3 by phandle (`l2-cache`).
+    const l2 = withLinks(cacheNode('l2', 0x2000 + core, 0x8_0000), [['l2-cache', l3]]);
     const cpu = gen(
       `${profile.cpuNodeName}@${reg.toString(16)}`,
       [
@@ -345,7 +357,7 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
       [],
       'scattered',
     );
-    cpuChildren.push(cpu, l2, l3);
+    cpuChildren.push(withLinks(cpu, [['l2-cache', l2]]), l2, l3);
   }
 
   const drcIndexes = [
@@ -605,16 +617,28 @@ export function generateTree(profile: TreeProfile, system: ManagedSystem, option
   return options.phandleScheme === 'dtc' ? renumberFromOne(fdt) : fdt;
 }
 
-/** dtc numbering: 1..n in pre-order over the final tree. */
+/** dtc numbering: 1..n in pre-order over the final tree; phandle-valued properties follow. */
 function renumberFromOne(root: FdtNode): FdtNode {
+  const renumbered = new Map<number, number>();
   let n = 1;
+  const number = (f: FdtNode): void => {
+    const own = f.props.find((p) => p.name === 'phandle');
+    const ph = n++;
+    if (own && own.value.length === 4) renumbered.set(readU32(own.value)!, ph);
+    for (const c of f.children) number(c);
+  };
+  number(root);
+  n = 1;
   const build = (f: FdtNode): FdtNode => {
     const ph = n++;
     return {
       name: f.name,
-      props: f.props.map((p) =>
-        p.name === 'ibm,phandle' || p.name === 'phandle' ? { name: p.name, value: enc.u32(ph) } : p,
-      ),
+      props: f.props.map((p) => {
+        if (p.name === 'ibm,phandle' || p.name === 'phandle') return { name: p.name, value: enc.u32(ph) };
+        if (PHANDLE_LINKS.includes(p.name))
+          return { name: p.name, value: enc.u32(renumbered.get(readU32(p.value) ?? 0) ?? 0) };
+        return p;
+      }),
       children: f.children.map(build),
     };
   };

@@ -10,9 +10,9 @@ import {
   kernfsNewDir,
   kernfsRemove,
 } from '../kernel/kernfs.ts';
-import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
+import { ofFindNodeByPath, ofFindProperty, ofGetNextChild } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
-import { ofNodeFullName } from '../of/printk-of.ts';
+import { ofNodeFullName, ofNodePathPeek } from '../of/printk-of.ts';
 import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofReconfigNotifierRegister } from '../of/state.ts';
@@ -37,22 +37,16 @@ export interface VioBus {
 
 const textEncoder = new TextEncoder();
 
-/** devspec_show (K-DRV-2): %pOF of the device's node, computed by walking parents with get and put. */
+/**
+ * devspec_show (K-DRV-2): `%pOF` of the device's node. How that walks the parents is the kernel's
+ * `%pOF` (E5): without references before 5.5, so reading it never warns; with a get and put on every
+ * ancestor from 5.5, so a parent at 0 warns and a freed one is a use-after-free.
+ */
 function devspecShow(of: OfState, dev: VioDevice): Uint8Array {
   return of.k.tasks.runAs('cat', () =>
     of.k.fn('devspec_show', () => {
-      const held: DeviceNode[] = [];
-      let cur: DeviceNode | null = dev.node;
       of.k.access(dev.node, 'devspec_show', 8);
-      for (;;) {
-        const parent = ofGetParent(of, cur, 'devspec_show');
-        if (!parent) break;
-        held.push(parent);
-        cur = parent;
-      }
-      const path = ofNodeFullName(of, dev.node);
-      for (const p of held) ofNodePut(of, p, 'devspec_show');
-      return textEncoder.encode(`${path}\n`);
+      return textEncoder.encode(`${ofNodeFullName(of, dev.node)}\n`);
     }),
   );
 }
@@ -89,7 +83,7 @@ function vioSysfsAdd(of: OfState, bus: VioBus, dev: VioDevice): void {
     name: 'of_node',
     parent: null,
     mode: 0o777,
-    target: `../../../firmware/devicetree/base${ofNodeFullName(of, dev.node)}`,
+    target: `../../../firmware/devicetree/base${ofNodePathPeek(dev.node)}`,
   });
   kernfsAdd(bus.dir, dev.dir);
 }

@@ -56,6 +56,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...(b.phandleScheme ? { phandleScheme: b.phandleScheme } : {}),
         ...(b.seed !== undefined ? { seed: b.seed } : {}),
         ...(b.system ? { system: b.system } : {}),
+        ...(b.switches ? { switches: b.switches } : {}),
         ...(b.options ? { options: b.options } : {}),
         ...(dtb ? { dtb } : {}),
       });
@@ -78,6 +79,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
             kasan: Type.Optional(Type.Boolean()),
             dynamicDebug: Type.Optional(Type.Boolean()),
             pfoDevices: Type.Optional(StringEnum(['kernel', 'fixed'] as const)),
+            panicOnOops: Type.Optional(Type.Boolean()),
           },
           { additionalProperties: false },
         ),
@@ -92,7 +94,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('Bad dtb', 'send the blob as application/octet-stream');
       const q = req.query;
       const options = Object.fromEntries(
-        (['refcountFull', 'kasan', 'dynamicDebug', 'pfoDevices'] as const)
+        (['refcountFull', 'kasan', 'dynamicDebug', 'pfoDevices', 'panicOnOops'] as const)
           .filter((k) => q[k] !== undefined)
           .map((k) => [k, q[k]]),
       );

@@ -1,0 +1,127 @@
+// arch/powerpc/kernel/cacheinfo.c as far as it holds device nodes (E10, K-CACHEINFO): one cache
+// object per cache node the CPUs reach, each holding a reference on its node (holder `cacheinfo`).
+// A core's split L1 is two objects on the cpu node; a unified l2 or l3, reached through `l2-cache` or
+// `next-level-cache` (looked up by phandle, so through the phandle cache), is one. Objects are per
+// node, shared by the threads of a core. Mobility tears them all down before the device-tree update
+// and rebuilds them after it where the profile has `cacheinfoRebuild`.
+
+import { ofFindProperty } from '../of/base.ts';
+import type { DeviceNode } from '../of/node.ts';
+import { ofParsePhandle } from '../of/phandle-cache.ts';
+import { ofNodeGet, ofNodePut } from '../of/refs.ts';
+import type { OfState } from '../of/state.ts';
+import { logicalCpus } from './topology.ts';
+
+export const CACHEINFO_HOLDER = 'cacheinfo';
+/** The holder of the transient references cache_chain_instantiate takes while it walks. */
+const WALK_HOLDER = 'cache_chain_instantiate';
+
+type CacheType = 'Data' | 'Instruction' | 'Unified';
+
+interface CacheObject {
+  readonly node: DeviceNode;
+  readonly type: CacheType;
+  readonly level: number;
+  readonly cpus: Set<number>;
+}
+
+export interface CacheInfo {
+  /** Every cache object alive, keyed by its node (a split L1 has two). */
+  readonly byNode: Map<DeviceNode, CacheObject[]>;
+  /** Each online CPU's chain, L1 first (the kernel's cache_dir per CPU). */
+  readonly chains: Map<number, CacheObject[]>;
+}
+
+export function cacheInfoNew(): CacheInfo {
+  return { byNode: new Map(), chains: new Map() };
+}
+
+/** new_cache → cache_init: the object takes its reference on the node. */
+function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheType, level: number): void {
+  of.k.fn('new_cache', () => {
+    ofNodeGet(of, node, CACHEINFO_HOLDER);
+    const list = info.byNode.get(node) ?? [];
+    list.push({ node, type, level, cpus: new Set() });
+    info.byNode.set(node, list);
+  });
+}
+
+/** cache_lookup_or_instantiate: the objects of `node`, made on first sight (unified or split by `cache-unified`). */
+function lookupOrInstantiate(of: OfState, info: CacheInfo, node: DeviceNode, level: number): CacheObject[] {
+  let objects = info.byNode.get(node);
+  if (!objects) {
+    of.k.access(node, 'cache_do_one_devnode', 8);
+    if (ofFindProperty(node, 'cache-unified')) newCache(of, info, node, 'Unified', level);
+    else {
+      newCache(of, info, node, 'Data', level);
+      newCache(of, info, node, 'Instruction', level);
+    }
+    objects = info.byNode.get(node)!;
+  }
+  return objects;
+}
+
+/** of_find_next_cache_node: `l2-cache`, else `next-level-cache`, by phandle (with a reference). */
+function ofFindNextCacheNode(of: OfState, np: DeviceNode): DeviceNode | null {
+  return of.k.fn('of_find_next_cache_node', () => {
+    if (ofFindProperty(np, 'l2-cache')) return ofParsePhandle(of, np, 'l2-cache', WALK_HOLDER);
+    if (ofFindProperty(np, 'next-level-cache')) return ofParsePhandle(of, np, 'next-level-cache', WALK_HOLDER);
+    return null;
+  });
+}
+
+/** cache_chain_instantiate for one logical CPU: its L1 on the cpu node, then each next level. */
+function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNode: DeviceNode): void {
+  of.k.fn('cache_chain_instantiate', () => {
+    ofNodeGet(of, cpuNode, WALK_HOLDER); // of_get_cpu_node
+    const chain: CacheObject[] = [];
+    info.chains.set(cpu, chain);
+    let objects = lookupOrInstantiate(of, info, cpuNode, 1);
+    for (const o of objects) o.cpus.add(cpu);
+    chain.push(...objects);
+    let node: DeviceNode = cpuNode;
+    let level = 1;
+    // do_subsidiary_caches: at most a few levels exist; the bound only guards against a loop.
+    for (let guard = 0; guard < 8; guard++) {
+      const next = ofFindNextCacheNode(of, node);
+      if (!next) break;
+      level += 1;
+      objects = lookupOrInstantiate(of, info, next, level);
+      ofNodePut(of, next, WALK_HOLDER);
+      for (const o of objects) o.cpus.add(cpu);
+      chain.push(...objects);
+      node = next;
+    }
+    ofNodePut(of, cpuNode, WALK_HOLDER);
+  });
+}
+
+/** cacheinfo_cpu_online for every CPU (boot, and cacheinfo_rebuild after a migration). */
+export function cacheinfoInit(of: OfState, info: CacheInfo): void {
+  of.k.fn('cacheinfo_init', () => {
+    for (const { cpu, node } of logicalCpus(of)) cacheChainInstantiate(of, info, cpu, node);
+  });
+}
+
+/**
+ * cacheinfo_teardown: cacheinfo_cpu_offline for every CPU; an object no CPU uses any more is
+ * released (release_cache), dropping its node reference.
+ */
+export function cacheinfoTeardown(of: OfState, info: CacheInfo): void {
+  of.k.fn('cacheinfo_teardown', () => {
+    for (const [cpu, chain] of info.chains) {
+      for (const o of chain) {
+        if (!o.cpus.delete(cpu) || o.cpus.size > 0) continue;
+        of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
+        const objects = info.byNode.get(o.node)!;
+        objects.splice(objects.indexOf(o), 1);
+        if (objects.length === 0) info.byNode.delete(o.node);
+      }
+    }
+    info.chains.clear();
+  });
+}
+
+export function cacheinfoRebuild(of: OfState, info: CacheInfo): void {
+  of.k.fn('cacheinfo_rebuild', () => cacheinfoInit(of, info));
+}
