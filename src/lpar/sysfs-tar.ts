@@ -2,10 +2,16 @@
 // The entries are taken in one synchronous pass (so the archive is the tree at one instant, never half
 // way through a mutation; property values are shared, not copied), then fed to the packer one at a
 // time, waiting for it to have room: memory stays at the snapshot, not the whole archive.
+//
+// An export only looks (issue 9): a property file's bytes are taken from the property it shows, as
+// the kernel's read would copy them, without running the file's reader, entering a task or taking a
+// reference; nodes are matched to their directories by walking the tree beside the directories.
 
 import { pack } from 'tar-stream';
-import type { KernfsDir } from '../kernel/kernfs.ts';
+import type { KernfsDir, KernfsFile, KernfsNode } from '../kernel/kernfs.ts';
+import type { DeviceNode, NodeProperty } from '../of/node.ts';
 import type { Lpar } from './lpar.ts';
+import { readViewFile } from './views.ts';
 
 interface TarEntry {
   readonly name: string;
@@ -15,23 +21,41 @@ interface TarEntry {
   readonly target?: string;
 }
 
+/**
+ * What a read of a property's file returns: of_node_property_read copies from the value and
+ * sysfs_kf_bin_read clamps the read to the attribute's size (0 for `security-` properties, K-SYSFS-1).
+ */
+function propertyFileBytes(file: KernfsFile, pp: NodeProperty): Uint8Array {
+  return pp.value.subarray(0, file.size());
+}
+
 function snapshot(lpar: Lpar): TarEntry[] {
   const entries: TarEntry[] = [];
-  const base = lpar.of.root?.kobj.dir;
-  if (!base) return entries;
-  lpar.run('cat', () => {
-    const walk = (dir: KernfsDir, prefix: string) => {
-      entries.push({ name: `${prefix}/`, kind: 'dir', mode: dir.mode });
-      for (const entry of [...dir.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-        const name = `${prefix}/${entry.name}`;
-        if (entry.kind === 'dir') walk(entry, name);
-        else if (entry.kind === 'file')
-          entries.push({ name, kind: 'file', mode: entry.mode, content: entry.read() });
-        else entries.push({ name, kind: 'link', mode: 0o777, target: entry.target });
-      }
-    };
-    walk(base, 'base');
-  });
+  const root = lpar.of.root;
+  const base = root?.kobj.dir;
+  if (!root || !base) return entries;
+  const walk = (dir: KernfsDir, np: DeviceNode | null, prefix: string) => {
+    entries.push({ name: `${prefix}/`, kind: 'dir', mode: dir.mode });
+    // What the node behind `dir` owns in it: its property files and its children's directories.
+    const files = new Map<KernfsNode, NodeProperty>();
+    const dirs = new Map<KernfsNode, DeviceNode>();
+    if (np) {
+      for (const pp of np.properties) if (pp.sysfs) files.set(pp.sysfs, pp);
+      for (let c = np.child; c; c = c.sibling) if (c.kobj.dir) dirs.set(c.kobj.dir, c);
+    }
+    for (const entry of [...dir.entries.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const name = `${prefix}/${entry.name}`;
+      if (entry.kind === 'dir') walk(entry, dirs.get(entry) ?? null, name);
+      else if (entry.kind === 'file') {
+        const pp = files.get(entry);
+        // Only the OF core adds files here, so every one is a property's; anything else is read as
+        // a read(2) of it would be.
+        const content = pp ? propertyFileBytes(entry, pp) : (readViewFile(lpar, entry) ?? new Uint8Array(0));
+        entries.push({ name, kind: 'file', mode: entry.mode, content });
+      } else entries.push({ name, kind: 'link', mode: 0o777, target: entry.target });
+    }
+  };
+  walk(base, root, 'base');
   return entries;
 }
 

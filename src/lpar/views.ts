@@ -1,5 +1,7 @@
-// The emulated /sys and /proc/device-tree, read from the live kernfs tree. A directory lists its
-// entries; a file read runs the file's reader (with the kernel's side effects, e.g. devspec).
+// The emulated /sys and /proc/device-tree, read from the live kernfs tree. Resolving a path, listing
+// a directory and stat-ing an entry only look (issue 9: inspection never changes the model); a file
+// read runs the file's reader, which is the kernel's show function with whatever side effects that has
+// (devspec_show walks parents with get and put, K-DRV-2; a property file is a plain copy).
 
 import { type KernfsDir, type KernfsNode, kernfsLookup, kernfsPath, resolveLink } from '../kernel/kernfs.ts';
 import { badRequest, notFound } from './errors.ts';
@@ -78,9 +80,14 @@ export function listDirectory(lpar: Lpar, dir: KernfsDir) {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Reads a file as task `cat`; following a link to a file reads that file. */
+/**
+ * Reads a file; following a link to a file reads that file. The reader is the file's show function and
+ * runs as the task it models itself (devspec_show runs as `cat`), so the read is wrapped in the current
+ * task, not a new one: a side-effect-free show function (a property file) allocates no pid, prints and
+ * counts nothing. Whatever events a reader reports are drained as for any operation.
+ */
 export function readViewFile(lpar: Lpar, node: KernfsNode): Uint8Array | null {
   const target = node.kind === 'link' ? resolveLink(lpar.of.sysfs, node) : node;
   if (target?.kind !== 'file') return null;
-  return lpar.run('cat', () => target.read());
+  return lpar.run(lpar.k.tasks.current.comm, () => target.read());
 }

@@ -56,7 +56,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['edits'],
         summary: 'One write(2) to /proc/ppc64/ofdt',
         description:
-          'The body is the exact bytes a tool such as drmgr writes (application/octet-stream or text/plain). Errors answer problem+json with `errno` (EINVAL 400, ENODEV 404, EBUSY 409). A write the kernel fails leaves what the kernel leaves (e.g. its parse-failure line in dmesg, or a leaked lookup reference).',
+          'Kernel action: models ofdt_write and its do_* command as task `drmgr`, with every side effect of that command (lookups by path or through the phandle cache, references, attach and detach with sysfs and the reconfig notifier chain, dmesg). The body is the exact bytes a tool such as drmgr writes (application/octet-stream or text/plain). Errors answer problem+json with `errno` (EINVAL 400, ENODEV 404, EBUSY 409). A write the kernel fails leaves what the kernel leaves (e.g. its parse-failure line in dmesg, or a leaked lookup reference).',
         params: Type.Object({ lpar: LparId }),
         consumes: ['application/octet-stream', 'text/plain'],
         body: RawBody('the exact bytes of one write(2) to /proc/ppc64/ofdt'),
@@ -77,6 +77,8 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['edits'],
         summary: 'add_node with properties (JSON form of the ofdt command)',
+        description:
+          'Kernel action: the exact `add_node` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_add_node: of_find_node_by_path for the path and its parent (references taken and put), a new OF_DYNAMIC node, of_attach_node (sysfs directory and files, safe_name renames, the reconfig notifier chain).',
         params: Type.Object({ lpar: LparId }),
         body: AddNodeBody,
         response: { ...problemOrOk, 201: OfdtDoc },
@@ -99,6 +101,8 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['edits'],
         summary: 'remove_node (JSON form of the ofdt command)',
+        description:
+          'Kernel action: the exact `remove_node` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_remove_node: of_find_node_by_path, EBUSY while the node has children, else of_detach_node (phandle cache eviction where the model has one, sysfs removal and its put, the reconfig notifier chain); a put to 0 frees the node.',
         params: Type.Object({ lpar: LparId }),
         querystring: Type.Object(
           { path: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[\\x21-\\x7e]*$' }) },
@@ -114,6 +118,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     method: 'POST' | 'PUT',
     command: 'add_property' | 'update_property',
     summary: string,
+    description: string,
   ) =>
     app.route({
       method,
@@ -121,6 +126,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['edits'],
         summary,
+        description,
         params: Type.Object({ lpar: LparId }),
         body: PropertyBody,
         response: problemOrOk,
@@ -137,14 +143,22 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     'POST',
     'add_property',
     'add_property (node found by phandle through the cache; the lookup reference is never put)',
+    'Kernel action: the exact `add_property` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_add_property: of_find_node_by_phandle through the phandle cache (a stale hit edits a detached or freed node; the reference it takes is never put, as in the kernel), then of_add_property (its sysfs file, the reconfig notifier chain).',
   );
-  propertyRoute('PUT', 'update_property', 'update_property (node found by phandle through the cache)');
+  propertyRoute(
+    'PUT',
+    'update_property',
+    'update_property (node found by phandle through the cache)',
+    'Kernel action: the exact `update_property` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_update_property: of_find_node_by_phandle through the phandle cache (its reference never put), then of_update_property (the old value moves to the dead properties, the sysfs file is replaced, the reconfig notifier chain runs: nx-842 re-reads its properties).',
+  );
   app.delete(
     '/v1/lpars/:lpar/properties',
     {
       schema: {
         tags: ['edits'],
         summary: 'remove_property (node found by phandle through the cache)',
+        description:
+          'Kernel action: the exact `remove_property` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_remove_property: of_find_node_by_phandle through the phandle cache (its reference never put), then of_remove_property (the value moves to the dead properties, its sysfs file goes, the reconfig notifier chain runs).',
         params: Type.Object({ lpar: LparId }),
         querystring: Type.Object(
           {

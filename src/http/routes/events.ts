@@ -75,6 +75,8 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: "The LPAR's event stream (Server-Sent Events)",
+        description:
+          'Inspection (no side effects): replays the kept events after `Last-Event-ID` (or `since`), then follows unless `follow=false`; subscribing changes nothing in the model.',
         params: Type.Object({ lpar: LparId }),
         querystring: EventsQuery,
         produces: ['text/event-stream'],
@@ -101,6 +103,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'Events of all LPARs (Server-Sent Events, ids global to the instance)',
+        description: 'Inspection (no side effects): as the per-LPAR stream, for every LPAR of the instance.',
         querystring: EventsQuery,
         produces: ['text/event-stream'],
         response: { 200: Type.String({ description: 'text/event-stream' }) },

@@ -9,6 +9,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Liveness',
+        description: 'Inspection (no side effects).',
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
@@ -20,6 +21,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Readiness: the registry answers',
+        description: 'Inspection (no side effects).',
         response: { 200: Type.Object({ status: Type.Literal('ready'), lpars: Type.Integer() }) },
       },
     },
@@ -31,6 +33,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Prometheus metrics',
+        description:
+          'Inspection (no side effects): per-LPAR gauges and counters read from the model; a scrape changes no count it reports.',
         produces: ['text/plain'],
         response: { 200: Type.String() },
       },

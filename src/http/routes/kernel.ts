@@ -15,7 +15,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['kernel'],
         summary: 'The kernel log',
         description:
-          '`since` is a line number (the `next` of an earlier answer); `level` keeps that level and more severe; `format=text` answers dmesg text.',
+          'Inspection (no side effects): reading the log prints and advances nothing. `since` is a line number (the `next` of an earlier answer); `level` keeps that level and more severe; `format=text` answers dmesg text.',
         params,
         querystring: Type.Object(
           {
@@ -58,6 +58,8 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'The phandle cache: model, size, every occupied slot, counters',
+        description:
+          'Inspection (no side effects): the slots as they are, looked at without a lookup: no counter moves, no slot is filled or evicted, and a slot naming a detached or freed node is reported as stale instead of dereferenced.',
         params,
         response: {
           200: Open({
@@ -77,6 +79,8 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'Throw the cache away and refill it as at boot (K-CACHE-5; pow2 and pow2-refs only)',
+        description:
+          'Kernel action: models of_populate_phandle_cache as overlay apply and remove run it, as task `lparsim`: pow2-refs puts the references its slots held and takes one per node it stores; the fill walks the attached tree and counts collisions. 409 on the models without a rebuild (none, hash128), changing nothing.',
         params,
         response: { 200: Open({ model: Type.String() }), 409: Type.Ref('Problem'), ...problemResponses },
       },
@@ -93,6 +97,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'vio devices, their nodes and references',
+        description: 'Inspection (no side effects): the bus as it is; no devspec is computed.',
         params,
         response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
       },
@@ -107,6 +112,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'vio drivers and what they bound',
+        description: 'Inspection (no side effects).',
         params,
         response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
       },
@@ -121,6 +127,8 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['kernel'],
         summary: 'Each invariant of the model with pass/fail and details',
+        description:
+          'Inspection (no side effects): every check reads the live model; reference ledgers are replayed on copies through the pure refcount step, so nothing warns, prints or counts.',
         params,
         response: {
           200: Type.Object({

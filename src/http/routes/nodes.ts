@@ -32,7 +32,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['nodes'],
         summary: 'The attached node at ?path=, or nodes filtered by ?state=',
         description:
-          'With `path`: the node document of the attached node there (no reference taken). Otherwise a page of node summaries, optionally of one state.',
+          'Inspection (no side effects): with `path`, the node document of the attached node there, found by walking the live tree the way of_find_node_by_path matches components but without its get and put: no reference, no event, no pid, nothing printed or counted. Otherwise a page of node summaries, optionally of one state.',
         params: Type.Object({ lpar: LparId }),
         querystring: NodesQuery,
         response: {
@@ -63,6 +63,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'Any node ever allocated, whatever its state (a freed one with its last contents)',
+        description:
+          "Inspection (no side effects): the simulator looks at the node's memory, detached, released or freed, without a kernel access, so reading a freed node here is not a use-after-free and counts nothing.",
         params: Type.Object({ lpar: LparId, address: Address }),
         response: { 200: NodeDoc, ...problemResponses },
       },
@@ -79,7 +81,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['nodes'],
         summary: 'What of_find_node_by_phandle returns now, and how',
         description:
-          'Runs the kernel lookup (through the LPAR phandle cache, with its side effects), then drops the reference. `found: false` answers 200: finding nothing is a result.',
+          "Kernel action: models of_find_node_by_phandle then of_node_put, run as task `lparsim`. It takes and drops a reference (both in the ledger and on the event stream), counts the lookup (hit, miss, collision, stale hit), may fill the phandle cache (pow2-refs takes the cache's own reference), refuses a detached hit on pow2-refs with a WARNING and evicts it, and a hit check on a freed node is a use-after-free (a KASAN report with `kasan`). `found: false` answers 200: finding nothing is a result.",
         params: Type.Object({ lpar: LparId, phandle: PhandleString }),
         response: { 200: LookupDoc, ...problemResponses },
       },
@@ -107,6 +109,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'of_node_get by a named holder (by path or phandle: the kernel lookup takes it)',
+        description:
+          "Kernel action, run as a task named after the holder: by `address`, of_node_get on that node (whatever its state: a get on a freed node is a use-after-free, a get on a count of 0 behaves as the profile's refcount_t does); by `path`, of_find_node_by_path; by `phandle`, of_find_node_by_phandle through the phandle cache, with all its side effects. The reference stays until it is put.",
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
         response: { 201: RefDoc, ...problemResponses },
@@ -127,6 +131,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'References taken over the API and not yet put',
+        description: 'Inspection (no side effects).',
         params: Type.Object({ lpar: LparId }),
         response: { 200: Items(RefDoc), ...problemResponses },
       },
@@ -148,6 +153,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'of_node_put of a reference taken over the API',
+        description:
+          "Kernel action: models of_node_put by the reference's holder, run as a task of that name. A put to 0 runs the release: a node still attached prints `Bad of_node_put()`, a detached OF_DYNAMIC one is freed.",
         params: Type.Object({ lpar: LparId, ref: Type.String({ pattern: '^r[0-9]{1,12}$' }) }),
         response: { 200: RefDoc, ...problemResponses },
       },
@@ -165,7 +172,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['nodes'],
         summary: 'of_node_put by a named holder, balanced or not',
         description:
-          'A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced.',
+          'Kernel action: models of_node_put by a named holder, run as a task of that name, on a node named by path (found without a reference) or address. A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced; a put to 0 runs the release.',
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
         response: { 200: NodeSummary, ...problemResponses },
@@ -185,6 +192,8 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'Every node with its count and holders',
+        description:
+          'Inspection (no side effects): counts and holders as the ledger has them; nothing is taken.',
         params: Type.Object({ lpar: LparId }),
         querystring: Type.Object({ state: Type.Optional(NodeState) }, { additionalProperties: false }),
         response: { 200: Items(Open({ address: Type.String() })), ...problemResponses },
@@ -198,6 +207,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'Detached, released-but-held and orphaned nodes, with holders and migrations survived',
+        description: 'Inspection (no side effects): read from the set of nodes that are not attached.',
         params: Type.Object({ lpar: LparId }),
         response: {
           200: Items(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })),
