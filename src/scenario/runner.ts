@@ -1,42 +1,39 @@
 // The scenario runner (scenarios/README.md): drives LPARs through the API, once per kernel a scenario
 // names, and reports every failed expectation with what was expected and what was seen. It talks to
-// the service only through the client, so the same scenario runs in-process or against a URL.
+// the service only through the client, so the same scenario runs in-process or against a URL. The step
+// language and its types come from schema.ts; a scenario is validated before it runs.
 
-import { ApiError, type ClientNodeRef, type LparsimClient } from '../client/client.ts';
+import {
+  ApiError,
+  type ClientNodeRef,
+  type CreateLpar,
+  type LparsimClient,
+  type Node,
+} from '../client/client.ts';
+import {
+  COUNT_NAMES,
+  type ExpectStep,
+  type KernelName,
+  type NodeRef,
+  type Scenario,
+  type Step,
+} from './schema.ts';
+import { appliesTo, checkScenario } from './validate.ts';
 
-type Kernels = string | string[] | undefined;
-type NodeSel = { path: string } | { phandle: string | number } | { label: string };
-
-export interface Scenario {
-  readonly name: string;
-  readonly description?: string;
-  readonly tags?: string[];
-  readonly kernels: string[];
-  readonly lpar: {
-    profile?: 'power9' | 'power10';
-    phandleScheme?: 'phyp' | 'dtc';
-    seed?: number;
-    options?: Record<string, unknown>;
-  };
-  readonly steps: Step[];
-}
-
-type Step = { do: string; kernel?: Kernels; [key: string]: unknown };
+export type { Scenario } from './schema.ts';
 
 export interface ScenarioResult {
   readonly scenario: string;
   readonly kernel: string;
   readonly ok: boolean;
   readonly failures: string[];
+  /** Steps that ran for this kernel. */
   readonly steps: number;
+  readonly durationMs: number;
 }
 
+/** A step that cannot go on (a label or reference it names does not exist): ends the run. */
 class StepFailure extends Error {}
-
-function appliesTo(kernels: Kernels, kernel: string): boolean {
-  if (kernels === undefined) return true;
-  return (Array.isArray(kernels) ? kernels : [kernels]).includes(kernel);
-}
 
 /** `\xNN` escapes of a scenario's ofdt command become bytes; everything else is UTF-8. */
 export function decodeCommand(command: string): Uint8Array {
@@ -64,6 +61,8 @@ const show = (v: unknown) => JSON.stringify(v);
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
+type ExpectChecks<K extends keyof ExpectStep> = NonNullable<ExpectStep[K]>;
+
 class Run {
   readonly failures: string[] = [];
   private readonly labels = new Map<string, string>();
@@ -72,63 +71,69 @@ class Run {
   private dmesgMark = 0;
   private readonly client: LparsimClient;
   private readonly lpar: string;
-  private readonly kernel: string;
 
-  constructor(client: LparsimClient, lpar: string, kernel: string) {
+  constructor(client: LparsimClient, lpar: string) {
     this.client = client;
     this.lpar = lpar;
-    this.kernel = kernel;
   }
 
   fail(where: string, message: string): void {
     this.failures.push(`${where}: ${message}`);
   }
 
-  /** A node selector as an address; `phandle` runs the kernel lookup (get and put). */
-  async address(sel: NodeSel, where: string): Promise<string | null> {
+  /**
+   * The node a reference names, as a node document, or null when there is none. `label` and `path`
+   * only inspect (GET …/nodes/{address}, GET …/nodes?path=…: no reference, no cache); `phandle` is
+   * of_find_node_by_phandle as a kernel caller (GET …/phandles/{phandle}: get and put, cache effects).
+   */
+  async node(sel: NodeRef): Promise<Node | null> {
     if ('label' in sel) {
-      const a = this.labels.get(sel.label);
-      if (!a) throw new StepFailure(`${where}: no node labelled ${show(sel.label)}`);
-      return a;
+      const address = this.labels.get(sel.label);
+      if (!address) throw new StepFailure(`no node labelled ${show(sel.label)}`);
+      return this.client.nodeByAddress(this.lpar, address);
     }
     if ('path' in sel) {
       try {
-        return (await this.client.nodeByPath(this.lpar, sel.path)).address;
+        return await this.client.nodeByPath(this.lpar, sel.path);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) return null;
         throw e;
       }
     }
-    const found = await this.client.lookup(this.lpar, sel.phandle);
-    return found.node ? found.node.address : null;
+    return (await this.client.lookup(this.lpar, sel.phandle)).node;
   }
 
-  /** The reference a get or put names: by path or address (a label is its address). */
-  private async clientRef(sel: NodeSel, where: string): Promise<ClientNodeRef> {
-    if ('path' in sel) return { path: sel.path };
-    if ('phandle' in sel) return { phandle: sel.phandle };
-    return { address: (await this.address(sel, where))! };
+  /** A reference's address without fetching the node (a label is its address). */
+  async address(sel: NodeRef): Promise<string | null> {
+    if ('label' in sel) {
+      const address = this.labels.get(sel.label);
+      if (!address) throw new StepFailure(`no node labelled ${show(sel.label)}`);
+      return address;
+    }
+    return (await this.node(sel))?.address ?? null;
   }
 
-  async step(step: Step, index: number): Promise<void> {
-    const where = `step ${index + 1} (${step.do})`;
+  private async mustAddress(sel: NodeRef): Promise<string> {
+    const address = await this.address(sel);
+    if (!address) throw new StepFailure(`${show(sel)} names no node`);
+    return address;
+  }
+
+  async step(step: Step, where: string): Promise<void> {
     switch (step.do) {
-      case 'label': {
-        const a = await this.address(step.node as NodeSel, where);
-        if (!a) throw new StepFailure(`${where}: ${show(step.node)} names no node`);
-        this.labels.set(step.as as string, a);
+      case 'label':
+        this.labels.set(step.as, await this.mustAddress(step.node));
         return;
-      }
       case 'migrate':
-        for (const to of step.to as string[]) {
+        for (const to of step.to) {
           const m = await this.client.migrate(this.lpar, { destination: to });
           if (m.state !== 'completed') this.fail(where, `migration to ${to} ended ${m.state}`);
         }
         return;
       case 'ofdt': {
-        const expectError = step.expectError as string | undefined;
+        const { expectError } = step;
         try {
-          await this.client.ofdt(this.lpar, decodeCommand(step.command as string));
+          await this.client.ofdt(this.lpar, decodeCommand(step.command));
           if (expectError) this.fail(where, `expected ${expectError}, the write succeeded`);
         } catch (e) {
           if (!(e instanceof ApiError) || !e.problem.errno) throw e;
@@ -141,82 +146,64 @@ class Run {
         return;
       }
       case 'get': {
-        const ref = await this.client.get(
-          this.lpar,
-          await this.clientRef(step.node as NodeSel, where),
-          step.holder as string,
-        );
-        if (step.as) this.refs.set(step.as as string, ref.id);
+        // By phandle the holder itself is the kernel caller: of_find_node_by_phandle, keeping the
+        // reference it returns. By path or label the node is found by inspection, then got.
+        const ref: ClientNodeRef =
+          'phandle' in step.node
+            ? { phandle: step.node.phandle }
+            : { address: await this.mustAddress(step.node) };
+        const taken = await this.client.get(this.lpar, ref, step.holder);
+        if (step.as) this.refs.set(step.as, taken.id);
         return;
       }
       case 'put': {
-        if (step.ref !== undefined) {
-          const id = this.refs.get(step.ref as string);
-          if (!id) throw new StepFailure(`${where}: no reference named ${show(step.ref)}`);
+        if ('ref' in step) {
+          const id = this.refs.get(step.ref);
+          if (!id) throw new StepFailure(`no reference named ${show(step.ref)}`);
           await this.client.putRef(this.lpar, id);
+          this.refs.delete(step.ref);
           return;
         }
-        const sel = step.node as NodeSel;
-        const ref =
-          'phandle' in sel
-            ? { address: (await this.address(sel, where))! }
-            : await this.clientRef(sel, where);
-        await this.client.putByHolder(this.lpar, ref, step.holder as string);
+        await this.client.putByHolder(this.lpar, { address: await this.mustAddress(step.node) }, step.holder);
         return;
       }
       case 'lookup': {
-        const found = await this.client.lookup(this.lpar, step.phandle as string);
-        if (step.as && found.node) this.labels.set(step.as as string, found.node.address);
+        const found = await this.client.lookup(this.lpar, step.phandle);
+        if (step.as && found.node) this.labels.set(step.as, found.node.address);
         return;
       }
       case 'read': {
-        const bytes = await this.client.read(this.lpar, step.path as string);
-        if (step.as) this.kept.set(step.as as string, bytes);
+        const bytes = await this.client.read(this.lpar, step.path);
+        if (step.as) this.kept.set(step.as, bytes);
         return;
       }
       case 'rebuildCache':
         await this.client.rebuildCache(this.lpar);
         return;
       case 'expect':
-        if (appliesTo(step.kernel, this.kernel)) await this.expect(step, where);
+        await this.expect(step, where);
         return;
-      default:
-        throw new StepFailure(`${where}: unknown step ${show(step.do)}`);
+      default: {
+        const unknown: never = step;
+        throw new StepFailure(`unknown step ${show(unknown)}`);
+      }
     }
   }
 
-  private async expect(e: Step, where: string): Promise<void> {
-    if (e.dmesg) await this.expectDmesg(e.dmesg as Record<string, unknown>, where);
-    if (e.sysfs) await this.expectSysfs(e.sysfs as Record<string, unknown>, where);
-    if (e.nodes) for (const n of e.nodes as Array<Record<string, unknown>>) await this.expectNode(n, where);
+  private async expect(e: ExpectStep, where: string): Promise<void> {
+    if (e.dmesg) await this.expectDmesg(e.dmesg, where);
+    if (e.sysfs) await this.expectSysfs(e.sysfs, where);
+    for (const n of e.nodes ?? []) await this.expectNode(n, where);
     if (e.counts) {
-      const counts = (await this.client.getLpar(this.lpar)).counts as Record<string, unknown>;
-      for (const [k, v] of Object.entries(e.counts as Record<string, unknown>)) {
-        if (counts[k] !== v) this.fail(where, `counts.${k}: expected ${show(v)}, saw ${show(counts[k])}`);
-      }
+      const want = e.counts;
+      const seen = (await this.client.getLpar(this.lpar)).counts;
+      for (const k of COUNT_NAMES)
+        if (want[k] !== undefined && seen[k] !== want[k])
+          this.fail(where, `counts.${k}: expected ${show(want[k])}, saw ${show(seen[k])}`);
     }
-    if (e.lookup) {
-      const l = e.lookup as { phandle: string; finds?: NodeSel | null; how?: string };
-      const found = await this.client.lookup(this.lpar, l.phandle);
-      if (l.how !== undefined && found.how !== l.how)
-        this.fail(where, `lookup ${l.phandle}: expected how ${show(l.how)}, saw ${show(found.how)}`);
-      if (l.finds === null && found.node)
-        this.fail(
-          where,
-          `lookup ${l.phandle}: expected nothing, found ${found.node.address} (${found.node.lastKnownPath}, ${found.node.state})`,
-        );
-      if (l.finds) {
-        const want = await this.address(l.finds, where);
-        const seen = found.node?.address ?? null;
-        if (want !== seen)
-          this.fail(
-            where,
-            `lookup ${l.phandle}: expected ${show(l.finds)} = ${want}, found ${seen}${found.node ? ` (${found.node.lastKnownPath}, ${found.node.state})` : ''}`,
-          );
-      }
-    }
+    if (e.lookup) await this.expectLookup(e.lookup, where);
     if (e.read) {
-      const r = e.read as { path: string; equals: string };
+      const r = e.read;
       const bytes = await this.client.read(this.lpar, r.path);
       const want = new TextEncoder().encode(r.equals);
       if (Buffer.compare(Buffer.from(bytes), Buffer.from(want)) !== 0)
@@ -232,23 +219,41 @@ class Run {
     }
   }
 
-  private async expectDmesg(d: Record<string, unknown>, where: string): Promise<void> {
+  private async expectLookup(l: ExpectChecks<'lookup'>, where: string): Promise<void> {
+    const found = await this.client.lookup(this.lpar, l.phandle);
+    const seenNode = found.node ? ` (${found.node.lastKnownPath}, ${found.node.state})` : '';
+    if (l.how !== undefined && found.how !== l.how)
+      this.fail(where, `lookup ${l.phandle}: expected how ${show(l.how)}, saw ${show(found.how)}`);
+    if (l.finds === null && found.node)
+      this.fail(where, `lookup ${l.phandle}: expected nothing, found ${found.node.address}${seenNode}`);
+    if (l.finds) {
+      const want = await this.address(l.finds);
+      const seen = found.node?.address ?? null;
+      if (want !== seen)
+        this.fail(
+          where,
+          `lookup ${l.phandle}: expected ${show(l.finds)} = ${want}, found ${seen}${seenNode}`,
+        );
+    }
+  }
+
+  private async expectDmesg(d: ExpectChecks<'dmesg'>, where: string): Promise<void> {
     const log = await this.client.dmesg(this.lpar, d.since === 'last' ? this.dmesgMark : 0);
     this.dmesgMark = log.next;
     const lines = log.items.map((l) => l.text);
-    for (const want of (d.contains as string[] | undefined) ?? []) {
+    for (const want of d.contains ?? []) {
       if (!lines.includes(want))
         this.fail(where, `dmesg: expected the line ${show(want)}; ${lines.length} lines, none equal`);
     }
-    for (const re of (d.matches as string[] | undefined) ?? []) {
+    for (const re of d.matches ?? []) {
       if (!lines.some((l) => new RegExp(re).test(l)))
         this.fail(where, `dmesg: expected a line matching /${re}/`);
     }
-    for (const [re, n] of Object.entries((d.count as Record<string, number> | undefined) ?? {})) {
+    for (const [re, n] of Object.entries(d.count ?? {})) {
       const seen = lines.filter((l) => new RegExp(re).test(l)).length;
       if (seen !== n) this.fail(where, `dmesg: expected ${n} lines matching /${re}/, saw ${seen}`);
     }
-    for (const re of (d.absent as string[] | undefined) ?? []) {
+    for (const re of d.absent ?? []) {
       const hit = lines.find((l) => new RegExp(re).test(l));
       if (hit !== undefined) this.fail(where, `dmesg: expected no line matching /${re}/, saw ${show(hit)}`);
     }
@@ -264,12 +269,12 @@ class Run {
     }
   }
 
-  private async expectSysfs(s: Record<string, unknown>, where: string): Promise<void> {
-    for (const p of (s.exists as string[] | undefined) ?? [])
+  private async expectSysfs(s: ExpectChecks<'sysfs'>, where: string): Promise<void> {
+    for (const p of s.exists ?? [])
       if (!(await this.exists(p))) this.fail(where, `sysfs: expected ${p} to exist; it does not`);
-    for (const p of (s.absent as string[] | undefined) ?? [])
+    for (const p of s.absent ?? [])
       if (await this.exists(p)) this.fail(where, `sysfs: expected ${p} to be absent; it exists`);
-    for (const [dir, want] of Object.entries((s.children as Record<string, string[]> | undefined) ?? {})) {
+    for (const [dir, want] of Object.entries(s.children ?? {})) {
       let seen: string[];
       try {
         seen = ((await this.client.stat(this.lpar, dir)).items ?? [])
@@ -288,56 +293,63 @@ class Run {
     }
   }
 
-  private async expectNode(n: Record<string, unknown>, where: string): Promise<void> {
-    const sel = n.node as NodeSel;
-    const address = await this.address(sel, where);
-    if (!address) {
-      this.fail(where, `node ${show(sel)}: names no node`);
+  private async expectNode(n: ExpectChecks<'nodes'>[number], where: string): Promise<void> {
+    const doc = await this.node(n.node);
+    if (!doc) {
+      this.fail(where, `node ${show(n.node)}: names no node`);
       return;
     }
-    const doc = await this.client.nodeByAddress(this.lpar, address);
-    const label = `node ${show(sel)} (${doc.lastKnownPath} @ ${address})`;
+    const label = `node ${show(n.node)} (${doc.lastKnownPath} @ ${doc.address})`;
     if (n.state !== undefined && doc.state !== n.state)
       this.fail(where, `${label}: expected state ${show(n.state)}, saw ${show(doc.state)}`);
     if (n.refcount !== undefined && doc.refcount !== n.refcount)
       this.fail(where, `${label}: expected refcount ${show(n.refcount)}, saw ${show(doc.refcount)}`);
     if (n.holders !== undefined) {
       const seen = doc.holders.map((h) => h.holder);
-      if (!sameSet(seen, n.holders as string[]))
+      if (!sameSet(seen, n.holders))
         this.fail(where, `${label}: expected holders ${show(n.holders)}, saw ${show(seen)}`);
     }
-    if (n.flags !== undefined && !sameSet(doc.flags, n.flags as string[]))
+    if (n.flags !== undefined && !sameSet(doc.flags, n.flags))
       this.fail(where, `${label}: expected flags ${show(n.flags)}, saw ${show(doc.flags)}`);
   }
 }
 
+/** Runs `scenario` once for `kernel`: a fresh LPAR, every step that applies, then the LPAR is deleted. */
 export async function runScenario(
   client: LparsimClient,
   scenario: Scenario,
-  kernel: string,
+  kernel: KernelName,
 ): Promise<ScenarioResult> {
-  const lpar = await client.createLpar({
-    kernel: kernel as never,
-    profile: scenario.lpar.profile ?? 'power9',
-    ...(scenario.lpar.phandleScheme ? { phandleScheme: scenario.lpar.phandleScheme } : {}),
-    ...(scenario.lpar.seed !== undefined ? { seed: scenario.lpar.seed } : {}),
-    ...(scenario.lpar.options ? { options: scenario.lpar.options as never } : {}),
-  });
-  const run = new Run(client, lpar.id, kernel);
+  // Scenarios built in code get the same checks as files (a misspelt key must not pass).
+  checkScenario(scenario, `scenario ${show(scenario.name)}`);
+  const started = performance.now();
+  const { profile, phandleScheme, seed, options, switches } = scenario.lpar;
+  // `switches` (a what-if kernel) is passed as written; the service checks it too.
+  const body: CreateLpar & { switches?: typeof switches } = {
+    kernel,
+    profile: profile ?? 'power9',
+    ...(phandleScheme ? { phandleScheme } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(options ? { options } : {}),
+    ...(switches ? { switches } : {}),
+  };
+  const lpar = await client.createLpar(body);
+  const run = new Run(client, lpar.id);
   let steps = 0;
   try {
     for (const [i, step] of scenario.steps.entries()) {
-      if (step.do !== 'expect' && !appliesTo(step.kernel, kernel)) continue;
+      if (!appliesTo(step.kernel, kernel)) continue;
       steps += 1;
+      const where = `step ${i + 1} (${step.do})`;
       try {
-        await run.step(step, i);
+        await run.step(step, where);
       } catch (e) {
         if (e instanceof StepFailure) {
-          run.fail(`step ${i + 1}`, e.message);
+          run.fail(where, e.message);
           break;
         }
         if (e instanceof ApiError) {
-          run.fail(`step ${i + 1} (${step.do})`, `the service answered ${e.message}`);
+          run.fail(where, `the service answered ${e.message}`);
           break;
         }
         throw e;
@@ -346,25 +358,17 @@ export async function runScenario(
   } finally {
     await client.deleteLpar(lpar.id).catch(() => undefined);
   }
-  return { scenario: scenario.name, kernel, ok: run.failures.length === 0, failures: run.failures, steps };
+  return {
+    scenario: scenario.name,
+    kernel,
+    ok: run.failures.length === 0,
+    failures: run.failures,
+    steps,
+    durationMs: performance.now() - started,
+  };
 }
 
-/** Checks the shape of a parsed scenario file; returns what is wrong, or nothing. */
-export function scenarioProblems(s: unknown): string[] {
-  const problems: string[] = [];
-  const o = s as Partial<Scenario>;
-  if (typeof o !== 'object' || o === null) return ['not a JSON object'];
-  if (typeof o.name !== 'string') problems.push('name must be a string');
-  if (!Array.isArray(o.kernels) || o.kernels.length === 0) problems.push('kernels must be a non-empty list');
-  if (typeof o.lpar !== 'object' || o.lpar === null) problems.push('lpar must be an object');
-  if (!Array.isArray(o.steps)) problems.push('steps must be a list');
-  else
-    o.steps.forEach((st, i) => {
-      if (typeof st?.do !== 'string') problems.push(`step ${i + 1} has no "do"`);
-    });
-  return problems;
-}
-
+/** Runs `scenario` for each kernel it names (only `only`, when given). */
 export async function runScenarioKernels(
   client: LparsimClient,
   scenario: Scenario,
