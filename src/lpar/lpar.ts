@@ -153,6 +153,7 @@ export class Lpar {
 
   /** of_find_node_by_phandle as a kernel caller: get, then put (the REST lookup, scenario `lookup`). */
   lookupPhandle(handle: number): PhandleLookup {
+    this.assertAlive();
     return this.run(API_TASK, () => {
       const result = ofFindNodeByPhandle(this.of, handle, API_TASK);
       ofNodePut(this.of, result.node, API_TASK);
@@ -178,6 +179,7 @@ export class Lpar {
   // ---- explicit references (K-REF-1, holders named by the client) ----
 
   get(ref: NodeRef, holder: string): ExplicitRef {
+    this.assertAlive();
     let np: DeviceNode | null;
     if ('phandle' in ref) {
       np = this.run(holder, () => ofFindNodeByPhandle(this.of, ref.phandle, holder).node);
@@ -197,6 +199,7 @@ export class Lpar {
   }
 
   putRef(id: string): ExplicitRef {
+    this.assertAlive();
     const ref = this.refs.get(id);
     if (!ref)
       throw notFound('Reference', `no outstanding reference ${JSON.stringify(id)} in LPAR ${this.config.id}`);
@@ -209,6 +212,7 @@ export class Lpar {
   putByHolder(ref: NodeRef, holder: string): DeviceNode {
     if ('phandle' in ref)
       throw badRequest('Unsupported node reference', 'a put names its node by path or address');
+    this.assertAlive();
     const np = this.resolve(ref);
     this.run(holder, () => ofNodePut(this.of, np, holder));
     // An explicit ref of this holder on this node is now spent.
@@ -254,6 +258,7 @@ export class Lpar {
   }
 
   rebuildPhandleCache(): void {
+    this.assertAlive();
     const model = this.of.cache.model;
     const done = this.run(API_TASK, () => ofRebuildPhandleCache(this.of));
     if (!done)

@@ -98,6 +98,7 @@ export function migrate(
   now: () => Date,
   clockMs: () => number,
 ): Migration {
+  lpar.assertAlive();
   const source = lpar.system;
   if (req.destination.name === source.name)
     throw conflict(

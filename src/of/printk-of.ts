@@ -36,15 +36,22 @@ function genFullName(of: OfState, np: DeviceNode): string {
   });
 }
 
-/** fwnode_get_next_parent: a reference on the parent, then the one on `np` dropped. */
-function fwnodeGetNextParent(of: OfState, np: DeviceNode): DeviceNode | null {
-  return of.k.fn('fwnode_get_next_parent', () => {
-    const parent = of.k.fn('of_fwnode_get_parent', () =>
+/** fwnode_get_parent → of_fwnode_get_parent → of_get_parent: the parent, with a reference. */
+function fwnodeGetParent(of: OfState, np: DeviceNode): DeviceNode | null {
+  return of.k.fn('fwnode_get_parent', () =>
+    of.k.fn('of_fwnode_get_parent', () =>
       of.k.fn('of_get_parent', () => {
         of.k.access(np, 'of_get_parent', 8);
         return ofNodeGet(of, np.parent, POF_HOLDER);
       }),
-    );
+    ),
+  );
+}
+
+/** fwnode_get_next_parent: a reference on the parent, then the one on `np` dropped. */
+function fwnodeGetNextParent(of: OfState, np: DeviceNode): DeviceNode | null {
+  return of.k.fn('fwnode_get_next_parent', () => {
+    const parent = fwnodeGetParent(of, np);
     ofNodePut(of, np, POF_HOLDER);
     return parent;
   });
@@ -53,10 +60,7 @@ function fwnodeGetNextParent(of: OfState, np: DeviceNode): DeviceNode | null {
 /** fwnode_count_parents: walks to the root holding one reference at a time. */
 function fwnodeCountParents(of: OfState, np: DeviceNode): number {
   return of.k.fn('fwnode_count_parents', () => {
-    let cur = of.k.fn('of_get_parent', () => {
-      of.k.access(np, 'of_get_parent', 8);
-      return ofNodeGet(of, np.parent, POF_HOLDER);
-    });
+    let cur = fwnodeGetParent(of, np);
     let count = 0;
     while (cur) {
       cur = fwnodeGetNextParent(of, cur);
