@@ -98,6 +98,16 @@ export class Kernel {
     this.oopsId = randomOopsId(traceSeed);
   }
 
+  /** The WARN_ONCE sites that have fired (read-only). */
+  get firedOnce(): ReadonlySet<string> {
+    return this.onceFlags;
+  }
+
+  /** The last end-trace id printed (or the boot's random one before any trace). */
+  get lastOopsId(): bigint {
+    return this.oopsId;
+  }
+
   /** Run a modelled kernel function: its name is on the call chain while `body` runs. */
   fn<T>(name: string, body: () => T): T {
     const frames = this.tasks.frames;
@@ -140,7 +150,10 @@ export class Kernel {
     if (this.profile.cutHereAlways || message !== undefined) this.printk('warn', CUT_HERE);
     if (message !== undefined) this.printk('warn', message);
     const where = this.profile.warnLines[site] ?? this.profile.warnLines[func] ?? 'kernel/panic.c:0';
-    this.printk('warn', `WARNING: CPU: 0 PID: ${pid} at ${where} ${symbolName(this.profile.release, this.symbol(func))}`);
+    this.printk(
+      'warn',
+      `WARNING: CPU: 0 PID: ${pid} at ${where} ${symbolName(this.profile.release, this.symbol(func))}`,
+    );
     this.printk('warn', 'Modules linked in:');
     this.printk('warn', this.cpuLine());
     this.printCallTrace('warn');

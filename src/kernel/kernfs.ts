@@ -20,6 +20,11 @@ export interface KernfsFile {
   readonly size: () => number;
   /** What a read returns; may run kernel code with its side effects (K-DRV-2 devspec). */
   readonly read: () => Uint8Array;
+  /**
+   * The kernel function a read runs when it has side effects (`devspec_show`); absent for a plain copy
+   * such as a property file. Views use it to tell a kernel action from an inspection.
+   */
+  readonly action?: string;
 }
 
 export interface KernfsLink {

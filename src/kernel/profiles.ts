@@ -130,7 +130,8 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
     '4.16',
     BASE_4X,
     { warnLines: LINES_4X, kobjOffset: 0x58, faultMessages: 'paging-request', taintFlags: 17 },
-    'before the phandle cache (0b3ce78e90fc arrived in 4.17)'),
+    'before the phandle cache (0b3ce78e90fc arrived in 4.17)',
+  ),
   profile(
     '4.18',
     { ...BASE_4X, phandleCache: 'pow2' },
@@ -139,7 +140,13 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
   ),
   profile(
     '5.0',
-    { ...BASE_4X, phandleCache: 'pow2-refs', sysfsHoldsRef: true, sysfsRefBeforeAdd: true, dlparDetachPut: true },
+    {
+      ...BASE_4X,
+      phandleCache: 'pow2-refs',
+      sysfsHoldsRef: true,
+      sysfsRefBeforeAdd: true,
+      dlparDetachPut: true,
+    },
     {
       warnLines: {
         __of_detach_node: 'drivers/of/dynamic.c:258',

@@ -12,13 +12,13 @@ import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { ofCoreInit, unflattenDeviceTree } from '../of/unflatten.ts';
+import { type CacheInfo, cacheInfoNew, cacheinfoInit } from '../pseries/cacheinfo.ts';
 import { type PartitionRecord, recordPartition } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
-import type { ManagedSystem } from '../pseries/systems.ts';
-import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
-import { type CacheInfo, cacheInfoNew, cacheinfoInit } from '../pseries/cacheinfo.ts';
 import { rngInit } from '../pseries/rng.ts';
+import type { ManagedSystem } from '../pseries/systems.ts';
 import { type CpuTopology, topologyInit } from '../pseries/topology.ts';
+import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
 import { type VioBus, vioBusInit } from '../pseries/vio.ts';
 import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
@@ -75,6 +75,10 @@ export class Lpar {
   system: ManagedSystem;
   readonly refs = new Map<string, ExplicitRef>();
   private nextRef = 1;
+  /** The id the next explicit reference will get (read-only, for digests). */
+  get nextRefId(): number {
+    return this.nextRef;
+  }
   /** Serialises mutations (a migration may await persistence in later versions). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -241,8 +245,16 @@ export class Lpar {
         'task-killed',
         'The writing task was killed by an oops',
         `the kernel oopsed in ${e.function}; ${e.comm} was killed by ${e.signal} and its write never returned` +
-          (e.panicked ? '; the partition panicked (panicOnOops) and refuses kernel operations until it is deleted' : ''),
-        { signal: e.signal, function: e.function, comm: e.comm, panicked: e.panicked, taint: [...this.k.taints] },
+          (e.panicked
+            ? '; the partition panicked (panicOnOops) and refuses kernel operations until it is deleted'
+            : ''),
+        {
+          signal: e.signal,
+          function: e.function,
+          comm: e.comm,
+          panicked: e.panicked,
+          taint: [...this.k.taints],
+        },
       );
     }
   }

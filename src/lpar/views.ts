@@ -89,5 +89,8 @@ export function listDirectory(lpar: Lpar, dir: KernfsDir) {
 export function readViewFile(lpar: Lpar, node: KernfsNode): Uint8Array | null {
   const target = node.kind === 'link' ? resolveLink(lpar.of.sysfs, node) : node;
   if (target?.kind !== 'file') return null;
+  // A plain copy is an inspection; a show function with side effects is a kernel action.
+  if (target.action === undefined) return target.read();
+  lpar.assertAlive();
   return lpar.run(lpar.k.tasks.current.comm, () => target.read());
 }

@@ -2,8 +2,8 @@
 // ledger (K-REF-1) and the profile's refcount behaviour (K-REF-4).
 
 import { refcountDecAndTest, refcountInc, refcountMode, refcountStep } from '../kernel/refcount.ts';
-import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
 import { childHolder, kobjectDel } from './kobj.ts';
+import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
 import { ofNodeFullName } from './printk-of.ts';
 import type { OfState } from './state.ts';
 

@@ -65,7 +65,8 @@ function lookupOrInstantiate(of: OfState, info: CacheInfo, node: DeviceNode, lev
 function ofFindNextCacheNode(of: OfState, np: DeviceNode): DeviceNode | null {
   return of.k.fn('of_find_next_cache_node', () => {
     if (ofFindProperty(np, 'l2-cache')) return ofParsePhandle(of, np, 'l2-cache', WALK_HOLDER);
-    if (ofFindProperty(np, 'next-level-cache')) return ofParsePhandle(of, np, 'next-level-cache', WALK_HOLDER);
+    if (ofFindProperty(np, 'next-level-cache'))
+      return ofParsePhandle(of, np, 'next-level-cache', WALK_HOLDER);
     return null;
   });
 }

@@ -11,6 +11,7 @@ import { ofNodeFullName, ofNodeFullNamePhandle, ofNodePathPeek } from '../of/pri
 import { cString } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
+import { type CacheInfo, cacheinfoRebuild, cacheinfoTeardown } from './cacheinfo.ts';
 import { dlparAttachNode, dlparConfigureConnector, dlparDetachNode, dlparFreeCcNodes } from './dlpar.ts';
 import {
   ACTION_ADD,
@@ -27,7 +28,6 @@ import {
 } from './firmware.ts';
 import type { Rtas } from './rtas.ts';
 import { WorkAreaCursor } from './work-area.ts';
-import { type CacheInfo, cacheinfoRebuild, cacheinfoTeardown } from './cacheinfo.ts';
 
 export type OperationOutcome = 'done' | 'not-found' | 'ignored' | 'failed';
 
@@ -201,7 +201,10 @@ function handleEntry(
     if (!np) {
       k.printk(
         'warn',
-        mobilityText(of, `Failed lookup: phandle 0x${phandle.toString(16)} for action 0x${action.toString(16)}`),
+        mobilityText(
+          of,
+          `Failed lookup: phandle 0x${phandle.toString(16)} for action 0x${action.toString(16)}`,
+        ),
       );
       return { action: name, phandle, node: null, outcome: 'not-found' };
     }

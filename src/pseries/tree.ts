@@ -236,12 +236,19 @@ export function platformFacilitiesNode(
 function withPhandleProps(root: GenNode, phandles: Map<GenNode, number>): FdtNode {
   const build = (n: GenNode): FdtNode => {
     const ph = phandles.get(n);
-    const linked = (n.links ?? []).map(([name, target]) => ({ name, value: enc.u32(phandles.get(target) ?? 0) }));
+    const linked = (n.links ?? []).map(([name, target]) => ({
+      name,
+      value: enc.u32(phandles.get(target) ?? 0),
+    }));
     const withLinks = linked.length ? [...n.props, ...linked] : n.props;
     const props =
       ph === undefined
         ? withLinks
-        : [...withLinks, { name: 'ibm,phandle', value: enc.u32(ph) }, { name: 'phandle', value: enc.u32(ph) }];
+        : [
+            ...withLinks,
+            { name: 'ibm,phandle', value: enc.u32(ph) },
+            { name: 'phandle', value: enc.u32(ph) },
+          ];
     return { name: n.name, props, children: n.children.map(build) };
   };
   return build(root);

@@ -69,14 +69,14 @@ function vioSysfsAdd(of: OfState, bus: VioBus, dev: VioDevice): void {
       () => nameBytes.length,
     ),
   );
-  kernfsAdd(
-    dev.dir,
-    file(
+  kernfsAdd(dev.dir, {
+    ...file(
       'devspec',
       () => devspecShow(of, dev),
       () => 4096,
     ),
-  );
+    action: 'devspec_show',
+  });
   // The link target is fixed when the device is created; it breaks when that directory goes away.
   kernfsAdd(dev.dir, {
     kind: 'link',

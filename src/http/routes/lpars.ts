@@ -38,6 +38,8 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['lpars'],
         summary: 'Create (boot) an LPAR',
+        description:
+          'Boots a new LPAR: unflatten, sysfs, the phandle cache, then the initcalls that hold nodes (cpu devices, cacheinfo, rng_init, the vio bus and its drivers). `switches` overrides any switch of the kernel profile for a what-if kernel. Changes nothing else.',
         body: CreateLparBody,
         response: createdResponses,
       },
@@ -110,7 +112,14 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.get(
     '/v1/lpars',
-    { schema: { tags: ['lpars'], summary: 'All LPARs', response: { 200: Items(LparDoc) } } },
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'All LPARs',
+        description: 'Inspection (no side effects).',
+        response: { 200: Items(LparDoc) },
+      },
+    },
     async () => ({
       items: [...app.registry.lpars.values()].map(lparDocument),
     }),
@@ -121,6 +130,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['lpars'],
         summary: 'One LPAR with its counts',
+        description: 'Inspection (no side effects).',
         params: LparParams,
         response: { 200: LparDoc, ...problemResponses },
       },
@@ -133,6 +143,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['lpars'],
         summary: 'Delete an LPAR',
+        description: 'Removes the LPAR and ends its event streams; other LPARs are untouched.',
         params: LparParams,
         response: { 204: Type.Null({ description: 'deleted' }), ...problemResponses },
       },

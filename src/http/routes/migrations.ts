@@ -35,9 +35,16 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['migrations'],
         summary: 'Migrate the LPAR to another managed system (runs post_mobility_fixup as its kernel does)',
+        description:
+          'Kernel action: models the partition side of a live migration as task drmgr (the suspend, then post_mobility_fixup: activate-firmware, the ibm,update-nodes loop with its deletes, updates and adds, and, where the kernel has it, the cacheinfo teardown and rebuild). `dryRun` only computes the work list and changes nothing.',
         params,
         body: MigrationBody,
-        response: { 201: MigrationDoc, 409: Type.Ref('Problem'), ...problemResponses },
+        response: {
+          201: MigrationDoc,
+          409: Type.Ref('Problem'),
+          422: Type.Ref('Problem'),
+          ...problemResponses,
+        },
       },
     },
     async (req, reply) => {
@@ -73,6 +80,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['migrations'],
         summary: "The LPAR's migrations",
+        description: 'Inspection (no side effects).',
         params,
         response: { 200: Items(MigrationDoc), ...problemResponses },
       },
@@ -87,6 +95,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['migrations'],
         summary: 'One migration with its report',
+        description: 'Inspection (no side effects).',
         params: Type.Object({ lpar: LparId, migration: Type.String({ pattern: '^m[0-9]{1,9}$' }) }),
         response: { 200: MigrationDoc, ...problemResponses },
       },

@@ -83,7 +83,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Kernel action: models of_find_node_by_phandle then of_node_put, run as task `lparsim`. It takes and drops a reference (both in the ledger and on the event stream), counts the lookup (hit, miss, collision, stale hit), may fill the phandle cache (pow2-refs takes the cache's own reference), refuses a detached hit on pow2-refs with a WARNING and evicts it, and a hit check on a freed node is a use-after-free (a KASAN report with `kasan`). `found: false` answers 200: finding nothing is a result.",
         params: Type.Object({ lpar: LparId, phandle: PhandleString }),
-        response: { 200: LookupDoc, ...problemResponses },
+        response: { 200: LookupDoc, 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -113,7 +113,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "Kernel action, run as a task named after the holder: by `address`, of_node_get on that node (whatever its state: a get on a freed node is a use-after-free, a get on a count of 0 behaves as the profile's refcount_t does); by `path`, of_find_node_by_path; by `phandle`, of_find_node_by_phandle through the phandle cache, with all its side effects. The reference stays until it is put.",
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
-        response: { 201: RefDoc, ...problemResponses },
+        response: { 201: RefDoc, 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req, reply) => {
@@ -156,7 +156,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Kernel action: models of_node_put by the reference's holder, run as a task of that name. A put to 0 runs the release: a node still attached prints `Bad of_node_put()`, a detached OF_DYNAMIC one is freed.",
         params: Type.Object({ lpar: LparId, ref: Type.String({ pattern: '^r[0-9]{1,12}$' }) }),
-        response: { 200: RefDoc, ...problemResponses },
+        response: { 200: RefDoc, 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -175,7 +175,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Kernel action: models of_node_put by a named holder, run as a task of that name, on a node named by path (found without a reference) or address. A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced; a put to 0 runs the release.',
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
-        response: { 200: NodeSummary, ...problemResponses },
+        response: { 200: NodeSummary, 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {

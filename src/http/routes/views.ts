@@ -77,10 +77,10 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['views'],
       summary,
       description:
-        'A directory answers a JSON listing; a file its raw bytes (reading runs the kernel code behind the file, e.g. devspec); `?stat=true` answers metadata only.',
+        'Inspection (no side effects) for directory listings, `?stat=true` and property files (a property read is a plain copy of its value, as `of_node_property_read` is). Kernel action for files whose show function runs kernel code: `/sys/devices/vio/<dev>/devspec` models `devspec_show` as task `cat`, printing `%pOF` of the device node (from 5.5 that gets and puts every ancestor, so it can warn or read freed memory). A directory answers a JSON listing, a file its raw bytes.',
       querystring: ViewQuery,
       produces: ['application/json', 'application/octet-stream'],
-      response: { 200: Listing, ...problemResponses },
+      response: { 200: Listing, 409: Type.Ref('Problem'), ...problemResponses },
     };
     app.get(
       `/v1/lpars/:lpar${prefix}`,
@@ -106,6 +106,8 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['views'],
         summary: '/sys/firmware/devicetree/base as a tar archive (for dtc -I fs)',
+        description:
+          'Inspection (no side effects): every directory and property file at one instant, values copied.',
         params,
         produces: ['application/x-tar'],
         response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
@@ -125,6 +127,8 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['views'],
         summary: 'The attached tree as a flattened device tree',
+        description:
+          "Inspection (no side effects): the attached tree, with the boot blob's memory reservations and boot CPU.",
         params,
         produces: ['application/octet-stream'],
         response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
@@ -145,6 +149,7 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['views'],
         summary: 'The attached tree as device tree source',
+        description: 'Inspection (no side effects): the attached tree as dtc would print it.',
         params,
         produces: ['text/plain'],
         response: { 200: Type.String(), ...problemResponses },
