@@ -36,7 +36,7 @@ export function safeName(of: OfState, dir: KernfsDir, orig: string): string {
   return name;
 }
 
-function propertyFile(np: DeviceNode, pp: NodeProperty, name: string): KernfsFile {
+function propertyFile(pp: NodeProperty, name: string): KernfsFile {
   // K-SYSFS-1: passwords stay hidden.
   const secure = pp.name.startsWith('security-');
   return {
@@ -67,7 +67,7 @@ export function ofAddPropertySysfs(of: OfState, np: DeviceNode, pp: NodeProperty
   const dir = np.kobj.dir;
   if (!np.kobj.inSysfs || !dir) return;
   const name = safeName(of, dir, pp.name);
-  const file = propertyFile(np, pp, name);
+  const file = propertyFile(pp, name);
   if (kernfsAdd(dir, file)) pp.sysfs = file;
   else sysfsWarnDup(of, dir, name);
 }
