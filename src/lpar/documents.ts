@@ -1,7 +1,9 @@
 // What the API shows of the model: plain JSON documents built from the live objects, without side
 // effects (the simulator looks at memory; it does not dereference through the kernel).
 
+import { printTainted } from '../kernel/kernel.ts';
 import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
+import { type KernelOptions, type KernelProfile, switchesOf } from '../kernel/profiles.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlotOf, cacheSlots, HASH128_BITS } from '../of/phandle-cache.ts';
@@ -128,14 +130,50 @@ export function lparDocument(lpar: Lpar) {
     name: c.name,
     profile: c.profile,
     kernel: c.kernel.name,
+    kernelProfile: kernelProfileDocument(c.kernel),
     system: lpar.system.name,
     phandleScheme: c.phandleScheme,
     seed: c.seed,
     options: { ...c.kernelOptions, ...(c.treeOptions ? treeOptionsDocument(c.treeOptions) : {}) },
+    whatIf: whatIfNotes(c.kernel, c.kernelOptions),
+    health: {
+      taint: printTainted(lpar.k.taints, c.kernel.taintFlags),
+      oopses: lpar.k.oopses,
+      panicked: lpar.k.panicked,
+    },
     createdAt: c.createdAt,
     counts: lparCounts(lpar),
     nodes: lpar.of.nodes.size,
   };
+}
+
+/** The kernel as run: its base profile, whether switches were overridden, and every switch's value. */
+function kernelProfileDocument(kernel: KernelProfile) {
+  return {
+    base: kernel.name,
+    release: kernel.release,
+    custom: kernel.overrides !== null,
+    overrides: kernel.overrides ?? {},
+    switches: switchesOf(kernel),
+  };
+}
+
+/** What in this LPAR's configuration no real kernel of its profile did (E2, switch overrides). */
+function whatIfNotes(kernel: KernelProfile, options: KernelOptions): string[] {
+  const notes: string[] = [];
+  if (options.kasan)
+    notes.push(
+      'kasan: KASAN reports as a build with KASAN would print them; 64-bit powerpc had no KASAN in these releases (E2)',
+    );
+  if (kernel.overrides)
+    notes.push(
+      `switches: a custom kernel, ${kernel.name} with ${Object.entries(kernel.overrides)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(', ')}`,
+    );
+  if (options.pfoDevices === 'fixed')
+    notes.push('pfoDevices: fixed, a vio bus that follows node removal, which no kernel had (K-DRV-4)');
+  return notes;
 }
 
 function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {

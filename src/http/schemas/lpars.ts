@@ -109,11 +109,33 @@ export const LparDoc = Open({
   id: Type.String(),
   name: Type.String(),
   profile: Type.String(),
-  kernel: Type.String(),
+  kernel: Type.String({ description: 'the base kernel profile (see kernelProfile.custom)' }),
+  kernelProfile: Type.Object(
+    {
+      base: Type.String(),
+      release: Type.String({ description: 'uname -r of the simulated build' }),
+      custom: Type.Boolean({ description: 'a what-if kernel: some switches differ from the base profile' }),
+      overrides: KernelSwitchOverrides,
+      switches: Open({}, 'every switch as this LPAR runs it'),
+    },
+    { additionalProperties: false },
+  ),
   system: Type.String(),
   phandleScheme: Type.Union([Type.String(), Type.Null()]),
   seed: Type.Integer(),
   options: Open({}),
+  whatIf: Type.Array(Type.String(), {
+    description:
+      'what in this configuration no real kernel of the profile did (kasan, switch overrides, pfoDevices fixed)',
+  }),
+  health: Type.Object(
+    {
+      taint: Type.String({ description: 'print_tainted(): "Not tainted" or "Tainted: G …"' }),
+      oopses: Type.Integer(),
+      panicked: Type.Boolean({ description: 'panicOnOops fired: kernel actions answer 409' }),
+    },
+    { additionalProperties: false },
+  ),
   createdAt: Type.String(),
   counts: Counts,
   nodes: Type.Integer(),
