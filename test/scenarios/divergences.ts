@@ -3,9 +3,11 @@
 // each (scenario, kernel) the list is exactly the failures the runner must report: any other failure,
 // or one of these passing, fails the acceptance test — so this list can only shrink by a fix upstream.
 
+import type { KernelName } from '../../src/kernel/profiles.ts';
+
 export interface KnownDivergence {
   readonly scenario: string;
-  readonly kernel: string;
+  readonly kernel: KernelName;
   /** The runner's failure messages, matched exactly except for node addresses. */
   readonly failures: readonly string[];
   /** Why the kernel disagrees (the note and the source). */
