@@ -70,7 +70,7 @@ export function dlparFreeCcNodes(of: OfState, dn: DeviceNode): void {
   });
 }
 
-/** K-DLPAR-2 (attach half): sets the parent and attaches only this node (K-ATTACH-1). */
+/** K-ATTACH-2: sets the parent and attaches only this node (K-ATTACH-1). */
 export function dlparAttachNode(of: OfState, dn: DeviceNode, parent: DeviceNode): number {
   return of.k.fn('dlpar_attach_node', () => {
     dn.parent = parent;
