@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { printTainted } from '../../src/kernel/kernel.ts';
 import { formatLogLine } from '../../src/kernel/printk.ts';
-import { KERNEL_PROFILES } from '../../src/kernel/profiles.ts';
+import { DEFAULT_KERNEL_OPTIONS, KERNEL_PROFILES } from '../../src/kernel/profiles.ts';
 import { kernelFor } from '../helpers/model.ts';
 
 describe('printk and WARN (spec section 2)', () => {
@@ -17,27 +18,35 @@ describe('printk and WARN (spec section 2)', () => {
     assert.ok(k.log.lines[1]!.usec > k.log.lines[0]!.usec);
   });
 
-  it('a WARNING block has cut here, the WARNING line with pid, the call trace innermost first, and an end trace id', () => {
+  it('E12: a WARNING block as powerpc prints it: the WARNING line at file:line func+off/size, modules, the CPU line, one frame a line, the end marker', () => {
     const k = kernelFor('4.18');
-    k.tasks.runAs('drmgr', () =>
-      k.fn('outer', () => k.fn('inner', () => k.warn('drivers/of/dynamic.c', '__of_detach_node'))),
-    );
+    k.tasks.runAs('drmgr', () => k.fn('outer', () => k.fn('inner', () => k.warn('__of_detach_node'))));
     const log = k.log.lines.map((l) => l.text);
     const pid = k.tasks.task('drmgr').pid;
-    assert.deepEqual(log.slice(0, 5), [
-      '------------[ cut here ]------------',
-      `WARNING: CPU: 0 PID: ${pid} at drivers/of/dynamic.c __of_detach_node`,
-      'Call Trace:',
-      ' inner',
-      ' outer',
-    ]);
-    assert.match(log[5]!, /^---\[ end trace [0-9a-f]{16} \]---$/);
+    // 4.18: a bare WARN_ON is a trap and prints no cut-here line.
+    assert.match(
+      log[0]!,
+      new RegExp(
+        `^WARNING: CPU: 0 PID: ${pid} at drivers/of/dynamic\\.c:252 __of_detach_node\\+0x[0-9a-f]+/0x[0-9a-f]+$`,
+      ),
+    );
+    assert.equal(log[1], 'Modules linked in:');
+    assert.equal(log[2], `CPU: 0 PID: ${pid} Comm: drmgr Not tainted 4.18.0-lparsim #1`);
+    assert.equal(log[3], 'Call Trace:');
+    assert.match(
+      log[4]!,
+      /^\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] inner\+0x[0-9a-f]+\/0x[0-9a-f]+ \(unreliable\)$/,
+    );
+    assert.match(log[5]!, /^\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] outer\+0x[0-9a-f]+\/0x[0-9a-f]+$/);
+    assert.match(log[6]!, /^---\[ end trace [0-9a-f]{16} \]---$/);
+    assert.equal(log.length, 7);
+    assert.deepEqual([...k.taints], ['W'], 'W is set once the block is printed');
   });
 
   it('WARN_ONCE prints once per site per LPAR', () => {
     const k = kernelFor('5.8');
-    assert.equal(k.warnOnce('s', 'f.c', 'fn', 'm'), true);
-    assert.equal(k.warnOnce('s', 'f.c', 'fn', 'm'), false);
+    assert.equal(k.warnOnce('s', 'fn', 'm'), true);
+    assert.equal(k.warnOnce('s', 'fn', 'm'), false);
     assert.equal(k.counters.warnings, 1);
   });
 
@@ -66,7 +75,7 @@ describe('printk and WARN (spec section 2)', () => {
     }
   });
 
-  it('the profile table matches spec section 1', () => {
+  it('the profile table matches spec section 1 and the errata switches (E1-E14)', () => {
     const row = (name: string) => KERNEL_PROFILES.find((p) => p.name === name)!;
     assert.deepEqual(
       KERNEL_PROFILES.map((p) => [
@@ -87,5 +96,55 @@ describe('printk and WARN (spec section 2)', () => {
       ],
     );
     assert.equal(row('5.16').skipPlatformFacilities, true);
+    // The errata's switches, one column each: E11, E5, E10, E14, E4, E12, E8, E9.
+    assert.deepEqual(
+      KERNEL_PROFILES.map((p) => [
+        p.name,
+        p.sysfsRefBeforeAdd,
+        p.pofTakesRefs,
+        p.cacheinfoRebuild,
+        p.rngInitPut,
+        p.parentPutAfterRelease,
+        p.cutHereAlways,
+        p.suspendInKernel,
+        p.mobilityPrFmt,
+      ]),
+      [
+        ['4.16', false, false, false, false, false, false, false, false],
+        ['4.18', false, false, false, false, false, false, false, false],
+        ['5.0', true, false, false, false, false, false, false, false],
+        ['5.8', false, true, true, false, false, true, false, false],
+        ['5.16', false, true, true, true, true, true, true, true],
+      ],
+    );
+  });
+
+  it("E12: the real line of __of_detach_node's OF_DETACHED check per release; 5.0 names its checked refcount functions", () => {
+    assert.deepEqual(
+      KERNEL_PROFILES.map((p) => [p.name, p.warnLines.__of_detach_node]),
+      [
+        ['4.16', 'drivers/of/dynamic.c:252'],
+        ['4.18', 'drivers/of/dynamic.c:252'],
+        ['5.0', 'drivers/of/dynamic.c:258'],
+        ['5.8', 'drivers/of/dynamic.c:258'],
+        ['5.16', 'drivers/of/dynamic.c:260'],
+      ],
+    );
+    const v50 = KERNEL_PROFILES.find((p) => p.name === '5.0')!;
+    assert.equal(v50.warnLines.of_find_node_by_phandle, 'drivers/of/base.c:1240');
+    assert.equal(v50.functionNames.refcount_inc, 'refcount_inc_checked');
+  });
+
+  it('E2: kasan is off by default (powerpc64 had no KASAN); E7: panicOnOops is off by default', () => {
+    assert.equal(DEFAULT_KERNEL_OPTIONS.kasan, false);
+    assert.equal(DEFAULT_KERNEL_OPTIONS.panicOnOops, false);
+  });
+
+  it('E12: print_tainted has one column per flag, G first and a space for each unset flag (17 flags on 4.16)', () => {
+    assert.equal(printTainted(new Set()), 'Not tainted');
+    assert.equal(printTainted(new Set(['W'])), 'Tainted: G        W        ');
+    assert.equal(printTainted(new Set(['W']), 17), 'Tainted: G        W       ');
+    assert.equal(printTainted(new Set(['D', 'W'])), 'Tainted: G      D W        ');
+    assert.equal(printTainted(new Set(['D'])), 'Tainted: G      D          ');
   });
 });

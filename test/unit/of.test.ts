@@ -43,21 +43,42 @@ describe('nodes, paths and %pOF (K-NODE, spec section 2)', () => {
     assert.equal(np.holders.has('tester'), false);
   });
 
-  it('prints %pOF from parent pointers and %pOFfp with the decimal phandle', () => {
+  it('prints %pOF from parent pointers and %pOFfp with the decimal phandle; the root is "/" before 5.5 and "" from 5.5 (E5)', () => {
     const of = bootTree('5.8', tree());
     const vty = ofPeekNodeByPath(of, '/vdevice/vty@30000000')!;
     assert.equal(ofNodeFullName(of, vty), '/vdevice/vty@30000000');
-    assert.equal(ofNodeFullName(of, of.root), '/');
+    // fwnode_full_name_string: the unflattened root's name and prefix are both empty.
+    assert.equal(ofNodeFullName(of, of.root), '');
     assert.equal(ofNodeFullNamePhandle(of, vty), '/vdevice/vty@30000000:3');
+    const old = bootTree('4.18', tree());
+    assert.equal(ofNodeFullName(old, old.root), '/', 'device_node_gen_full_name special-cases the root');
+    assert.equal(
+      ofNodeFullName(old, ofPeekNodeByPath(old, '/vdevice/vty@30000000')),
+      '/vdevice/vty@30000000',
+    );
   });
 
-  it('boot nodes hold the initial reference, and sysfs a second one with sysfsHoldsRef (K-NODE-3)', () => {
+  it('boot nodes hold the initial reference, sysfs a second one with sysfsHoldsRef (K-NODE-3), and each child in sysfs one (E3)', () => {
     const old = bootTree('4.18', tree());
     const fresh = bootTree('5.8', tree());
-    assert.equal(ofPeekNodeByPath(old, '/vdevice')!.kobj.ref.count, 1);
+    const vdevice = ofPeekNodeByPath(old, '/vdevice')!;
+    assert.equal(vdevice.kobj.ref.count, 2, "the initial reference and vty@30000000's kobject");
+    assert.deepEqual([...vdevice.holders.keys()].sort(), ['child:vty@30000000', 'of_node_init']);
+    assert.equal(
+      ofPeekNodeByPath(old, '/vdevice/vty@30000000')!.kobj.ref.count,
+      1,
+      'a leaf holds only its own',
+    );
     assert.deepEqual([...ofPeekNodeByPath(fresh, '/vdevice')!.holders.keys()].sort(), [
+      'child:vty@30000000',
       'of_node_init',
       'sysfs',
+    ]);
+    // E3: `base` hangs off the devicetree kset, so the root holds nothing for itself.
+    assert.deepEqual([...old.root!.holders.keys()].sort(), [
+      'child:memory@0',
+      'child:vdevice',
+      'of_node_init',
     ]);
   });
 });
@@ -150,9 +171,15 @@ describe('attach, detach and release (K-ATTACH, K-DETACH, K-REF-2)', () => {
     ofDetachNode(of, vty);
     ofDetachNode(of, vty);
     assert.equal(of.k.counters.warnings, 1);
+    // E12: the release's own line, the symbol with offset and size; a bare WARN_ON on 4.18 has no cut-here.
     assert.ok(
-      texts(of).some((l) => /^WARNING: CPU: 0 PID: \d+ at drivers\/of\/dynamic\.c __of_detach_node$/.test(l)),
+      texts(of).some((l) =>
+        /^WARNING: CPU: 0 PID: \d+ at drivers\/of\/dynamic\.c:252 __of_detach_node\+0x[0-9a-f]+\/0x[0-9a-f]+$/.test(
+          l,
+        ),
+      ),
     );
+    assert.equal(texts(of).includes('------------[ cut here ]------------'), false);
     assert.equal(nodeState(vty), 'released', 'a boot node is never freed');
   });
 

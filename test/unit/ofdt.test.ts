@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TaskKilled } from '../../src/kernel/kernel.ts';
 import { ofPeekNodeByPath } from '../../src/of/base.ts';
 import { nodeState } from '../../src/of/node.ts';
 import { cString } from '../../src/of/property.ts';
@@ -9,7 +10,7 @@ import { dmesgText, newLpar, te } from '../helpers/model.ts';
 const w = (lpar: ReturnType<typeof newLpar>, s: string) => ofdtWrite(lpar.of, te.encode(s));
 
 describe('/proc/ppc64/ofdt (K-OFDT)', () => {
-  it('add_node: properties in reverse order, OF_DYNAMIC, attached; an existing path or a missing parent is EINVAL', () => {
+  it('add_node: properties in reverse order, OF_DYNAMIC, attached; an existing path (the root too) is EINVAL; a missing parent oopses (E7)', () => {
     const lpar = newLpar('5.8');
     assert.deepEqual(w(lpar, 'add_node /vdevice/t@1 name 2 t\0 reg 4 \0\0\0\x01'), {
       ok: true,
@@ -22,9 +23,12 @@ describe('/proc/ppc64/ofdt (K-OFDT)', () => {
     );
     assert.equal(nodeState(np), 'attached');
     assert.equal(w(lpar, 'add_node /vdevice/t@1 name 2 t\0').ok, false);
-    const missing = w(lpar, 'add_node /nope/x name 2 x\0');
-    assert.equal(!missing.ok && missing.errno, 'EINVAL');
-    assert.equal(!w(lpar, 'add_node / name 2 x\0').ok, true);
+    // The existing-path check comes first: "/" is found, so it is EINVAL before any parent is derived.
+    const root = w(lpar, 'add_node / name 2 x\0');
+    assert.equal(!root.ok && root.errno, 'EINVAL');
+    // E7: a missing parent is ERR_PTR(-EINVAL), put like a node: the writer is killed, no errno comes back.
+    assert.throws(() => w(lpar, 'add_node /nope/x name 2 x\0'), TaskKilled);
+    assert.deepEqual([...lpar.k.taints], ['D']);
     const noSpace = w(lpar, 'add_node /vdevice/u');
     assert.equal(!noSpace.ok && noSpace.errno, 'EINVAL', 'the kernel needs a space after the path');
   });
@@ -46,19 +50,22 @@ describe('/proc/ppc64/ofdt (K-OFDT)', () => {
     assert.equal(ofPeekNodeByPath(lpar.of, '/vdevice/x'), null);
   });
 
-  it('remove_node: ENODEV when absent, EBUSY with children; 4.x frees one put early (use-after-free in of_node_put)', () => {
-    for (const [kernel, uaf] of [
-      ['4.18', 1],
-      ['5.0', 0],
-    ] as const) {
+  it('remove_node: ENODEV when absent, EBUSY with children; no extra put (E1): 4.x frees cleanly, 5.x leaks the initial reference', () => {
+    for (const kernel of ['4.16', '4.18', '5.0', '5.8', '5.16']) {
       const lpar = newLpar(kernel);
       assert.equal((w(lpar, 'remove_node /vdevice/none') as { errno?: string }).errno, 'ENODEV');
       assert.equal((w(lpar, 'remove_node /vdevice') as { errno?: string }).errno, 'EBUSY');
       w(lpar, 'add_node /vdevice/t@2 name 2 t\0');
       const np = ofPeekNodeByPath(lpar.of, '/vdevice/t@2')!;
       assert.equal(w(lpar, 'remove_node /vdevice/t@2').ok, true);
-      assert.equal(nodeState(np), 'freed');
-      assert.equal(lpar.k.counters.useAfterFree, uaf, kernel);
+      assert.equal(lpar.k.counters.useAfterFree, 0, kernel);
+      assert.equal(lpar.k.counters.warnings, 0, kernel);
+      if (kernel.startsWith('4.')) assert.equal(nodeState(np), 'freed', kernel);
+      else {
+        assert.equal(nodeState(np), 'detached', kernel);
+        assert.equal(np.kobj.ref.count, 1, kernel);
+        assert.deepEqual([...np.holders], [['of_node_init', 1]], kernel);
+      }
     }
   });
 

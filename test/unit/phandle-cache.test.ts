@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forEachOfAllnodes, ofPeekNodeByPath } from '../../src/of/base.ts';
+import { forEachOfAllnodes, ofFindProperty, ofPeekNodeByPath } from '../../src/of/base.ts';
 import { nodeState } from '../../src/of/node.ts';
 import {
   cacheSlots,
@@ -8,6 +8,7 @@ import {
   ofFindNodeByPhandle,
   ofRebuildPhandleCache,
 } from '../../src/of/phandle-cache.ts';
+import { cString, readU32, u32Cells } from '../../src/of/property.ts';
 import { ofNodePut } from '../../src/of/refs.ts';
 import { newLpar } from '../helpers/model.ts';
 
@@ -20,26 +21,66 @@ function phandles(lpar: ReturnType<typeof newLpar>): number[] {
   return [...forEachOfAllnodes(lpar.of)].map((n) => n.phandle).filter((h) => h !== 0 && h !== 0xdeadbeef);
 }
 
+/** The node with phandle `h`, read without a lookup. */
+function byPhandle(lpar: ReturnType<typeof newLpar>, h: number) {
+  return [...forEachOfAllnodes(lpar.of)].find((n) => n.phandle === h)!;
+}
+
+/**
+ * E10: at boot cacheinfo walks, for every logical CPU in order, from its cpu node along `l2-cache` /
+ * `next-level-cache` by phandle; each of_find_node_by_phandle that misses stores the node it walked to.
+ */
+function bootCacheLookups(
+  lpar: ReturnType<typeof newLpar>,
+  slots: Map<number, number>,
+  slotOf: (h: number) => number,
+): void {
+  const cpus = ofPeekNodeByPath(lpar.of, '/cpus')!;
+  for (let cpu = cpus.child; cpu; cpu = cpu.sibling) {
+    if (cString(ofFindProperty(cpu, 'device_type')?.value ?? new Uint8Array()) !== 'cpu') continue;
+    const threads = u32Cells(ofFindProperty(cpu, 'ibm,ppc-interrupt-server#s')!.value).length;
+    for (let t = 0; t < threads; t++) {
+      for (let np = cpu; ; ) {
+        const link = ofFindProperty(np, 'l2-cache') ?? ofFindProperty(np, 'next-level-cache');
+        if (!link) break;
+        const h = readU32(link.value)!;
+        if (slots.get(slotOf(h)) !== h) slots.set(slotOf(h), h);
+        np = byPhandle(lpar, h);
+      }
+    }
+  }
+}
+
 describe('phandle cache models (K-CACHE)', () => {
   it('hash_32 is the top 7 bits of h * 0x61C88647', () => {
     assert.equal(hash32(0xfffffff5, 7), Number(((BigInt(0xfffffff5) * 0x61c88647n) % 2n ** 32n) >> 25n));
     assert.equal(hash32(1, 7), 0x61c88647 >>> 25);
   });
 
-  it('pow2 is sized to the phandle count rounded up, filled last-wins; hash128 has 128 slots filled first-wins', () => {
+  it('pow2 is sized to the phandle count rounded up, filled last-wins; hash128 has 128 slots filled first-wins; boot lookups then store what they miss (E10)', () => {
     const pow2 = newLpar('4.18');
     const n = phandles(pow2).length;
     const size = 2 ** Math.ceil(Math.log2(n));
     assert.equal(pow2.of.cache.slots.length, size);
-    // last wins: each occupied slot holds the last node of walk order with that slot
+    // last wins: each occupied slot holds the last node of walk order with that slot...
     const lastBySlot = new Map<number, number>();
     for (const h of phandles(pow2)) lastBySlot.set(h & (size - 1), h);
+    // ...until cacheinfo's l2-cache lookups at boot (E10) replace the slots they miss in.
+    bootCacheLookups(pow2, lastBySlot, (h) => h & (size - 1));
     for (const { slot, node } of cacheSlots(pow2.of.cache)) assert.equal(node.phandle, lastBySlot.get(slot));
+    assert.equal(cacheSlots(pow2.of.cache).length, lastBySlot.size);
+    // A rebuild (of_populate_phandle_cache) refills as of_core_init did, without the lookups.
+    ofRebuildPhandleCache(pow2.of);
+    const refilled = new Map<number, number>();
+    for (const h of phandles(pow2)) refilled.set(h & (size - 1), h);
+    for (const { slot, node } of cacheSlots(pow2.of.cache)) assert.equal(node.phandle, refilled.get(slot));
     const hash = newLpar('5.8');
     const firstBySlot = new Map<number, number>();
     for (const h of phandles(hash)) if (!firstBySlot.has(hash32(h, 7))) firstBySlot.set(hash32(h, 7), h);
+    bootCacheLookups(hash, firstBySlot, (h) => hash32(h, 7));
     assert.equal(hash.of.cache.slots.length, 128);
     for (const { slot, node } of cacheSlots(hash.of.cache)) assert.equal(node.phandle, firstBySlot.get(slot));
+    assert.equal(cacheSlots(hash.of.cache).length, firstBySlot.size);
   });
 
   it('boot-time collisions for a 64-core power9 LPAR, phyp vs dtc, match an independent calculation', () => {
@@ -81,6 +122,16 @@ describe('phandle cache models (K-CACHE)', () => {
     assert.equal(r.node, null);
     assert.equal(lpar.k.counters.warnings, 1);
     assert.equal(vty.holders.has('phandle_cache'), false);
+    // E12: 5.0's WARN_ON(1) at base.c:1240 is a bare trap: no cut-here line before it.
+    const log = lpar.k.log.lines.map((l) => l.text);
+    assert.ok(
+      log.some((l) =>
+        /^WARNING: CPU: 0 PID: \d+ at drivers\/of\/base\.c:1240 of_find_node_by_phandle\+0x[0-9a-f]+\/0x[0-9a-f]+$/.test(
+          l,
+        ),
+      ),
+    );
+    assert.equal(log.includes('------------[ cut here ]------------'), false);
   });
 
   it('rebuild refills as at boot (pow2 models only)', () => {

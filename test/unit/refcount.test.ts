@@ -33,6 +33,27 @@ describe('K-REF-4 refcount behaviours', () => {
     );
     assert.equal(log.filter((l) => l === 'refcount_t: underflow; use-after-free.').length, 1);
     assert.equal(k.counters.warnings, 2);
+    // E12: 4.x's checked functions, at their lines; a WARN_ONCE has a message, so cut-here comes first.
+    assert.match(log.find((l) => l.startsWith('WARNING:'))!, /at lib\/refcount\.c:153 refcount_inc\+0x/);
+    assert.ok(log.some((l) => /at lib\/refcount\.c:187 refcount_sub_and_test\+0x/.test(l)));
+    assert.deepEqual(log.slice(0, 2), [
+      '------------[ cut here ]------------',
+      'refcount_t: increment on 0; use-after-free.',
+    ]);
+  });
+
+  it('E12: 5.0 with refcountFull names the *_checked functions in the WARNING line', () => {
+    const k = kernelFor('5.0', { refcountFull: true });
+    const r = { count: 0, saturated: false };
+    refcountInc(k, r);
+    refcountDecAndTest(k, r);
+    const warnings = texts(k).filter((l) => l.startsWith('WARNING:'));
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /at lib\/refcount\.c:153 refcount_inc_checked\+0x[0-9a-f]+\/0x[0-9a-f]+$/);
+    assert.match(
+      warnings[1]!,
+      /at lib\/refcount\.c:187 refcount_sub_and_test_checked\+0x[0-9a-f]+\/0x[0-9a-f]+$/,
+    );
   });
 
   it('checked (5.5+): addition on 0 saturates; a saturated count never changes, each message has its own once-flag', () => {
@@ -48,7 +69,16 @@ describe('K-REF-4 refcount behaviours', () => {
     assert.ok(log.includes('refcount_t: addition on 0; use-after-free.'));
     assert.equal(log.filter((l) => l === 'refcount_t: saturated; leaking memory.').length, 1);
     assert.equal(log.filter((l) => l === 'refcount_t: underflow; use-after-free.').length, 1);
-    assert.ok(log.includes('WARNING: CPU: 0 PID: 0 at lib/refcount.c refcount_warn_saturate'));
+    // E12: each saturation type is its own WARN_ONCE site in refcount_warn_saturate, at its own line.
+    for (const line of [25, 22, 28])
+      assert.ok(
+        log.some((l) =>
+          new RegExp(
+            `^WARNING: CPU: 0 PID: 0 at lib/refcount\\.c:${line} refcount_warn_saturate\\+0x[0-9a-f]+/0x[0-9a-f]+$`,
+          ).test(l),
+        ),
+        `lib/refcount.c:${line}`,
+      );
   });
 
   it('checked: a put on 0 saturates with underflow', () => {
