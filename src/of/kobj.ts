@@ -101,6 +101,8 @@ function kobjectAdd(of: OfState, np: DeviceNode, parentDir: KernfsDir, name: str
   return of.k.fn('kobject_add_internal', () => {
     const parent = np.parent;
     const dir = kernfsNewDir(name);
+    // kobject_add names the kobject before it tries to add it: a failed add keeps the name.
+    np.kobj.sysfsName = name;
     if (!kernfsAdd(parentDir, dir)) {
       sysfsWarnDup(of, parentDir, name);
       of.k.printk(
@@ -126,9 +128,11 @@ export function ofAttachNodeSysfs(of: OfState, np: DeviceNode): number {
     if (!parentDir || (parent && !parent.kobj.inSysfs)) {
       // E11: create_dir finds no parent directory (-ENOENT); the name is the one kobject_add was given.
       const name = np.fullName;
+      np.kobj.sysfsName = name;
+      // kobject_name(parent): the name its own kobject_add gave it, added or not ('none' without one).
       of.k.printk(
         'err',
-        `kobject_add_internal failed for ${name} (error: -2 parent: ${parent?.kobj.sysfsName ?? "'none'"})`,
+        `kobject_add_internal failed for ${name} (error: -2 parent: ${parent ? (parent.kobj.sysfsName ?? '(null)') : "'none'"})`,
       );
       if (profile.sysfsHoldsRef && profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
       return -2;

@@ -47,7 +47,7 @@ export function ofNodeGet(of: OfState, np: DeviceNode | null, holder: string): D
   k.fn('of_node_get', () => {
     k.access(np, 'of_node_get', 4, true); // kobject_get writes the count
     ledgerGet(of, np, holder);
-    refcountInc(k, np.kobj.ref);
+    k.fn('kobject_get', () => refcountInc(k, np.kobj.ref));
     k.emit({ type: 'ref.get', address: np.address, holder, refcount: np.kobj.ref.count });
   });
   return np;

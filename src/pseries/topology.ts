@@ -5,10 +5,10 @@
 // up to NR_CPUS.
 
 import { type KernfsDir, kernfsAdd, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts';
-import { childrenOf, ofFindProperty, ofPeekNodeByPath } from '../of/base.ts';
+import { ofFindProperty, ofPeekNodeByPath } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodePathPeek } from '../of/printk-of.ts';
-import { cString, u32Cells } from '../of/property.ts';
+import { u32Cells } from '../of/property.ts';
 import { ofNodeGet } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 
@@ -26,9 +26,12 @@ export interface CpuTopology {
   readonly devices: CpuDevice[];
 }
 
+const CPU_TYPE = [0x63, 0x70, 0x75]; // "cpu"
+
+/** of_node_is_type(np, "cpu"), comparing bytes (this runs for every child of /cpus). */
 function isCpuNode(np: DeviceNode): boolean {
-  const type = ofFindProperty(np, 'device_type');
-  return type !== undefined && cString(type.value) === 'cpu';
+  const v = ofFindProperty(np, 'device_type')?.value;
+  return v !== undefined && v.length >= 3 && v[0] === CPU_TYPE[0] && v[1] === CPU_TYPE[1] && v[2] === CPU_TYPE[2] && (v.length === 3 || v[3] === 0);
 }
 
 /**
@@ -39,7 +42,7 @@ export function logicalCpus(of: OfState): Array<{ cpu: number; node: DeviceNode 
   const cpus = ofPeekNodeByPath(of, '/cpus');
   const out: Array<{ cpu: number; node: DeviceNode }> = [];
   if (!cpus) return out;
-  for (const np of childrenOf(cpus)) {
+  for (let np = cpus.child; np && out.length < NR_CPUS; np = np.sibling) {
     if (!isCpuNode(np)) continue;
     const servers = ofFindProperty(np, 'ibm,ppc-interrupt-server#s');
     const threads = servers ? Math.max(1, u32Cells(servers.value).length) : 1;
