@@ -31,7 +31,14 @@ const CPU_TYPE = [0x63, 0x70, 0x75]; // "cpu"
 /** of_node_is_type(np, "cpu"), comparing bytes (this runs for every child of /cpus). */
 function isCpuNode(np: DeviceNode): boolean {
   const v = ofFindProperty(np, 'device_type')?.value;
-  return v !== undefined && v.length >= 3 && v[0] === CPU_TYPE[0] && v[1] === CPU_TYPE[1] && v[2] === CPU_TYPE[2] && (v.length === 3 || v[3] === 0);
+  return (
+    v !== undefined &&
+    v.length >= 3 &&
+    v[0] === CPU_TYPE[0] &&
+    v[1] === CPU_TYPE[1] &&
+    v[2] === CPU_TYPE[2] &&
+    (v.length === 3 || v[3] === 0)
+  );
 }
 
 /**
