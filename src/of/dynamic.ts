@@ -50,6 +50,20 @@ export function ofNodeAlloc(
   return np;
 }
 
+/** Sets the node's phandle and keeps the simulator's phandle index in step. */
+function setPhandle(of: OfState, np: DeviceNode, handle: number): void {
+  if (np.phandle === handle) return;
+  if (np.phandle) {
+    const list = of.phandleIndex.get(np.phandle);
+    if (list) list.splice(list.indexOf(np), 1);
+  }
+  np.phandle = handle;
+  if (!handle) return;
+  const list = of.phandleIndex.get(handle);
+  if (list) list.push(np);
+  else of.phandleIndex.set(handle, [np]);
+}
+
 function phandleFrom(np: DeviceNode): number {
   // K-ATTACH-1: phandle, else linux,phandle, else ibm,phandle; fewer than 4 bytes means 0.
   const pp =
@@ -67,7 +81,7 @@ function namesFromProperties(np: DeviceNode): void {
 /** __of_attach_node: link as the parent's first child; a subtree handed in loses its children. */
 function attachToTree(of: OfState, np: DeviceNode): void {
   namesFromProperties(np);
-  np.phandle = phandleFrom(np);
+  setPhandle(of, np, phandleFrom(np));
   np.child = null;
   const parent = np.parent!;
   of.k.access(parent, '__of_attach_node', 8, true);
@@ -94,9 +108,10 @@ export function ofBootNodeInit(of: OfState, np: DeviceNode): void {
   of.unattached.delete(np);
   namesFromProperties(np);
   const phandle = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle');
-  if (phandle && phandle.value.length >= 4) np.phandle = readU32(phandle.value)!;
+  let handle = phandle && phandle.value.length >= 4 ? readU32(phandle.value)! : 0;
   const ibm = ofFindProperty(np, 'ibm,phandle'); // always overrides
-  if (ibm && ibm.value.length >= 4) np.phandle = readU32(ibm.value)!;
+  if (ibm && ibm.value.length >= 4) handle = readU32(ibm.value)!;
+  setPhandle(of, np, handle);
   np.everAttached = true;
 }
 

@@ -39,6 +39,11 @@ export interface OfState {
   /** `/sys/firmware/devicetree`: of_kset, where `base` lives. */
   readonly kset: KernfsDir;
   readonly cache: PhandleCache;
+  /**
+   * Every node that has carried each phandle (the simulator's index, not a kernel structure): lets the
+   * all-nodes walk of a cache miss be answered without visiting the whole tree (see walkFor).
+   */
+  readonly phandleIndex: Map<number, DeviceNode[]>;
   /** K-NOTIFY: listeners in registration order. */
   readonly reconfigChain: ReconfigListener[];
 }
@@ -53,6 +58,7 @@ export function ofStateInit(k: Kernel): OfState {
     sysfs,
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
     cache: createPhandleCache(k.profile.phandleCache),
+    phandleIndex: new Map(),
     reconfigChain: [],
   };
 }
