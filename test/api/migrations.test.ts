@@ -39,12 +39,33 @@ describe('migrations (K-MOB)', () => {
       { directory: 'base', from: 'ibm,platform-facilities', to: 'ibm,platform-facilities#1' },
     ]);
     assert.equal(m2.report.warnings, 4);
+    // E12: on 4.18 the detached-node check is a bare WARN_ON, a trap: no cut-here line; the WARNING
+    // line names the real source line; from the second block on the kernel is tainted W.
+    assert.ok(!m2.report.dmesg.some((l: string) => l.includes('cut here')));
+    const warnings = m2.report.dmesg.filter((l: string) => l.startsWith('WARNING: '));
+    assert.equal(warnings.length, 4);
+    for (const w of warnings)
+      assert.match(
+        w,
+        /^WARNING: CPU: 0 PID: \d+ at drivers\/of\/dynamic\.c:252 __of_detach_node\+0x[0-9a-f]+\/0x[0-9a-f]+$/,
+      );
+    const cpuLines = m2.report.dmesg.filter((l: string) => l.startsWith('CPU: '));
+    assert.match(cpuLines[0], / Comm: drmgr Not tainted 4\.18\.0-lparsim #1$/);
+    assert.match(cpuLines[1], / Comm: drmgr Tainted: G {8}W {9}4\.18\.0-lparsim #1$/);
+    const ends = m2.report.dmesg.filter((l: string) => l.startsWith('---[ end trace '));
+    const ids = ends.map((l: string) => BigInt(`0x${/end trace ([0-9a-f]{16}) /.exec(l)![1]}`));
+    assert.deepEqual(
+      ids.map((n: bigint) => n - ids[0]!),
+      [0n, 1n, 2n, 3n],
+      'the end-trace id grows by one per trace',
+    );
     const held = m2.report.leftDetached.find((n: { lastKnownPath: string }) =>
       n.lastKnownPath.endsWith('ibm,random-v1'),
     );
+    // E14: besides the vio device, rng_init's boot lookup (never put before 5.15) holds it.
     assert.deepEqual(
       held.holders.map((h: { holder: string }) => h.holder),
-      ['vio:ibm,random-v1'],
+      ['rng_init', 'vio:ibm,random-v1'],
     );
     assert.equal(held.migrationsSurvived, 1);
     assert.ok(m2.report.dmesg.includes('Duplicate name in base, renamed to "ibm,platform-facilities#1"'));
@@ -67,6 +88,11 @@ describe('migrations (K-MOB)', () => {
     );
     assert.deepEqual(m.report.leftDetached, []);
     assert.ok(m.report.dmesg.includes('mobility: ignoring add operation for /ibm,platform-facilities'));
+    // E8: 5.16 suspends the partition itself, and says so before the device-tree update.
+    assert.deepEqual(m.report.dmesg.slice(0, 2), [
+      'mobility: calling ibm,suspend-me on CPU 0',
+      'mobility: CPU 0 waking all threads',
+    ]);
   });
 
   it('migrating to the current system is 409; an unknown system 404; bad bodies 400 — none change anything', async () => {
@@ -155,7 +181,7 @@ describe('migrations (K-MOB)', () => {
     assert.equal(hw.state, 'completed');
   });
 
-  it('an explicit update list: a property update reaches nx-842 through its name-matched notifier', async () => {
+  it('an explicit update list: a property update reaches nx-842 through its name-matched notifier, which applies nothing (E6)', async () => {
     const id = await lpar('5.8');
     const m = (
       await migrate(id, {
@@ -170,11 +196,43 @@ describe('migrations (K-MOB)', () => {
       })
     ).json();
     assert.equal(m.report.operations[0].outcome, 'done');
+    // E6: nx842_OF_upd's strncmp filter is true for any non-empty value, so it jumps to `out:` and logs
+    // the copy of the old limits: new equal to old, nothing applied.
+    const nx = m.report.dmesg.filter((l: string) => l.startsWith('nx_compress_pseries '));
+    assert.deepEqual(nx, [
+      'nx_compress_pseries ibm,compression-v1: nx842_OF_upd: max_sync_size new:4096 old:4096',
+      'nx_compress_pseries ibm,compression-v1: nx842_OF_upd: max_sync_sg new:510 old:510',
+      'nx_compress_pseries ibm,compression-v1: nx842_OF_upd: max_sg_len new:4080 old:4080',
+    ]);
+    // The property itself is updated in the tree; only the driver ignores it.
+    const cop = (
+      await app.inject({ url: `/v1/lpars/${id}/nodes?path=/ibm,platform-facilities/ibm,compression-v1` })
+    )
+      .json()
+      .properties.find((p: { name: string }) => p.name === 'ibm,max-sync-cop');
+    assert.deepEqual(cop.value, [1, 0x2000, 0x1fe, 1, 0x2000, 0x1fe]);
+  });
+
+  it('E6: even a status of "disabled" does not disable nx-842 (no `device disabled`)', async () => {
+    const id = await lpar('4.18');
+    const m = (
+      await migrate(id, {
+        destination: 'p9-beta',
+        updates: [
+          { action: 'update', phandle: '0xfffffff4', properties: [{ name: 'status', string: 'disabled' }] },
+        ],
+      })
+    ).json();
+    assert.equal(m.report.operations[0].outcome, 'done');
+    assert.ok(!m.report.dmesg.some((l: string) => l.includes('device disabled')), m.report.dmesg.join('\n'));
     assert.ok(
       m.report.dmesg.includes(
-        'nx_compress_pseries ibm,compression-v1: nx842_OF_upd: max_sync_size new:8192 old:4096',
+        'nx_compress_pseries ibm,compression-v1: nx842_OF_upd: max_sync_size new:4096 old:4096',
       ),
     );
+    const vio = (await app.inject({ url: `/v1/lpars/${id}/vio` })).json().items;
+    const nx = vio.find((d: { name: string }) => d.name === 'ibm,compression-v1');
+    assert.equal(nx.driver, 'nx-compress-pseries', 'still bound');
   });
 
   it('a destination that re-adds cache nodes deletes and re-adds l2/l3 under /cpus with their phandles', async () => {

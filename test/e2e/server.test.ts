@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.ts';
-import { LparsimClient } from '../../src/client/client.ts';
+import { ApiError, LparsimClient } from '../../src/client/client.ts';
 import { undiciTransport } from '../../src/client/transport.ts';
 import { loadConfig } from '../../src/config.ts';
 import { loadScenarios } from '../../src/scenario/files.ts';
@@ -74,6 +74,31 @@ describe('over a real socket', () => {
     const rest = await tail;
     assert.match(rest, /event: migration\.completed\n/);
     assert.match(rest, /event: lpar\.deleted\n/);
+  });
+
+  it('an oops kills the writer (E7): the client gets a 409 task-killed problem; a panicked LPAR refuses, and streams it', async () => {
+    const client = new LparsimClient(undiciTransport(base));
+    const lpar = await client.createLpar({ kernel: '5.8', options: { panicOnOops: true } });
+    const err = await client.ofdt(lpar.id, 'add_node /no-such/x name 2 x\0').then(
+      () => assert.fail('the write returned'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApiError, String(err));
+    assert.equal(err.status, 409);
+    assert.equal(err.problem.type, 'https://lparsim.dev/problems/task-killed');
+    assert.equal(err.problem.panicked, true);
+    const refused = await client.migrate(lpar.id, { destination: 'p9-beta' }).then(
+      () => assert.fail('a panicked LPAR migrated'),
+      (e: unknown) => e,
+    );
+    assert.ok(refused instanceof ApiError);
+    assert.equal(refused.status, 409);
+    assert.equal(refused.problem.type, 'https://lparsim.dev/problems/panicked');
+    const events = await request(`${base}/v1/lpars/${lpar.id}/events?follow=false`);
+    const text = await events.body.text();
+    assert.match(text, /event: oops\n/);
+    assert.match(text, /event: panic\n/);
+    await client.deleteLpar(lpar.id);
   });
 
   it('refuses a .. component (only reachable encoded: clients normalise raw dot segments) with a 400 problem', async () => {
