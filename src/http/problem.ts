@@ -48,13 +48,16 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     }
     const fe = error as FastifyError;
     if (fe.validation) {
-      return sendProblem(reply, request, 400, 'validation', 'Invalid request', fe.message, {
-        errors: fe.validation.map((v) => ({
-          where: fe.validationContext ?? 'request',
-          path: v.instancePath,
-          message: v.message,
-        })),
+      const where = fe.validationContext ?? 'request';
+      const errors = fe.validation.map((v) => {
+        // An unknown key is named, not only its parent: `/switches/noSuchSwitch` is not allowed.
+        const extra = (v.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+        return typeof extra === 'string'
+          ? { where, path: `${v.instancePath}/${extra}`, message: `unknown key ${JSON.stringify(extra)}` }
+          : { where, path: v.instancePath, message: v.message };
       });
+      const detail = errors.map((e) => `${e.where}${e.path.replaceAll('/', '.')}: ${e.message}`).join('; ');
+      return sendProblem(reply, request, 400, 'validation', 'Invalid request', detail, { errors });
     }
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
