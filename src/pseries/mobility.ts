@@ -8,7 +8,7 @@ import { ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
 import { ofNodeFullName, ofNodeFullNamePhandle, ofNodePathPeek } from '../of/printk-of.ts';
-import { cString } from '../of/property.ts';
+import { cString, enc } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 import { type CacheInfo, cacheinfoRebuild, cacheinfoTeardown } from './cacheinfo.ts';
@@ -131,22 +131,12 @@ function updateDtNode(of: OfState, rtas: Rtas, dn: DeviceNode): OperationOutcome
       partial ??= { name, chunks: [] };
       partial.chunks.push(cursor.bytes(vd));
       if (!more) {
-        updateDtProperty(of, dn, partial.name, concatChunks(partial.chunks));
+        updateDtProperty(of, dn, partial.name, enc.concat(...partial.chunks));
         partial = null;
       }
     }
   } while (rc === RTAS_CALL_AGAIN);
   return rc < 0 ? 'failed' : 'done';
-}
-
-function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  const value = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    value.set(c, at);
-    at += c.length;
-  }
-  return value;
 }
 
 function addDtNode(

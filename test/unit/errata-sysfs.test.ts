@@ -20,6 +20,26 @@ const holders = (np: DeviceNode) => Object.fromEntries(np.holders);
 const sysfs = (lpar: TestLpar, path: string) => kernfsLookup(lpar.of.sysfs, path.split('/').filter(Boolean));
 const FRAME = /^\[[0-9a-f]{16}\] \[[0-9a-f]{16}\] [A-Za-z_0-9]+\+0x[0-9a-f]+\/0x[0-9a-f]+( \(unreliable\))?$/;
 
+function putToZero(lpar: ReturnType<typeof newLpar>, np: DeviceNode): void {
+  for (let n = np.kobj.ref.count; n > 0; n--) ofNodePut(lpar.of, np, 'buggy');
+}
+
+/** Where, in the events of a put to 0 on `np`, its sysfs removal, the parent's put and the release message fall. */
+function releaseOrder(lpar: ReturnType<typeof newLpar>, np: DeviceNode, parent: DeviceNode, path: string) {
+  lpar.k.events = [];
+  putToZero(lpar, np);
+  const events = lpar.k.events;
+  const holder = `child:${np.kobj.sysfsName}`;
+  return {
+    events,
+    removed: events.findIndex((e) => e.type === 'sysfs.removed' && e.address === np.address),
+    parentPut: events.findIndex(
+      (e) => e.type === 'ref.put' && e.address === parent.address && e.holder === holder,
+    ),
+    bad: events.findIndex((e) => e.type === 'dmesg' && e.text === `OF: ERROR: Bad of_node_put() on ${path}`),
+  };
+}
+
 describe('E1: remove_node has no extra put', () => {
   it('4.16 and 4.18: the sysfs detach and the lookup put free the node cleanly — no use-after-free, even under the KASAN what-if', () => {
     for (const kernel of ['4.16', '4.18']) {
@@ -139,10 +159,6 @@ describe("E3: a child's kobject holds a reference on its parent", () => {
 
 describe('E4: release removes a node that is still in sysfs', () => {
   /** Puts every reference the node has, as an unbalanced holder would. */
-  function putToZero(lpar: TestLpar, np: DeviceNode): void {
-    for (let n = np.kobj.ref.count; n > 0; n--) ofNodePut(lpar.of, np, 'buggy');
-  }
-
   it('4.18: the directory, its files and the parent reference go before `OF: ERROR: Bad of_node_put()`; the vio of_node link breaks', () => {
     const lpar = newLpar('4.18');
     const vty = node(lpar, '/vdevice/vty@30000000');
@@ -154,16 +170,7 @@ describe('E4: release removes a node that is still in sysfs', () => {
     const link = dev.dir.entries.get('of_node') as KernfsLink;
     assert.ok(resolveLink(lpar.of.sysfs, link), 'the link resolves while the node is in sysfs');
     const parentCount = vdevice.kobj.ref.count;
-    lpar.k.events = [];
-    putToZero(lpar, vty);
-    const events = lpar.k.events;
-    const removed = events.findIndex((e) => e.type === 'sysfs.removed' && e.address === vty.address);
-    const parentPut = events.findIndex(
-      (e) => e.type === 'ref.put' && e.address === vdevice.address && e.holder === 'child:vty@30000000',
-    );
-    const bad = events.findIndex(
-      (e) => e.type === 'dmesg' && e.text === 'OF: ERROR: Bad of_node_put() on /vdevice/vty@30000000',
-    );
+    const { removed, parentPut, bad } = releaseOrder(lpar, vty, vdevice, '/vdevice/vty@30000000');
     assert.ok(removed >= 0 && parentPut > removed && bad > parentPut, `${removed} < ${parentPut} < ${bad}`);
     assert.equal(sysfs(lpar, dir), null);
     assert.equal(sysfs(lpar, `${dir}/name`), null);
@@ -184,16 +191,7 @@ describe('E4: release removes a node that is still in sysfs', () => {
       const vty = node(lpar, '/vdevice/vty@30000000');
       const vdevice = vty.parent!;
       const count = vdevice.kobj.ref.count;
-      lpar.k.events = [];
-      putToZero(lpar, vty);
-      const events = lpar.k.events;
-      const removed = events.findIndex((e) => e.type === 'sysfs.removed' && e.address === vty.address);
-      const parentPut = events.findIndex(
-        (e) => e.type === 'ref.put' && e.address === vdevice.address && e.holder === 'child:vty@30000000',
-      );
-      const bad = events.findIndex(
-        (e) => e.type === 'dmesg' && e.text === 'OF: ERROR: Bad of_node_put() on /vdevice/vty@30000000',
-      );
+      const { events, removed, parentPut, bad } = releaseOrder(lpar, vty, vdevice, '/vdevice/vty@30000000');
       assert.ok(removed >= 0 && parentPut >= 0 && bad >= 0, kernel);
       assert.ok(removed < bad, `${kernel}: sysfs removal before the release`);
       assert.equal(parentPut < bad, parentFirst, kernel);
