@@ -10,6 +10,7 @@ import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes } from './http/routes/events.ts';
+import { exportRoutes } from './http/routes/exports.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { kernelRoutes } from './http/routes/kernel.ts';
 import { lparRoutes } from './http/routes/lpars.ts';
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(nodeRoutes);
   await app.register(editRoutes);
   await app.register(viewRoutes);
+  await app.register(exportRoutes);
   await app.register(kernelRoutes);
   await app.register(migrationRoutes);
   await app.register(eventRoutes);
