@@ -192,12 +192,14 @@ export class Kernel {
     const { pid } = this.tasks.current;
     this.printk(level, 'Call Trace:');
     const release = this.profile.release;
-    this.tasks.callTrace().forEach((fn, depth) => {
+    const trace = this.tasks.callTrace();
+    trace.forEach((fn, depth) => {
       const frame = this.symbol(fn);
       const unreliable = depth === 0 ? ' (unreliable)' : '';
+      const sp = stackFrameAddress(pid, trace.length - 1 - depth);
       this.printk(
         level,
-        `[${stackFrameAddress(pid, depth)}] [${symbolAddress(release, frame)}] ${symbolName(release, frame)}${unreliable}`,
+        `[${sp}] [${symbolAddress(release, frame)}] ${symbolName(release, frame)}${unreliable}`,
       );
     });
   }

@@ -24,7 +24,8 @@ export function symbolOf(release: string, func: string): Symbol {
   const h = fnv1a(`${release}:${func}`);
   const size = 0x60 + ((h >>> 20) % 0x50) * 0x10; // 0x60 .. 0x550
   const offset = 0x10 + (((h >>> 8) & 0xfff) % ((size - 0x10) / 4)) * 4;
-  const start = TEXT_BASE + 0x10000n + BigInt(fnv1a(`${func}:${release}`) % 0xf00000) * 0x10n;
+  // Within the first 16 MiB of text, where a ppc64 vmlinux's code ends.
+  const start = TEXT_BASE + 0x10000n + BigInt(fnv1a(`${func}:${release}`) % 0xff000) * 0x10n;
   return { start, size, offset };
 }
 
@@ -42,8 +43,11 @@ export function symbolAddress(release: string, func: string): string {
   return hex(s.start + BigInt(s.offset)).padStart(16, '0');
 }
 
-/** A task's kernel stack: 16 KiB per pid below a fixed top, frames growing down from it. */
-export function stackFrameAddress(pid: number, depth: number): string {
+/**
+ * A task's kernel stack: 16 KiB per pid below a fixed top, frames growing down from it. `outer` counts
+ * from the outermost frame, so the frames of one system call keep their addresses from trace to trace.
+ */
+export function stackFrameAddress(pid: number, outer: number): string {
   const top = 0xc0000001fbc00000n - BigInt(pid % 4096) * 0x4000n;
-  return hex(top - 0x1000n + BigInt(depth) * 0x90n).padStart(16, '0');
+  return hex(top - 0x200n - BigInt(outer) * 0x90n).padStart(16, '0');
 }

@@ -16,6 +16,27 @@ import { cString, type Property, readU32 } from './property.ts';
 import { INITIAL_HOLDER } from './refs.ts';
 import { type OfState, ofReconfigNotify } from './state.ts';
 
+/** Values up to this size are copied into the LPAR's value arena; larger ones keep their own buffer. */
+const ARENA_MAX_VALUE = 4096;
+const ARENA_CHUNK = 256 * 1024;
+
+/**
+ * A property value as a view into the LPAR's value arena: one buffer for thousands of small values
+ * instead of an ArrayBuffer each (the simulator's memory layout; values are never written in place).
+ */
+function valueInArena(of: OfState, value: Uint8Array): Uint8Array {
+  if (value.length === 0 || value.length > ARENA_MAX_VALUE) return value;
+  const arena = of.valueArena;
+  if (arena.used + value.length > arena.buf.length) {
+    arena.buf = new Uint8Array(ARENA_CHUNK);
+    arena.used = 0;
+  }
+  const view = arena.buf.subarray(arena.used, arena.used + value.length);
+  view.set(value);
+  arena.used += value.length;
+  return view;
+}
+
 /** Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. */
 export function ofNodeAlloc(
   of: OfState,
@@ -30,7 +51,7 @@ export function ofNodeAlloc(
     type: '<NULL>',
     fullName,
     phandle: 0,
-    properties: props.map((p) => ({ name: p.name, value: p.value, sysfs: null })),
+    properties: props.map((p) => ({ name: p.name, value: valueInArena(of, p.value), sysfs: null })),
     deadProperties: [],
     parent: null,
     child: null,

@@ -44,6 +44,8 @@ export interface OfState {
    * all-nodes walk of a cache miss be answered without visiting the whole tree (see walkFor).
    */
   readonly phandleIndex: Map<number, DeviceNode[]>;
+  /** Where small property values live (see valueInArena in dynamic.ts). */
+  readonly valueArena: { buf: Uint8Array; used: number };
   /** K-NOTIFY: listeners in registration order. */
   readonly reconfigChain: ReconfigListener[];
 }
@@ -59,6 +61,7 @@ export function ofStateInit(k: Kernel): OfState {
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
     cache: createPhandleCache(k.profile.phandleCache),
     phandleIndex: new Map(),
+    valueArena: { buf: new Uint8Array(0), used: 0 },
     reconfigChain: [],
   };
 }
