@@ -3,7 +3,9 @@
 // Commands: create <kernel> [--profile power9|power10] [--name N] [--seed S] [--scheme phyp|dtc]
 //           list | show <lpar> | delete <lpar> | node <lpar> <path> | lookup <lpar> <phandle>
 //           migrate <lpar> <system> [--dry-run] | dmesg <lpar> | leaks <lpar> | cache <lpar>
+//           refcounts <lpar> [state] | ls <lpar> </sys/... or /proc/device-tree/...>
 //           ofdt <lpar> <command text, \xNN escapes allowed> | read <lpar> </sys/... or /proc/device-tree/...>
+// Listings (leaks, refcounts, ls) follow the service's pages to the end.
 
 import { parseArgs } from 'node:util';
 import { decodeCommand } from '../scenario/runner.ts';
@@ -16,6 +18,8 @@ const USAGE = `usage: lparsim [--url URL] <command> [args]
   node <lpar> <path> | lookup <lpar> <phandle>
   migrate <lpar> <system> [--dry-run]
   dmesg <lpar> | leaks <lpar> | cache <lpar>
+  refcounts <lpar> [state]
+  ls <lpar> <path>        (/sys/... or /proc/device-tree/...; every page)
   ofdt <lpar> <command>   (\\xNN escapes allowed)
   read <lpar> <path>      (/sys/... or /proc/device-tree/...)`;
 
@@ -85,6 +89,20 @@ async function main(): Promise<void> {
     case 'leaks':
       need(1);
       return print(await client.leaks(args[0]!));
+    case 'refcounts':
+      need(1);
+      return print(await client.refcounts(args[0]!, args[1]));
+    case 'ls': {
+      need(2);
+      const listing = await client.list(args[0]!, args[1]!);
+      if (!listing.items) return print(listing);
+      return print(
+        [...listing.items]
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          .map((e) => `${e.mode}\t${e.type}\t${e.size}\t${e.name}${e.target ? ` -> ${e.target}` : ''}`)
+          .join('\n'),
+      );
+    }
     case 'cache':
       need(1);
       return print(await client.phandleCache(args[0]!));

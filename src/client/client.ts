@@ -3,7 +3,7 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { CreateLparBody, LparDoc, SystemDoc } from '../http/schemas/lpars.ts';
-import type { LookupDoc, NodeDoc, NodeSummary, RefDoc } from '../http/schemas/nodes.ts';
+import type { LookupDoc, NodeDoc, NodeSummary, NodeSummaryPage, RefDoc } from '../http/schemas/nodes.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
 export type CreateLpar = Static<typeof CreateLparBody>;
@@ -46,6 +46,53 @@ export interface ViewEntry {
 export interface ViewListing extends ViewEntry {
   readonly path: string;
   readonly items?: ViewEntry[];
+  /** For a directory: the cursor of the next page of `items`, null on the last. */
+  readonly next?: string | null;
+}
+
+/** One page of a listing, as the service answers it. */
+export interface PageDoc<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
+/** Which page to ask for: `cursor` is the `next` of the page before. */
+export interface PageOptions {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export type NodesPage = Static<typeof NodeSummaryPage>;
+export type Leak = NodeSummaryDoc & { readonly migrationsSurvived: number };
+
+/** `?limit=&cursor=` (and any other parameters given), or an empty string. */
+function pageQuery(page: PageOptions = {}, extra: Record<string, string | undefined> = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) q.set(k, v);
+  if (page.limit !== undefined) q.set('limit', String(page.limit));
+  if (page.cursor !== undefined) q.set('cursor', page.cursor);
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * Every item of a paged listing: follows `next` until it is null. A cursor handed back twice would
+ * loop forever, so it is an error.
+ */
+export async function allPages<T, P extends PageDoc<T>>(
+  fetchPage: (cursor: string | undefined) => Promise<P>,
+): Promise<{ first: P; items: T[] }> {
+  const first = await fetchPage(undefined);
+  const items = [...first.items];
+  const seen = new Set<string>();
+  for (let next = first.next; next !== null; ) {
+    if (seen.has(next)) throw new Error(`the service handed out the cursor ${next} twice`);
+    seen.add(next);
+    const page = await fetchPage(next);
+    items.push(...page.items);
+    next = page.next;
+  }
+  return { first, items };
 }
 
 const json = { 'content-type': 'application/json' };
@@ -91,11 +138,16 @@ export class LparsimClient {
     this.json<Node>({ method: 'GET', path: this.lp(id, `/nodes?path=${encodeURIComponent(path)}`) });
   nodeByAddress = (id: string, address: string) =>
     this.json<Node>({ method: 'GET', path: this.lp(id, `/nodes/${address}`) });
-  nodesByState = (id: string, state: string) =>
-    this.json<{ items: NodeSummaryDoc[]; total: number }>({
-      method: 'GET',
-      path: this.lp(id, `/nodes?state=${state}`),
-    });
+  /** One page of nodes (of one state, when given) in address order, with how many there are in all. */
+  nodesPage = (id: string, state?: string, page?: PageOptions) =>
+    this.json<NodesPage>({ method: 'GET', path: this.lp(id, `/nodes${pageQuery(page, { state })}`) });
+  /** Every node of a state, page after page; `total` as the first page counted it. */
+  nodesByState = async (id: string, state: string, limit?: number) => {
+    const { first, items } = await allPages<NodeSummaryDoc, NodesPage>((cursor) =>
+      this.nodesPage(id, state, { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }),
+    );
+    return { items, total: first.total };
+  };
   lookup = (id: string, phandle: number | string) =>
     this.json<Lookup>({
       method: 'GET',
@@ -138,8 +190,29 @@ export class LparsimClient {
     this.json<Record<string, unknown>>({ method: 'GET', path: this.lp(id, '/phandle-cache') });
   rebuildCache = (id: string) =>
     this.json<Record<string, unknown>>({ method: 'POST', path: this.lp(id, '/phandle-cache/rebuild') });
-  leaks = (id: string) =>
-    this.json<{ items: Array<Record<string, unknown>> }>({ method: 'GET', path: this.lp(id, '/leaks') });
+  leaksPage = (id: string, page?: PageOptions) =>
+    this.json<PageDoc<Leak>>({ method: 'GET', path: this.lp(id, `/leaks${pageQuery(page)}`) });
+  /** Every leak, page after page. */
+  leaks = async (id: string, limit?: number) => ({
+    items: (
+      await allPages<Leak, PageDoc<Leak>>((cursor) =>
+        this.leaksPage(id, { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }),
+      )
+    ).items,
+  });
+  refcountsPage = (id: string, state?: string, page?: PageOptions) =>
+    this.json<PageDoc<NodeSummaryDoc>>({
+      method: 'GET',
+      path: this.lp(id, `/refcounts${pageQuery(page, { state })}`),
+    });
+  /** Every node's count and holders (of one state, when given), page after page. */
+  refcounts = async (id: string, state?: string, limit?: number) => ({
+    items: (
+      await allPages<NodeSummaryDoc, PageDoc<NodeSummaryDoc>>((cursor) =>
+        this.refcountsPage(id, state, { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) }),
+      )
+    ).items,
+  });
   migrate = (
     id: string,
     body: { destination: string; dryRun?: boolean; faults?: unknown[]; updates?: unknown },
@@ -158,9 +231,24 @@ export class LparsimClient {
     const rest = (m[2] ?? '').split('/').map(encodeURIComponent).join('/');
     return this.lp(id, `/${m[1]}${rest}`);
   }
-  /** Metadata (or a listing) without reading: no kernel side effects. */
-  stat = (id: string, path: string) =>
-    this.json<ViewListing>({ method: 'GET', path: `${this.viewPath(id, path)}?stat=true` });
+  /** Metadata (or, for a directory, one page of its listing) without reading: no kernel side effects. */
+  stat = (id: string, path: string, page?: PageOptions) =>
+    this.json<ViewListing>({
+      method: 'GET',
+      path: `${this.viewPath(id, path)}${pageQuery(page, { stat: 'true' })}`,
+    });
+  /** Metadata and, for a directory, every entry, page after page (no kernel side effects). */
+  list = async (id: string, path: string, limit?: number): Promise<ViewListing> => {
+    const at = (cursor?: string) =>
+      this.stat(id, path, { ...(limit ? { limit } : {}), ...(cursor ? { cursor } : {}) });
+    const first = await at();
+    if (first.type !== 'dir') return first;
+    const { items } = await allPages<ViewEntry, PageDoc<ViewEntry>>(async (cursor) => {
+      const page = cursor === undefined ? first : await at(cursor);
+      return { items: page.items ?? [], next: page.next ?? null };
+    });
+    return { ...first, items, next: null };
+  };
   /** Reads a file as task `cat` (with the kernel's side effects). */
   read = (id: string, path: string) => this.call({ method: 'GET', path: this.viewPath(id, path) });
 }

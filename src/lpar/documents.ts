@@ -8,6 +8,7 @@ import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlotOf, cacheSlots, HASH128_BITS } from '../of/phandle-cache.ts';
 import { decodeValue, toHex, u64Cells } from '../of/property.ts';
+import { LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 
 /** The full path of an attached node (null otherwise), read without side effects. */
@@ -190,13 +191,8 @@ function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
 /** Detached, released-but-held and orphaned nodes: what leaked, who holds it, and for how long. */
 export function leaks(lpar: Lpar) {
   const items = [];
-  for (const np of lpar.of.unattached) {
-    const state = nodeState(np);
-    const held = np.holders.size > 0;
-    if (state === 'detached' || state === 'orphaned' || (state === 'released' && held)) {
-      items.push({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived });
-    }
-  }
+  for (const np of lpar.of.unattached)
+    if (isLeak(np)) items.push({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived });
   return items;
 }
 
@@ -205,6 +201,161 @@ export function refcounts(lpar: Lpar, state?: NodeState) {
   for (const np of lpar.of.nodes.values())
     if (!state || nodeState(np) === state) items.push(nodeSummary(lpar, np));
   return items;
+}
+
+// ---- Pages -------------------------------------------------------------------------------------
+// Whole-tree listings answer one page at a time and cost the page, not the tree (issue 10, point 5).
+// A cursor is opaque to clients: base64url of a small JSON array whose first member says what kind of
+// listing it resumes. Node listings (nodes?state=, /refcounts, /leaks) are in address order, which is
+// allocation order, and their cursor is the address of the last node of the page; since nodes are
+// never forgotten (addresses are not reused), such a cursor stays valid for the LPAR's lifetime, and
+// resuming after a change returns every unchanged node exactly once.
+
+/** A request for one page: resume after `cursor` (an encoded `next`), at most `limit` items. */
+export interface PageRequest {
+  readonly cursor?: string | undefined;
+  readonly limit: number;
+  /** Deprecated `offset`: matches to skip before the page (costs them). */
+  readonly skip?: number | undefined;
+}
+
+export interface PageOf<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
+/** A cursor that does not resume anything here: 400, naming the query parameter. */
+export function badCursor(message: string): LparError {
+  return new LparError('bad-request', 'Bad cursor', `query parameter cursor: ${message}`, {
+    errors: [{ where: 'querystring', path: '/cursor', message }],
+  });
+}
+
+export function encodeCursor(value: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** The array a cursor encodes, of the given kind; 400 for anything this service did not hand out. */
+export function decodeCursor(raw: string, kind: string): unknown[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw badCursor(`${JSON.stringify(raw)} is not a cursor this service handed out`);
+  }
+  if (!Array.isArray(value) || typeof value[0] !== 'string' || encodeCursor(value) !== raw)
+    throw badCursor(`${JSON.stringify(raw)} is not a cursor this service handed out`);
+  if (value[0] !== kind)
+    throw badCursor(`${JSON.stringify(raw)} resumes another kind of listing (${JSON.stringify(value[0])})`);
+  return value;
+}
+
+// The slab's address formula (src/kernel/slab.ts, SlabAllocator.allocAddress): the i-th object of an
+// LPAR is at c0000000 followed by 8 hex digits of HEAP_BASE + i * OBJECT_STRIDE. Only device nodes are
+// allocated there, so the i-th node in allocation order can be looked up in `of.nodes` by address
+// instead of iterating the Map to it. Repeated here because slab.ts exports no helper for it; the
+// pagination test checks it against every node of a tree.
+const SLAB_HEAP_BASE = 0x0200_0000;
+const SLAB_OBJECT_STRIDE = 0x100;
+
+export function slabAddressOf(index: number): string {
+  return `c0000000${(SLAB_HEAP_BASE + index * SLAB_OBJECT_STRIDE).toString(16).padStart(8, '0')}`;
+}
+
+/** The allocation index of a slab address, or -1 when the formula does not give it back. */
+export function slabIndexOf(address: string): number {
+  const index = (Number.parseInt(address.slice(8), 16) - SLAB_HEAP_BASE) / SLAB_OBJECT_STRIDE;
+  return Number.isInteger(index) && index >= 0 && slabAddressOf(index) === address ? index : -1;
+}
+
+const NODE_CURSOR = 'node';
+
+/** The address a node-listing cursor resumes after: a node of this LPAR. */
+function nodeCursorAddress(lpar: Lpar, raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const [, address, extra] = decodeCursor(raw, NODE_CURSOR);
+  if (typeof address !== 'string' || extra !== undefined || !lpar.of.nodes.has(address))
+    throw badCursor(`${JSON.stringify(raw)} names no node of this LPAR`);
+  return address;
+}
+
+/**
+ * One page of nodes in address order after the cursor, optionally of one state.
+ * - Without a state: straight to the cursor's allocation index, then `limit` lookups by address.
+ * - `attached`: a scan forward from the cursor, which skips only nodes that are not attached, so it
+ *   costs the page plus at most the not-attached nodes (the leaks), never the rest of the tree.
+ * - any other state: only `of.unattached` (the nodes that are not attached) is looked at and the
+ *   matches after the cursor are sorted by address: the cost of the leaks, not the tree.
+ */
+export function nodesPage(lpar: Lpar, state: NodeState | undefined, req: PageRequest): PageOf<DeviceNode> {
+  const after = nodeCursorAddress(lpar, req.cursor);
+  const skip = req.skip ?? 0;
+  if (state !== undefined && state !== 'attached')
+    return unattachedPage(lpar, after, req.limit, skip, (np) => nodeState(np) === state);
+  const count = lpar.k.slab.count;
+  const afterIndex = after === null ? -1 : slabIndexOf(after);
+  if (after !== null && afterIndex < 0) throw new Error(`node address ${after} is not a slab address`);
+  let i = afterIndex + 1;
+  const nodes: DeviceNode[] = [];
+  if (state === undefined) {
+    i += skip;
+    for (; i < count && nodes.length < req.limit; i++) {
+      const np = lpar.of.nodes.get(slabAddressOf(i));
+      if (np) nodes.push(np);
+    }
+    return { items: nodes, next: i < count ? pageNext(nodes) : null };
+  }
+  let skipped = 0;
+  for (; i < count; i++) {
+    const np = lpar.of.nodes.get(slabAddressOf(i));
+    if (!np || nodeState(np) !== 'attached') continue;
+    if (skipped < skip) skipped += 1;
+    else if (nodes.length === req.limit) return { items: nodes, next: pageNext(nodes) };
+    else nodes.push(np);
+  }
+  return { items: nodes, next: null };
+}
+
+function pageNext(nodes: readonly DeviceNode[]): string | null {
+  const last = nodes.at(-1);
+  return last ? encodeCursor([NODE_CURSOR, last.address]) : null;
+}
+
+/** Nodes of `of.unattached` that pass `keep`, after `after` in address order: costs that set only. */
+function unattachedPage(
+  lpar: Lpar,
+  after: string | null,
+  limit: number,
+  skip: number,
+  keep: (np: DeviceNode) => boolean,
+): PageOf<DeviceNode> {
+  const matches: DeviceNode[] = [];
+  for (const np of lpar.of.unattached)
+    if ((after === null || np.address > after) && keep(np)) matches.push(np);
+  // Addresses are fixed-width hex, so string order is address order.
+  matches.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const nodes = matches.slice(skip, skip + limit);
+  return { items: nodes, next: matches.length > skip + limit ? pageNext(nodes) : null };
+}
+
+/** A page of `/refcounts` (or `nodes?state=`): node summaries in address order. */
+export function refcountsPage(lpar: Lpar, state: NodeState | undefined, req: PageRequest) {
+  const page = nodesPage(lpar, state, req);
+  return { items: page.items.map((np) => nodeSummary(lpar, np)), next: page.next };
+}
+
+function isLeak(np: DeviceNode): boolean {
+  const state = nodeState(np);
+  return state === 'detached' || state === 'orphaned' || (state === 'released' && np.holders.size > 0);
+}
+
+/** A page of `/leaks` in address order, from the not-attached nodes only. */
+export function leaksPage(lpar: Lpar, req: PageRequest) {
+  const page = unattachedPage(lpar, nodeCursorAddress(lpar, req.cursor), req.limit, 0, isLeak);
+  return {
+    items: page.items.map((np) => ({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived })),
+    next: page.next,
+  };
 }
 
 export function phandleCacheDocument(lpar: Lpar) {

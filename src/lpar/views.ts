@@ -4,6 +4,7 @@
 // (devspec_show walks parents with get and put, K-DRV-2; a property file is a plain copy).
 
 import { type KernfsDir, type KernfsNode, kernfsLookup, kernfsPath, resolveLink } from '../kernel/kernfs.ts';
+import { badCursor, decodeCursor, encodeCursor } from './documents.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 
@@ -74,10 +75,94 @@ export function entryDocument(lpar: Lpar, node: KernfsNode) {
   }
 }
 
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Every entry of a directory, sorted by name (costs the directory: the API pages instead). */
 export function listDirectory(lpar: Lpar, dir: KernfsDir) {
-  return [...dir.entries.values()]
-    .map((e) => entryDocument(lpar, e))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...dir.entries.values()].map((e) => entryDocument(lpar, e)).sort(byName);
+}
+
+const DIR_CURSOR = 'dir';
+
+/** FNV-1a of the directory's path: a cursor names the directory it pages, so another one refuses it. */
+function dirTag(dir: KernfsDir): string {
+  let h = 0x811c9dc5;
+  for (const ch of kernfsPath(dir)) {
+    h ^= ch.codePointAt(0)!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+interface DirCursor {
+  readonly position: number;
+  readonly name: string;
+}
+
+function decodeDirCursor(dir: KernfsDir, raw: string): DirCursor {
+  const [, tag, position, name, extra] = decodeCursor(raw, DIR_CURSOR);
+  if (
+    typeof tag !== 'string' ||
+    typeof name !== 'string' ||
+    typeof position !== 'number' ||
+    !Number.isInteger(position) ||
+    position < 0 ||
+    extra !== undefined
+  )
+    throw badCursor(`${JSON.stringify(raw)} is not a cursor this service handed out`);
+  if (tag !== dirTag(dir)) throw badCursor(`${JSON.stringify(raw)} pages another directory`);
+  return { position, name };
+}
+
+/**
+ * One page of a directory: `limit` entries in the directory's own order (creation order, as the
+ * entries Map keeps it), each page sorted by name, so a directory that fits in one page lists as
+ * `ls` does.
+ *
+ * The cursor holds the position and name of the page's last entry (in directory order). Entries keep
+ * their order and a new one goes last, so on resuming:
+ * - the name still at its position: the page starts right after it;
+ * - the name found earlier (entries before it went): right after it there;
+ * - the name gone, or re-added at the end: at its old position, where the entry that followed it now
+ *   is (exact unless other entries before it went too, when some may be skipped; none is repeated).
+ * Costs the page plus the cursor's position: the entries Map cannot seek.
+ */
+export function listDirectoryPage(lpar: Lpar, dir: KernfsDir, req: { cursor?: string; limit: number }) {
+  const it = dir.entries.entries();
+  let position = 0; // entries consumed from `it`
+  let pending: KernfsNode | null = null; // consumed, but the first of the page
+  if (req.cursor !== undefined) {
+    const cursor = decodeDirCursor(dir, req.cursor);
+    for (;;) {
+      const r = it.next();
+      if (r.done) break;
+      position += 1;
+      const [key, entry] = r.value;
+      if (key === cursor.name) break;
+      if (position - 1 === cursor.position) {
+        pending = entry;
+        position -= 1;
+        break;
+      }
+    }
+  }
+  const start = position;
+  const page: KernfsNode[] = pending ? [pending] : [];
+  let more = false;
+  for (;;) {
+    const r = it.next();
+    if (r.done) break;
+    if (page.length === req.limit) {
+      more = true;
+      break;
+    }
+    page.push(r.value[1]);
+  }
+  const last = page.at(-1);
+  return {
+    items: page.map((e) => entryDocument(lpar, e)).sort(byName),
+    next: more && last ? encodeCursor([DIR_CURSOR, dirTag(dir), start + page.length - 1, last.name]) : null,
+  };
 }
 
 /**

@@ -261,7 +261,8 @@ class Run {
 
   private async exists(path: string): Promise<boolean> {
     try {
-      await this.client.stat(this.lpar, path);
+      // One entry is enough to know it exists: a big directory is not listed for it.
+      await this.client.stat(this.lpar, path, { limit: 1 });
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return false;
@@ -277,7 +278,8 @@ class Run {
     for (const [dir, want] of Object.entries(s.children ?? {})) {
       let seen: string[];
       try {
-        seen = ((await this.client.stat(this.lpar, dir)).items ?? [])
+        // Every page of the listing, so a directory bigger than one page is compared whole.
+        seen = ((await this.client.list(this.lpar, dir)).items ?? [])
           .filter((i) => i.type === 'dir')
           .map((i) => i.name)
           .sort();

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { leaks, nodeDocument, nodeSummary, refcounts } from '../../lpar/documents.ts';
+import { leaksPage, nodeDocument, nodeSummary, refcountsPage, stateCounts } from '../../lpar/documents.ts';
 import { badRequest } from '../../lpar/errors.ts';
 import type { NodeRef } from '../../lpar/lpar.ts';
 import { nodeState } from '../../of/node.ts';
@@ -9,11 +9,27 @@ import {
   Items,
   LparId,
   Open,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  Page,
+  PageQuery,
   PhandleString,
   parsePhandle,
   problemResponses,
 } from '../schemas/common.ts';
-import { LookupDoc, NodeDoc, NodeState, NodeSummary, NodesQuery, RefBody, RefDoc } from '../schemas/nodes.ts';
+import {
+  LookupDoc,
+  NodeDoc,
+  NodeState,
+  NodeSummary,
+  NodeSummaryPage,
+  NodesQuery,
+  RefBody,
+  RefDoc,
+} from '../schemas/nodes.ts';
+
+/** How node listings page, for their descriptions. */
+const NODE_PAGES = `Pages in address (allocation) order: \`limit\` (default ${PAGE_LIMIT_DEFAULT}, at most ${PAGE_LIMIT_MAX}) and \`cursor\` (the \`next\` of the page before; \`next\` is null on the last page). A cursor names the last node of its page, and nodes are never forgotten, so it stays valid and resumes after changes without repeating a node. A page costs the page, not the tree: without \`state\` it starts at the cursor's node directly; \`state=attached\` scans forward from the cursor past the nodes that are not attached (so it also costs those); any other state reads only the set of nodes that are not attached. A bad cursor is a 400.`;
 
 /** A node reference from a request body, with its phandle parsed. */
 export function toNodeRef(ref: { path?: string; address?: string; phandle?: number | string }): NodeRef {
@@ -30,13 +46,12 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['nodes'],
-        summary: 'The attached node at ?path=, or nodes filtered by ?state=',
-        description:
-          'Inspection (no side effects): with `path`, the node document of the attached node there, found by walking the live tree the way of_find_node_by_path matches components but without its get and put: no reference, no event, no pid, nothing printed or counted. Otherwise a page of node summaries, optionally of one state.',
+        summary: 'The attached node at ?path=, or a page of nodes, filtered by ?state=',
+        description: `Inspection (no side effects): with \`path\`, the node document of the attached node there, found by walking the live tree the way of_find_node_by_path matches components but without its get and put: no reference, no event, no pid, nothing printed or counted. Otherwise a page of node summaries, optionally of one state, with \`total\` the number of that state. ${NODE_PAGES}`,
         params: Type.Object({ lpar: LparId }),
         querystring: NodesQuery,
         response: {
-          200: Type.Union([NodeDoc, Type.Object({ items: Type.Array(NodeSummary), total: Type.Integer() })]),
+          200: Type.Union([NodeDoc, NodeSummaryPage]),
           ...problemResponses,
         },
       },
@@ -45,16 +60,20 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const lpar = app.registry.get(req.params.lpar);
       const q = req.query;
       if (q.path !== undefined) {
-        if (q.state !== undefined) throw badRequest('Conflicting query', 'give path or state, not both');
+        if (q.state !== undefined || q.cursor !== undefined || q.offset !== undefined)
+          throw badRequest('Conflicting query', 'give path, or state with cursor or offset, not both');
         return nodeDocument(lpar, lpar.resolve({ path: q.path }));
       }
-      const all = [...lpar.of.nodes.values()].filter((np) => !q.state || nodeState(np) === q.state);
-      const offset = q.offset ?? 0;
-      const limit = q.limit ?? 1000;
-      return {
-        items: all.slice(offset, offset + limit).map((np) => nodeSummary(lpar, np)),
-        total: all.length,
-      };
+      if (q.cursor !== undefined && q.offset !== undefined)
+        throw badRequest('Conflicting query', 'give cursor or offset, not both');
+      const page = refcountsPage(lpar, q.state, {
+        cursor: q.cursor,
+        limit: q.limit ?? PAGE_LIMIT_DEFAULT,
+        skip: q.offset,
+      });
+      // Counts by state cost the nodes that are not attached, not the tree.
+      const total = q.state === undefined ? lpar.of.nodes.size : stateCounts(lpar)[q.state];
+      return { ...page, total };
     },
   );
   app.get(
@@ -191,15 +210,21 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['nodes'],
-        summary: 'Every node with its count and holders',
-        description:
-          'Inspection (no side effects): counts and holders as the ledger has them; nothing is taken.',
+        summary: 'Every node with its count and holders, a page at a time',
+        description: `Inspection (no side effects): counts and holders as the ledger has them; nothing is taken. ${NODE_PAGES}`,
         params: Type.Object({ lpar: LparId }),
-        querystring: Type.Object({ state: Type.Optional(NodeState) }, { additionalProperties: false }),
-        response: { 200: Items(Open({ address: Type.String() })), ...problemResponses },
+        querystring: Type.Object(
+          { state: Type.Optional(NodeState), ...PageQuery },
+          { additionalProperties: false },
+        ),
+        response: { 200: Page(Open({ address: Type.String() })), ...problemResponses },
       },
     },
-    async (req) => ({ items: refcounts(app.registry.get(req.params.lpar), req.query.state) }),
+    async (req) =>
+      refcountsPage(app.registry.get(req.params.lpar), req.query.state, {
+        cursor: req.query.cursor,
+        limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+      }),
   );
   app.get(
     '/v1/lpars/:lpar/leaks',
@@ -207,14 +232,20 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['nodes'],
         summary: 'Detached, released-but-held and orphaned nodes, with holders and migrations survived',
-        description: 'Inspection (no side effects): read from the set of nodes that are not attached.',
+        description:
+          'Inspection (no side effects): read from the set of nodes that are not attached, so a page costs the leaks, not the tree. Pages in address order: `limit` (default 500, at most 5000) and `cursor` (the `next` of the page before; null on the last page).',
         params: Type.Object({ lpar: LparId }),
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
         response: {
-          200: Items(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })),
+          200: Page(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })),
           ...problemResponses,
         },
       },
     },
-    async (req) => ({ items: leaks(app.registry.get(req.params.lpar)) }),
+    async (req) =>
+      leaksPage(app.registry.get(req.params.lpar), {
+        cursor: req.query.cursor,
+        limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
+      }),
   );
 };

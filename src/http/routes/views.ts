@@ -1,19 +1,31 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
+import { badCursor } from '../../lpar/documents.ts';
 import { badRequest } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import {
   entryDocument,
-  listDirectory,
+  listDirectoryPage,
   lookupView,
   readViewFile,
   type ViewRoot,
   viewPathParts,
 } from '../../lpar/views.ts';
-import { LparId, Open, problemResponses } from '../schemas/common.ts';
+import {
+  LparId,
+  NextCursor,
+  Open,
+  PAGE_LIMIT_DEFAULT,
+  PAGE_LIMIT_MAX,
+  PageQuery,
+  problemResponses,
+} from '../schemas/common.ts';
 
 const ViewQuery = Type.Object(
-  { stat: Type.Optional(Type.Boolean({ description: 'metadata only: no read, no side effects' })) },
+  {
+    stat: Type.Optional(Type.Boolean({ description: 'metadata only: no read, no side effects' })),
+    ...PageQuery,
+  },
   { additionalProperties: false },
 );
 const Listing = Open({
@@ -31,6 +43,7 @@ const Listing = Open({
       }),
     ),
   ),
+  next: Type.Optional(NextCursor),
 });
 
 export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -38,7 +51,7 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const handler = async (
       lpar: Lpar,
       raw: string,
-      stat: boolean | undefined,
+      query: Static<typeof ViewQuery>,
       reply: import('fastify').FastifyReply,
     ) => {
       let decoded: string;
@@ -50,9 +63,15 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const parts = viewPathParts(decoded, app.pathLimits);
       const node = lookupView(lpar, root, parts);
       const path = `${prefix}/${parts.join('/')}`.replace(/\/$/, '') || '/';
-      if (node.kind === 'dir')
-        return reply.send({ path, ...entryDocument(lpar, node), items: listDirectory(lpar, node) });
-      if (stat) return reply.send({ path, ...entryDocument(lpar, node) });
+      if (node.kind === 'dir') {
+        const page = listDirectoryPage(lpar, node, {
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+          limit: query.limit ?? PAGE_LIMIT_DEFAULT,
+        });
+        return reply.send({ path, ...entryDocument(lpar, node), ...page });
+      }
+      if (query.cursor !== undefined) throw badCursor(`${path} is not a directory: only listings page`);
+      if (query.stat) return reply.send({ path, ...entryDocument(lpar, node) });
       const bytes = readViewFile(lpar, node);
       if (!bytes) return reply.send({ path, ...entryDocument(lpar, node) }); // a broken link: its metadata
       return reply.type('application/octet-stream').send(Buffer.from(bytes));
@@ -60,8 +79,7 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const schema = {
       tags: ['views'],
       summary,
-      description:
-        'Inspection (no side effects) for directory listings, `?stat=true` and property files (a property read is a plain copy of its value, as `of_node_property_read` is). Kernel action for files whose show function runs kernel code: `/sys/devices/vio/<dev>/devspec` models `devspec_show` as task `cat`, printing `%pOF` of the device node (from 5.5 that gets and puts every ancestor, so it can warn or read freed memory). A directory answers a JSON listing, a file its raw bytes.',
+      description: `Inspection (no side effects) for directory listings, \`?stat=true\` and property files (a property read is a plain copy of its value, as \`of_node_property_read\` is). Kernel action for files whose show function runs kernel code: \`/sys/devices/vio/<dev>/devspec\` models \`devspec_show\` as task \`cat\`, printing \`%pOF\` of the device node (from 5.5 that gets and puts every ancestor, so it can warn or read freed memory). A directory answers a JSON listing, a file its raw bytes. Listings page: \`limit\` entries (default ${PAGE_LIMIT_DEFAULT}, at most ${PAGE_LIMIT_MAX}) in the directory's own order (creation order), each page sorted by name, so a directory that fits in one page lists as \`ls\` does; \`next\` is the \`cursor\` of the next page, null on the last. A cursor resumes after its page's last entry, also after entries were added or removed (no unchanged entry is repeated). A page costs the page plus its position in the directory. A bad cursor, or one from another directory, is a 400.`,
       querystring: ViewQuery,
       produces: ['application/json', 'application/octet-stream'],
       response: { 200: Listing, 409: Type.Ref('Problem'), ...problemResponses },
@@ -69,15 +87,14 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.get(
       `/v1/lpars/:lpar${prefix}`,
       { schema: { ...schema, params: Type.Object({ lpar: LparId }) } },
-      async (req, reply) => handler(app.registry.get(req.params.lpar), '', req.query.stat, reply),
+      async (req, reply) => handler(app.registry.get(req.params.lpar), '', req.query, reply),
     );
     app.get(
       `/v1/lpars/:lpar${prefix}/*`,
       {
         schema: { ...schema, params: Type.Object({ lpar: LparId, '*': Type.String({ maxLength: 65536 }) }) },
       },
-      async (req, reply) =>
-        handler(app.registry.get(req.params.lpar), req.params['*'], req.query.stat, reply),
+      async (req, reply) => handler(app.registry.get(req.params.lpar), req.params['*'], req.query, reply),
     );
   };
   serve('sys', '/sys', 'The emulated /sys (firmware/devicetree/base, devices/vio)');

@@ -33,6 +33,39 @@ export const RawBody = (description: string) =>
 
 export const Items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
 
+/** Items per page when `limit` is not given, and the most a page may ask for. */
+export const PAGE_LIMIT_DEFAULT = 500;
+export const PAGE_LIMIT_MAX = 5000;
+
+/** An opaque page cursor: the `next` of the page before (base64url). */
+export const Cursor = Type.String({
+  minLength: 1,
+  maxLength: 4096,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: 'opaque: the `next` of the previous page; resumes after its last item',
+});
+
+/** `limit` and `cursor`, for the querystring of a paged listing. */
+export const PageQuery = {
+  limit: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: PAGE_LIMIT_MAX,
+      default: PAGE_LIMIT_DEFAULT,
+      description: `items per page (at most ${PAGE_LIMIT_MAX})`,
+    }),
+  ),
+  cursor: Type.Optional(Cursor),
+};
+
+export const NextCursor = Type.Union([Type.String(), Type.Null()], {
+  description: 'the cursor of the next page; null on the last page',
+});
+
+/** One page of a listing: its items and the cursor of the next page (null on the last). */
+export const Page = <T extends TSchema, P extends TProperties = Record<never, never>>(item: T, extra?: P) =>
+  Type.Object({ items: Type.Array(item), next: NextCursor, ...(extra ?? ({} as P)) });
+
 /** An open object: documented fields plus whatever the model adds, serialised as is. */
 export const Open = <T extends TProperties>(props: T, description?: string) =>
   Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });

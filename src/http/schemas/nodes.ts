@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { NODE_STATES } from '../../of/node.ts';
-import { Holder, NodeRef, Open, StringEnum } from './common.ts';
+import { Holder, NodeRef, Open, Page, PageQuery, StringEnum } from './common.ts';
 
 export const NodeState = StringEnum(NODE_STATES);
 
@@ -60,11 +60,23 @@ export const NodesQuery = Type.Object(
   {
     path: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     state: Type.Optional(NodeState),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    ...PageQuery,
+    offset: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        deprecated: true,
+        description:
+          'deprecated, use `cursor`: skips this many matches first (and costs them); not with `cursor`',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
+
+/** A page of node summaries in address (allocation) order, and how many match in all. */
+export const NodeSummaryPage = Page(NodeSummary, {
+  total: Type.Integer({ description: 'nodes of that state (all nodes without `state`)' }),
+});
 
 export const LookupDoc = Open({
   phandle: Type.Integer(),
