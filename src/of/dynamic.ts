@@ -3,6 +3,7 @@
 
 import type { FreeRecord } from '../kernel/slab.ts';
 import { ofFindProperty } from './base.ts';
+import { HolderTable } from './holders.ts';
 import {
   ofAddPropertySysfs,
   ofAttachNodeSysfs,
@@ -59,7 +60,7 @@ export function ofNodeAlloc(
     flags,
     kobj: { ref: { count: 1, saturated: false }, inSysfs: false, sysfsName: null, dir: null },
     holders: new Map([[INITIAL_HOLDER, 1]]),
-    unbalancedPuts: new Map(),
+    unbalancedPuts: new HolderTable(),
     refLedger: { base: { count: 1, saturated: false }, ops: [] },
     everAttached: false,
     allocatedUsec: of.k.clock.usec,

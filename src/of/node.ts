@@ -3,6 +3,7 @@
 import type { KernfsDir, KernfsFile } from '../kernel/kernfs.ts';
 import type { Refcount } from '../kernel/refcount.ts';
 import type { SlabObject } from '../kernel/slab.ts';
+import type { HolderTable } from './holders.ts';
 import type { Property } from './property.ts';
 
 // K-NODE-2
@@ -56,7 +57,7 @@ export interface DeviceNode extends SlabObject {
   /** K-REF-1: gets not yet matched by puts, per holder (the simulator's addition). */
   readonly holders: Map<string, number>;
   /** Puts by a holder with nothing outstanding on this node, per holder. */
-  readonly unbalancedPuts: Map<string, number>;
+  readonly unbalancedPuts: HolderTable;
   /**
    * The ledger's gets (+1) and puts (-1) since kref_init, in order: `base` is the count the oldest ones
    * give (folded in through the same refcount rules), `ops` the recent ones. Folding keeps a hot node's
