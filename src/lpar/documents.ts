@@ -4,6 +4,7 @@
 import { printTainted } from '../kernel/kernel.ts';
 import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { type KernelOptions, type KernelProfile, switchesOf } from '../kernel/profiles.ts';
+import { slabAddressOf, slabIndexOf } from '../kernel/slab.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlotOf, cacheSlots, HASH128_BITS } from '../of/phandle-cache.ts';
@@ -250,23 +251,9 @@ export function decodeCursor(raw: string, kind: string): unknown[] {
   return value;
 }
 
-// The slab's address formula (src/kernel/slab.ts, SlabAllocator.allocAddress): the i-th object of an
-// LPAR is at c0000000 followed by 8 hex digits of HEAP_BASE + i * OBJECT_STRIDE. Only device nodes are
-// allocated there, so the i-th node in allocation order can be looked up in `of.nodes` by address
-// instead of iterating the Map to it. Repeated here because slab.ts exports no helper for it; the
-// pagination test checks it against every node of a tree.
-const SLAB_HEAP_BASE = 0x0200_0000;
-const SLAB_OBJECT_STRIDE = 0x100;
-
-export function slabAddressOf(index: number): string {
-  return `c0000000${(SLAB_HEAP_BASE + index * SLAB_OBJECT_STRIDE).toString(16).padStart(8, '0')}`;
-}
-
-/** The allocation index of a slab address, or -1 when the formula does not give it back. */
-export function slabIndexOf(address: string): number {
-  const index = (Number.parseInt(address.slice(8), 16) - SLAB_HEAP_BASE) / SLAB_OBJECT_STRIDE;
-  return Number.isInteger(index) && index >= 0 && slabAddressOf(index) === address ? index : -1;
-}
+// Only device nodes are allocated from the slab, so the i-th node in allocation order can be looked up in
+// `of.nodes` by slabAddressOf(i) instead of iterating the Map to it.
+export { slabAddressOf, slabIndexOf };
 
 const NODE_CURSOR = 'node';
 

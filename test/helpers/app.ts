@@ -24,6 +24,12 @@ export async function fingerprint(app: FastifyInstance, lpar: string): Promise<s
       `/v1/lpars/${lpar}/migrations`,
     ].map(async (url) => (await app.inject({ url })).body),
   );
+  // Paged listings: every page of /refcounts, not only the first.
+  for (let next = JSON.parse(parts[1]!).next; next; ) {
+    const page = await app.inject({ url: `/v1/lpars/${lpar}/refcounts?cursor=${encodeURIComponent(next)}` });
+    parts.push(page.body);
+    next = JSON.parse(page.body).next;
+  }
   return parts.join('\n');
 }
 
