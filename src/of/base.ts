@@ -34,7 +34,13 @@ export function ofFindProperty(np: DeviceNode, name: string): NodeProperty | und
  * the child's full name; a component without a unit address also matches a child whose name before
  * the `@` equals it, so `/memory` finds `memory@0` (the kernel's `of_node_name_eq` rule).
  */
-function childByComponent(parent: DeviceNode, component: string): DeviceNode | null {
+function childByComponent(of: OfState, parent: DeviceNode, component: string): DeviceNode | null {
+  const index = childIndexOf(of, parent);
+  if (index) {
+    const exact = index.exact.get(component);
+    if (exact?.length) return exact[0]!;
+    return component.includes('@') ? null : (index.loose.get(component)?.[0] ?? null);
+  }
   let loose: DeviceNode | null = null;
   for (let child = parent.child; child; child = child.sibling) {
     if (child.fullName === component) return child;
@@ -44,6 +50,69 @@ function childByComponent(parent: DeviceNode, component: string): DeviceNode | n
     }
   }
   return loose;
+}
+
+// ---- the simulator's child index ----
+// The kernel matches a path component by walking the parent's child list, which costs the siblings:
+// the last of 100k cpu nodes is 100k comparisons away. A parent with many children gets an index by
+// full name and by name without unit address, each list in child-list order, so the first entry is the
+// one the walk finds. It is built on the first lookup and kept in step by attach and detach.
+
+/** Parents with at most this many children are walked, as the kernel walks them. */
+const INDEX_MIN_CHILDREN = 64;
+
+export interface ChildIndex {
+  readonly exact: Map<string, DeviceNode[]>;
+  readonly loose: Map<string, DeviceNode[]>;
+}
+
+function baseName(fullName: string): string | null {
+  const at = fullName.indexOf('@');
+  return at >= 0 ? fullName.slice(0, at) : null;
+}
+
+function indexAdd(index: ChildIndex, np: DeviceNode, front: boolean): void {
+  const add = (map: Map<string, DeviceNode[]>, key: string) => {
+    const list = map.get(key);
+    if (!list) map.set(key, [np]);
+    else if (front) list.unshift(np);
+    else list.push(np);
+  };
+  add(index.exact, np.fullName);
+  const base = baseName(np.fullName);
+  if (base !== null) add(index.loose, base);
+}
+
+function childIndexOf(of: OfState, parent: DeviceNode): ChildIndex | null {
+  const existing = of.childIndex.get(parent);
+  if (existing) return existing;
+  let n = 0;
+  for (let c = parent.child; c && n <= INDEX_MIN_CHILDREN; c = c.sibling) n += 1;
+  if (n <= INDEX_MIN_CHILDREN) return null;
+  const index: ChildIndex = { exact: new Map(), loose: new Map() };
+  for (let c = parent.child; c; c = c.sibling) indexAdd(index, c, false);
+  of.childIndex.set(parent, index);
+  return index;
+}
+
+/** __of_attach_node linked `np` as its parent's first child. */
+export function childIndexLinked(of: OfState, parent: DeviceNode, np: DeviceNode): void {
+  const index = of.childIndex.get(parent);
+  if (index) indexAdd(index, np, true);
+}
+
+/** __of_detach_node unlinked `np` from its parent's child list. */
+export function childIndexUnlinked(of: OfState, parent: DeviceNode, np: DeviceNode): void {
+  const index = of.childIndex.get(parent);
+  if (!index) return;
+  const drop = (map: Map<string, DeviceNode[]>, key: string | null) => {
+    const list = key === null ? undefined : map.get(key);
+    const at = list ? list.indexOf(np) : -1;
+    if (at >= 0) list!.splice(at, 1);
+    if (list && list.length === 0) map.delete(key!);
+  };
+  drop(index.exact, np.fullName);
+  drop(index.loose, baseName(np.fullName));
 }
 
 /** Splits an absolute OF path into components; null when it is not one (no leading `/`). */
@@ -60,7 +129,7 @@ export function ofPeekNodeByPath(of: OfState, path: string): DeviceNode | null {
   if (!parts || !of.root) return null;
   let np: DeviceNode | null = of.root;
   for (const part of parts) {
-    np = childByComponent(np, part);
+    np = childByComponent(of, np, part);
     if (!np) return null;
   }
   return np;

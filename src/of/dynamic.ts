@@ -2,7 +2,7 @@
 // K-PROP, with sysfs (kobj.ts) and notifications (K-NOTIFY) in the kernel's order.
 
 import type { FreeRecord } from '../kernel/slab.ts';
-import { ofFindProperty } from './base.ts';
+import { childIndexLinked, childIndexUnlinked, ofFindProperty } from './base.ts';
 import { HolderTable } from './holders.ts';
 import {
   ofAddPropertySysfs,
@@ -109,6 +109,7 @@ function attachToTree(of: OfState, np: DeviceNode): void {
   of.k.access(parent, '__of_attach_node', 8, true);
   np.sibling = parent.child;
   parent.child = np;
+  childIndexLinked(of, parent, np);
   np.flags &= ~OF_DETACHED;
   np.everAttached = true;
   of.unattached.delete(np);
@@ -158,6 +159,7 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
       while (prev && prev.sibling !== np) prev = prev.sibling;
       if (prev) prev.sibling = np.sibling;
     }
+    childIndexUnlinked(of, parent, np);
     // The node keeps its parent, child and sibling pointers.
     np.flags |= OF_DETACHED;
     of.unattached.add(np);

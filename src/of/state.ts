@@ -3,6 +3,7 @@
 
 import type { Kernel } from '../kernel/kernel.ts';
 import { type KernfsDir, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts';
+import type { ChildIndex } from './base.ts';
 import type { DeviceNode, NodeProperty } from './node.ts';
 import { createPhandleCache, type PhandleCache } from './phandle-cache.ts';
 
@@ -44,6 +45,8 @@ export interface OfState {
    * all-nodes walk of a cache miss be answered without visiting the whole tree (see walkFor).
    */
   readonly phandleIndex: Map<number, DeviceNode[]>;
+  /** Child indexes of parents with many children (see childByComponent in base.ts). */
+  readonly childIndex: Map<DeviceNode, ChildIndex>;
   /** Where small property values live (see valueInArena in dynamic.ts). */
   readonly valueArena: { buf: Uint8Array; used: number };
   /** K-NOTIFY: listeners in registration order. */
@@ -61,6 +64,7 @@ export function ofStateInit(k: Kernel): OfState {
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
     cache: createPhandleCache(k.profile.phandleCache),
     phandleIndex: new Map(),
+    childIndex: new Map(),
     valueArena: { buf: new Uint8Array(0), used: 0 },
     reconfigChain: [],
   };
