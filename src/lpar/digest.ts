@@ -223,6 +223,12 @@ function digestOf(part: Part, ctx: Context, of: OfState): void {
     switch (key) {
       case 'k':
         break; // the LPAR's kernel, digested as `k.*`
+      case 'phandleIndex':
+      case 'childIndex':
+      case 'valueArena':
+        // The simulator's own indexes and value storage, derived from the nodes digested above: a
+        // lookup may build an index, which changes nothing a kernel could see.
+        break;
       case 'nodes':
         w.open('m', of.nodes.size);
         for (const [address, np] of of.nodes) {
