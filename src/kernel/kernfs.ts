@@ -9,6 +9,20 @@ export interface KernfsDir {
   parent: KernfsDir | null;
   readonly mode: number;
   readonly entries: Map<string, KernfsNode>;
+  /** Set on big directories once they are paged (kernfsOrder): entries by creation sequence. */
+  order?: KernfsOrder;
+}
+
+/**
+ * The simulator's seekable order of a big directory: the entries in creation order with increasing
+ * sequence numbers, so that a page can start after a sequence number by binary search instead of
+ * iterating the Map to a position. Removed entries stay as holes until half the array is holes.
+ */
+export interface KernfsOrder {
+  nodes: KernfsNode[];
+  seqs: number[];
+  next: number;
+  holes: number;
 }
 
 export interface KernfsFile {
@@ -47,13 +61,20 @@ export function kernfsAdd(dir: KernfsDir, node: KernfsNode): boolean {
   if (dir.entries.has(node.name)) return false;
   node.parent = dir;
   dir.entries.set(node.name, node);
+  if (dir.order) {
+    dir.order.nodes.push(node);
+    dir.order.seqs.push(dir.order.next++);
+  } else if (dir.entries.size > SEEKABLE_ENTRIES) kernfsOrder(dir); // once, as it grows past the mark
   return true;
 }
 
 /** kernfs_remove: the node and, for a directory, everything below it. */
 export function kernfsRemove(node: KernfsNode): void {
   const parent = node.parent;
-  if (parent && parent.entries.get(node.name) === node) parent.entries.delete(node.name);
+  if (parent && parent.entries.get(node.name) === node) {
+    parent.entries.delete(node.name);
+    if (parent.order) parent.order.holes += 1;
+  }
   node.parent = null;
 }
 
@@ -122,4 +143,54 @@ export function resolveLink(root: KernfsDir, link: KernfsLink, depth = 0): Kernf
     else if (p !== '.') normalised.push(p);
   }
   return kernfsLookup(root, normalised, true, depth + 1);
+}
+
+/** A directory that grows past this many entries keeps a seekable order from then on. */
+export const SEEKABLE_ENTRIES = 1000;
+
+/** The seekable order of `dir`, built on first use from the Map's creation order and kept by add/remove. */
+export function kernfsOrder(dir: KernfsDir): KernfsOrder {
+  let order = dir.order;
+  if (!order) {
+    const nodes = [...dir.entries.values()];
+    order = { nodes, seqs: nodes.map((_, i) => i), next: nodes.length, holes: 0 };
+    dir.order = order;
+  }
+  if (order.holes > order.nodes.length / 2) {
+    const keep = order.nodes.map((n, i) => [n, order!.seqs[i]!] as const).filter(([n]) => n.parent === dir);
+    order.nodes = keep.map(([n]) => n);
+    order.seqs = keep.map(([, s]) => s);
+    order.holes = 0;
+  }
+  return order;
+}
+
+/**
+ * Up to `limit` live entries of `dir` created after sequence number `after` (-1: from the start), with
+ * the sequence number of each: costs log(entries) plus the page (and the holes it crosses).
+ */
+export function kernfsEntriesAfter(
+  dir: KernfsDir,
+  after: number,
+  limit: number,
+): { entries: KernfsNode[]; seqs: number[]; more: boolean } {
+  const order = kernfsOrder(dir);
+  let lo = 0;
+  let hi = order.seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (order.seqs[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  const entries: KernfsNode[] = [];
+  const seqs: number[] = [];
+  let i = lo;
+  for (; i < order.nodes.length && entries.length < limit; i++) {
+    const n = order.nodes[i]!;
+    if (n.parent !== dir) continue; // a hole
+    entries.push(n);
+    seqs.push(order.seqs[i]!);
+  }
+  while (i < order.nodes.length && order.nodes[i]!.parent !== dir) i++;
+  return { entries, seqs, more: i < order.nodes.length };
 }

@@ -3,7 +3,14 @@
 // read runs the file's reader, which is the kernel's show function with whatever side effects that has
 // (devspec_show walks parents with get and put, K-DRV-2; a property file is a plain copy).
 
-import { type KernfsDir, type KernfsNode, kernfsLookup, kernfsPath, resolveLink } from '../kernel/kernfs.ts';
+import {
+  type KernfsDir,
+  type KernfsNode,
+  kernfsEntriesAfter,
+  kernfsLookup,
+  kernfsPath,
+  resolveLink,
+} from '../kernel/kernfs.ts';
 import { badCursor, decodeCursor, encodeCursor } from './documents.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { Lpar } from './lpar.ts';
@@ -83,6 +90,36 @@ export function listDirectory(lpar: Lpar, dir: KernfsDir) {
 }
 
 const DIR_CURSOR = 'dir';
+const SEQ_CURSOR = 'dirseq';
+/** How every 'dirseq' cursor starts (base64url of `["dirseq"`), to pick the paging path cheaply. */
+const SEQ_CURSOR_PREFIX = encodeCursor([SEQ_CURSOR]).slice(0, 8);
+
+/**
+ * A page of a big directory by creation sequence: the cursor holds the directory tag and the sequence
+ * number of the page's last entry, and the next page starts after it by binary search, whatever was
+ * added or removed meanwhile (no unchanged entry is repeated or skipped). Costs log(entries) + page.
+ */
+function listSeekablePage(lpar: Lpar, dir: KernfsDir, req: { cursor?: string; limit: number }) {
+  let after = -1;
+  if (req.cursor !== undefined) {
+    const [, tag, seq, extra] = decodeCursor(req.cursor, SEQ_CURSOR);
+    if (
+      typeof tag !== 'string' ||
+      typeof seq !== 'number' ||
+      !Number.isInteger(seq) ||
+      seq < 0 ||
+      extra !== undefined
+    )
+      throw badCursor(`${JSON.stringify(req.cursor)} is not a cursor this service handed out`);
+    if (tag !== dirTag(dir)) throw badCursor(`${JSON.stringify(req.cursor)} pages another directory`);
+    after = seq;
+  }
+  const { entries, seqs, more } = kernfsEntriesAfter(dir, after, req.limit);
+  return {
+    items: entries.map((e) => entryDocument(lpar, e)).sort(byName),
+    next: more && seqs.length ? encodeCursor([SEQ_CURSOR, dirTag(dir), seqs.at(-1)!]) : null,
+  };
+}
 
 /** FNV-1a of the directory's path: a cursor names the directory it pages, so another one refuses it. */
 function dirTag(dir: KernfsDir): string {
@@ -128,6 +165,12 @@ function decodeDirCursor(dir: KernfsDir, raw: string): DirCursor {
  * Costs the page plus the cursor's position: the entries Map cannot seek.
  */
 export function listDirectoryPage(lpar: Lpar, dir: KernfsDir, req: { cursor?: string; limit: number }) {
+  // A cursor pages the way it was handed out; a first page picks by size.
+  const seekable =
+    req.cursor !== undefined
+      ? req.cursor.startsWith(SEQ_CURSOR_PREFIX)
+      : dir.order !== undefined; // kept by kernfs for directories past SEEKABLE_ENTRIES
+  if (seekable) return listSeekablePage(lpar, dir, req);
   const it = dir.entries.entries();
   let position = 0; // entries consumed from `it`
   let pending: KernfsNode | null = null; // consumed, but the first of the page
