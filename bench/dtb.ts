@@ -4,28 +4,14 @@
 // to /dev/null, as `hyperfine 'fdtdump blob > /dev/null'` would; so its figure includes the process
 // start, a few ms, which favours lparsim.
 //
-//   {"file":"/tmp/…dtb","reps":7}              the blob run.ts saved
-//   {"file":…,"reps":7,"generate":cores}        without the HTTP phase: build the tree here and save it
+//   {"file":"/tmp/…dtb","reps":7}     the blob run.ts saved (tree.dtb, or blob.ts's)
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fdtDecode, fdtEncode } from '../src/of/fdt.ts';
-import { ofFlattenLiveTree } from '../src/of/unflatten.ts';
 import { fullGc, median, progress, sendResult } from './lib.ts';
-import { benchRegistry, createLpar } from './lparsim.ts';
 
-const args = JSON.parse(process.argv[2] ?? '{}') as { file: string; reps: number; generate?: number | null };
-if (args.generate) {
-  progress(`building a ${args.generate}-core tree for its blob`);
-  const registry = benchRegistry();
-  const lpar = await createLpar(registry, {
-    profile: 'power9',
-    kernel: '5.16',
-    options: { cores: args.generate },
-  });
-  writeFileSync(args.file, fdtEncode(ofFlattenLiveTree(lpar.of.root!)));
-  registry.delete(lpar.config.id);
-}
+const args = JSON.parse(process.argv[2] ?? '{}') as { file: string; reps: number };
 const blob = new Uint8Array(readFileSync(args.file));
 const limits = { maxNodes: 10_000_000, maxDepth: 1024 };
 

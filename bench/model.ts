@@ -24,6 +24,17 @@ const registry = benchRegistry({ maxLpars: 100, maxNodesPerLpar: 400_000 });
 const out: Record<string, unknown> = {};
 const HOLDER = 'bench';
 
+/** Runs one part of the bench; a part that throws is recorded as {error} and the others still run. */
+async function attempt(name: string, fn: () => Promise<unknown> | unknown): Promise<void> {
+  try {
+    out[name] = await fn();
+  } catch (e) {
+    const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    progress(`${name}: ${error}`);
+    out[name] = { error };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 1. Lookups per cache model
 // ---------------------------------------------------------------------------------------------------
@@ -121,8 +132,12 @@ async function lookups(kernel: string) {
 const lookupResults: Record<string, unknown> = {};
 for (const kernel of ['4.16', '4.18', '5.0', '5.8']) {
   progress(`lookups on ${kernel}`);
-  const r = await lookups(kernel);
-  lookupResults[r.model] = r;
+  try {
+    const r = await lookups(kernel);
+    lookupResults[r.model] = r;
+  } catch (e) {
+    lookupResults[kernel] = { kernel, error: e instanceof Error ? e.message : String(e) };
+  }
 }
 out.lookups = lookupResults;
 fullGc();
@@ -148,32 +163,39 @@ const scaling: unknown[] = [];
 for (const n of args.sizes) {
   fullGc();
   progress(`in-process create and migrations at ${n} nodes`);
-  const t0 = performance.now();
-  const lpar = await createLpar(registry, {
-    profile: 'power9',
-    kernel: SCALE_KERNEL,
-    options: { cores: coresFor(n) },
-  });
-  const createMs = performance.now() - t0;
-  const first = await migrateOnce(registry, lpar);
-  const reps: number[] = [];
-  const states = new Set<string>([first.state]);
-  for (let i = 0; i < (QUICK ? 3 : 5); i++) {
-    const m = await migrateOnce(registry, lpar);
-    reps.push(m.ms);
-    states.add(m.state);
+  try {
+    const t0 = performance.now();
+    const lpar = await createLpar(registry, {
+      profile: 'power9',
+      kernel: SCALE_KERNEL,
+      options: { cores: coresFor(n) },
+    });
+    const createMs = performance.now() - t0;
+    const first = await migrateOnce(registry, lpar);
+    const reps: number[] = [];
+    const states = new Set<string>([first.state]);
+    for (let i = 0; i < (QUICK ? 3 : 5); i++) {
+      const m = await migrateOnce(registry, lpar);
+      reps.push(m.ms);
+      states.add(m.state);
+    }
+    scaling.push({
+      target: n,
+      nodes: lpar.of.nodes.size,
+      createMs,
+      firstMigrationMs: first.ms,
+      migrationMedianMs: median(reps),
+      migrationMs: reps,
+      migrationStates: [...states],
+    });
+    if (n === 1000 || n === 100_000) kept.set(n, lpar);
+    else registry.delete(lpar.config.id);
+  } catch (e) {
+    // A size the committed code cannot create is a result, not the end of the bench.
+    const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    progress(`${n} nodes: ${error}`);
+    scaling.push({ target: n, error });
   }
-  scaling.push({
-    target: n,
-    nodes: lpar.of.nodes.size,
-    createMs,
-    firstMigrationMs: first.ms,
-    migrationMedianMs: median(reps),
-    migrationMs: reps,
-    migrationStates: [...states],
-  });
-  if (n === 1000 || n === 100_000) kept.set(n, lpar);
-  else registry.delete(lpar.config.id);
 }
 out.scaling = { kernel: SCALE_KERNEL, sizes: scaling };
 
@@ -211,25 +233,34 @@ const make = (kernel: string, n: number) =>
   createLpar(registry, { profile: 'power9', kernel, options: { cores: coresFor(n) } });
 const count = QUICK ? 11 : 41;
 const ratios: Record<string, unknown> = {};
-{
+out.migrationRatio = ratios;
+try {
   progress('migration ratio 100k / 1k on 4.18');
   const small = await make('4.18', 1000);
   const large = await make('4.18', 100_000);
   ratios['4.18'] = await migrationRatio('4.18', small, large, count);
   registry.delete(small.config.id);
   registry.delete(large.config.id);
+} catch (e) {
+  ratios['4.18'] = { error: e instanceof Error ? e.message : String(e) };
 }
-const small516 = kept.get(1000) ?? (await make(SCALE_KERNEL, 1000));
-const large516 = kept.get(100_000) ?? (await make(SCALE_KERNEL, 100_000));
-progress('migration ratio 100k / 1k on 5.16');
-ratios[SCALE_KERNEL] = await migrationRatio(SCALE_KERNEL, small516, large516, count);
-out.migrationRatio = ratios;
+let small516: Lpar | null = null;
+let large516: Lpar | null = null;
+try {
+  small516 = kept.get(1000) ?? (await make(SCALE_KERNEL, 1000));
+  large516 = kept.get(100_000) ?? (await make(SCALE_KERNEL, 100_000));
+  progress('migration ratio 100k / 1k on 5.16');
+  ratios[SCALE_KERNEL] = await migrationRatio(SCALE_KERNEL, small516, large516, count);
+} catch (e) {
+  ratios[SCALE_KERNEL] = { error: e instanceof Error ? e.message : String(e) };
+}
 
 // ---------------------------------------------------------------------------------------------------
 // 4. The missed-lookup walk against a loop over a compact array (not the same node objects)
 // ---------------------------------------------------------------------------------------------------
-{
+await attempt('walk', () => {
   progress('walk against a compact array');
+  if (!large516) throw new Error('no 100k-node LPAR');
   fullGc();
   const of = large516.of;
   const all = [...forEachOfAllnodes(of)];
@@ -263,7 +294,7 @@ out.migrationRatio = ratios;
     t.sameObjects.push(performance.now() - t0);
   }
   const walkMs = median(t.walk);
-  out.walk = {
+  return {
     nodes: all.length,
     walkMedianMs: walkMs,
     compactArrayMedianMs: median(t.compact),
@@ -274,13 +305,18 @@ out.migrationRatio = ratios;
     reps,
     sink,
   };
-}
+});
 
 // ---------------------------------------------------------------------------------------------------
 // 5. A sysfs listing and a property read cost the directory, not the LPAR (interleaved)
 // ---------------------------------------------------------------------------------------------------
-{
+await attempt('views', () => {
   progress('sysfs listing and property read, 100k / 1k');
+  if (!small516 || !large516) throw new Error('no 1k- and 100k-node LPARs');
+  const pair = [
+    ['small', small516],
+    ['large', large516],
+  ] as const;
   // Looked up by name: the listing API is being paginated, and either form will do for this row.
   const v = views as unknown as Record<string, unknown>;
   const list = (v.listDirectory ?? v.listDirectoryPage) as
@@ -294,10 +330,7 @@ out.migrationRatio = ratios;
   };
   const samples = { small: [] as number[], large: [] as number[] };
   for (let round = 0; round < (QUICK ? 21 : 61); round++) {
-    for (const [key, lpar] of [
-      ['small', small516],
-      ['large', large516],
-    ] as const) {
+    for (const [key, lpar] of pair) {
       const t0 = performance.now();
       for (let i = 0; i < 200; i++) once(lpar);
       samples[key].push(((performance.now() - t0) * 1000) / 200);
@@ -305,7 +338,7 @@ out.migrationRatio = ratios;
   }
   const s = median(samples.small);
   const l = median(samples.large);
-  out.views = { smallUs: s, largeUs: l, ratio: l / s };
-}
+  return { smallUs: s, largeUs: l, ratio: l / s };
+});
 
 sendResult(out);
