@@ -12,7 +12,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import type { KernfsNode } from '../kernel/kernfs.ts';
-import type { DeviceNode } from '../of/node.ts';
+import { type DeviceNode, NodeProperty } from '../of/node.ts';
 import type { OfState } from '../of/state.ts';
 import { VIO_DRIVERS } from '../pseries/vio-drivers.ts';
 import type { Lpar } from './lpar.ts';
@@ -158,7 +158,14 @@ class Context {
       }
       w.close();
     } else if (value instanceof Uint8Array) w.bytes(value);
-    else if (value instanceof Date) w.scalar(value.toISOString());
+    else if (value instanceof NodeProperty) {
+      // Its value lives in a shared store: digest the bytes it holds, not where they are.
+      w.open('o', 3);
+      this.data(w, 'name', value.name);
+      this.data(w, 'value', value.value);
+      this.data(w, 'sysfs', value.sysfs);
+      w.close();
+    } else if (value instanceof Date) w.scalar(value.toISOString());
     else this.fields(w, value);
     this.open.delete(value);
   }

@@ -11,7 +11,7 @@ import {
   ofRemovePropertySysfs,
   ofUpdatePropertySysfs,
 } from './kobj.ts';
-import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
+import { type DeviceNode, NodeProperty, OF_DETACHED } from './node.ts';
 import { ofPhandleCacheInvEntry } from './phandle-cache.ts';
 import { cString, type Property, readU32 } from './property.ts';
 import { INITIAL_HOLDER } from './refs.ts';
@@ -25,17 +25,17 @@ const ARENA_CHUNK = 256 * 1024;
  * A property value as a view into the LPAR's value arena: one buffer for thousands of small values
  * instead of an ArrayBuffer each (the simulator's memory layout; values are never written in place).
  */
-function valueInArena(of: OfState, value: Uint8Array): Uint8Array {
-  if (value.length === 0 || value.length > ARENA_MAX_VALUE) return value;
+export function propertyInArena(of: OfState, name: string, value: Uint8Array): NodeProperty {
+  if (value.length === 0 || value.length > ARENA_MAX_VALUE) return new NodeProperty(name, value);
   const arena = of.valueArena;
   if (arena.used + value.length > arena.buf.length) {
     arena.buf = new Uint8Array(ARENA_CHUNK);
     arena.used = 0;
   }
-  const view = arena.buf.subarray(arena.used, arena.used + value.length);
-  view.set(value);
+  arena.buf.set(value, arena.used);
+  const pp = new NodeProperty(name, arena.buf, arena.used, value.length);
   arena.used += value.length;
-  return view;
+  return pp;
 }
 
 /** Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. */
@@ -52,7 +52,7 @@ export function ofNodeAlloc(
     type: '<NULL>',
     fullName,
     phandle: 0,
-    properties: props.map((p) => ({ name: p.name, value: valueInArena(of, p.value), sysfs: null })),
+    properties: props.map((p) => propertyInArena(of, p.name, p.value)),
     deadProperties: [],
     parent: null,
     child: null,
@@ -195,7 +195,7 @@ export function ofAddProperty(of: OfState, np: DeviceNode, prop: Property): numb
   return of.k.fn('of_add_property', () => {
     of.k.access(np, '__of_add_property', 8, true);
     if (ofFindProperty(np, prop.name)) return -17;
-    const pp: NodeProperty = { name: prop.name, value: prop.value, sysfs: null };
+    const pp = propertyInArena(of, prop.name, prop.value);
     np.properties.push(pp);
     ofAddPropertySysfs(of, np, pp);
     of.k.emit({ type: 'property.added', address: np.address, name: pp.name, length: pp.value.length });
@@ -223,7 +223,7 @@ export function ofRemoveProperty(of: OfState, np: DeviceNode, name: string): num
 export function ofUpdateProperty(of: OfState, np: DeviceNode, prop: Property): number {
   return of.k.fn('of_update_property', () => {
     of.k.access(np, '__of_update_property', 8, true);
-    const pp: NodeProperty = { name: prop.name, value: prop.value, sysfs: null };
+    const pp = propertyInArena(of, prop.name, prop.value);
     const index = np.properties.findIndex((p) => p.name === prop.name);
     let old: NodeProperty | undefined;
     if (index >= 0) {

@@ -25,9 +25,32 @@ export function flagNames(flags: number): string[] {
   return FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
-/** A property as the node holds it: the value plus its sysfs file while it has one. */
-export interface NodeProperty extends Property {
-  sysfs: KernfsFile | null;
+/**
+ * A property as the node holds it: its name, its value and its sysfs file while it has one. The value
+ * is kept as a place in a shared store (the LPAR's value arena, or its own buffer) and handed out as a
+ * view on each read: a view object per property would cost more than most values.
+ */
+export class NodeProperty implements Property {
+  readonly name: string;
+  sysfs: KernfsFile | null = null;
+  /** The buffer that holds the value; not enumerable, so that reflection (the digest) sees `value`. */
+  declare private readonly store: Uint8Array;
+  private readonly offset: number;
+  readonly length: number;
+  constructor(name: string, store: Uint8Array, offset = 0, length = store.length) {
+    this.name = name;
+    Object.defineProperty(this, 'store', { value: store, enumerable: false });
+    this.offset = offset;
+    this.length = length;
+  }
+  get value(): Uint8Array {
+    const { store, offset, length } = this;
+    return offset === 0 && length === store.length ? store : store.subarray(offset, offset + length);
+  }
+  /** For reflection and JSON: what the property is, not where it lives. */
+  toJSON(): Property {
+    return { name: this.name, value: this.value };
+  }
 }
 
 export interface Kobject {

@@ -1,7 +1,7 @@
 // DLPAR helpers (arch/powerpc/platforms/pseries/dlpar.c, K-DLPAR).
 
 import { ofGetNextChild } from '../of/base.ts';
-import { ofAttachNode, ofDetachNode, ofNodeAlloc } from '../of/dynamic.ts';
+import { ofAttachNode, ofDetachNode, ofNodeAlloc, propertyInArena } from '../of/dynamic.ts';
 import { type DeviceNode, OF_DYNAMIC } from '../of/node.ts';
 import { ofNodeFullName } from '../of/printk-of.ts';
 import { INITIAL_HOLDER, ofNodeFree, ofNodePut } from '../of/refs.ts';
@@ -41,7 +41,7 @@ export function dlparConfigureConnector(
         }
         last = dn;
       } else if (step.rc === CC_NEXT_PROPERTY && 'prop' in step && last) {
-        last.properties.push({ name: step.prop.name, value: step.prop.value, sysfs: null });
+        last.properties.push(propertyInArena(of, step.prop.name, step.prop.value));
       } else if (step.rc === CC_PREV_PARENT && last) {
         last = last.parent;
       } else {

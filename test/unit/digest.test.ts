@@ -20,7 +20,7 @@ import type { Lpar } from '../../src/lpar/lpar.ts';
 import { sysfsTar } from '../../src/lpar/sysfs-tar.ts';
 import { listDirectory } from '../../src/lpar/views.ts';
 import { ofPeekNodeByPath } from '../../src/of/base.ts';
-import { OF_DETACHED } from '../../src/of/node.ts';
+import { NodeProperty, OF_DETACHED } from '../../src/of/node.ts';
 import { ofNodeGet, ofNodePut } from '../../src/of/refs.ts';
 import { BUILTIN_SYSTEMS } from '../../src/pseries/systems.ts';
 import { newLpar, te } from '../helpers/model.ts';
@@ -123,12 +123,12 @@ describe('lparDigest', () => {
     [
       'a property value',
       'of.nodes',
-      (l) => node(l, RNG).properties.splice(0, 1, { name: 'name', value: new Uint8Array([1]), sysfs: null }),
+      (l) => node(l, RNG).properties.splice(0, 1, new NodeProperty('name', new Uint8Array([1]))),
     ],
     [
       'a dead property',
       'of.nodes',
-      (l) => node(l, RNG).deadProperties.push({ name: 'x', value: new Uint8Array(), sysfs: null }),
+      (l) => node(l, RNG).deadProperties.push(new NodeProperty('x', new Uint8Array())),
     ],
     ['a sibling pointer', 'of.nodes', (l) => Object.assign(node(l, RNG), { sibling: null })],
     ['the unattached set', 'of.unattached', (l) => l.of.unattached.add(node(l, RNG))],
