@@ -654,6 +654,9 @@ async function uploadAndExercise(
 
 let blobFile: string | null = null;
 let blobFrom: Json = { source: "the server's tree.dtb of its largest LPAR" };
+process.on('exit', () => {
+  if (blobFile) rmSync(blobFile, { force: true });
+});
 if (ONLY.has('http')) {
   let s = await startServer();
   const http_: Json = {};
