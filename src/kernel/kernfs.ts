@@ -73,7 +73,10 @@ export function kernfsRemove(node: KernfsNode): void {
   const parent = node.parent;
   if (parent && parent.entries.get(node.name) === node) {
     parent.entries.delete(node.name);
-    if (parent.order) parent.order.holes += 1;
+    if (parent.order) {
+      parent.order.holes += 1;
+      if (parent.order.holes > parent.order.nodes.length / 2) compactOrder(parent, parent.order);
+    }
   }
   node.parent = null;
 }
@@ -148,21 +151,32 @@ export function resolveLink(root: KernfsDir, link: KernfsLink, depth = 0): Kernf
 /** A directory that grows past this many entries keeps a seekable order from then on. */
 export const SEEKABLE_ENTRIES = 1000;
 
-/** The seekable order of `dir`, built on first use from the Map's creation order and kept by add/remove. */
+/** The creation order of `dir`'s entries as they are now. */
+function orderOf(dir: KernfsDir): KernfsOrder {
+  const nodes = [...dir.entries.values()];
+  return { nodes, seqs: nodes.map((_, i) => i), next: nodes.length, holes: 0 };
+}
+
+/** The seekable order of `dir`, kept from now on by add and remove. */
 export function kernfsOrder(dir: KernfsDir): KernfsOrder {
-  let order = dir.order;
-  if (!order) {
-    const nodes = [...dir.entries.values()];
-    order = { nodes, seqs: nodes.map((_, i) => i), next: nodes.length, holes: 0 };
-    dir.order = order;
-  }
-  if (order.holes > order.nodes.length / 2) {
-    const keep = order.nodes.map((n, i) => [n, order!.seqs[i]!] as const).filter(([n]) => n.parent === dir);
-    order.nodes = keep.map(([n]) => n);
-    order.seqs = keep.map(([, s]) => s);
-    order.holes = 0;
-  }
-  return order;
+  dir.order ??= orderOf(dir);
+  return dir.order;
+}
+
+/** Drops the holes of a directory's order (on removal, so that a listing never writes). */
+function compactOrder(dir: KernfsDir, order: KernfsOrder): void {
+  const nodes: KernfsNode[] = [];
+  const seqs: number[] = [];
+  order.nodes.forEach((n, i) => {
+    // The removed node's parent is cleared only after this runs: compare by the directory's map.
+    if (dir.entries.get(n.name) === n) {
+      nodes.push(n);
+      seqs.push(order.seqs[i]!);
+    }
+  });
+  order.nodes = nodes;
+  order.seqs = seqs;
+  order.holes = 0;
 }
 
 /**
@@ -174,7 +188,8 @@ export function kernfsEntriesAfter(
   after: number,
   limit: number,
 ): { entries: KernfsNode[]; seqs: number[]; more: boolean } {
-  const order = kernfsOrder(dir);
+  // A listing never writes: a directory without a kept order is read in its Map's order, as it is.
+  const order = dir.order ?? orderOf(dir);
   let lo = 0;
   let hi = order.seqs.length;
   while (lo < hi) {

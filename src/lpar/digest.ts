@@ -196,7 +196,8 @@ class Context {
     this.trail.push(`kernfs#${id}`);
     w.key(`kernfs#${id}`);
     const record = asRecord(node);
-    const keys = Object.keys(record).filter((k) => k !== 'read'); // never run: a read may have side effects
+    // `read` never runs (a read may have side effects); `order` is kernfs's own index of `entries`.
+    const keys = Object.keys(record).filter((k) => k !== 'read' && k !== 'order');
     w.open('o', keys.length);
     for (const key of keys) {
       if (key === 'parent') {

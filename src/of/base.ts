@@ -1,7 +1,7 @@
 // Lookups and walks (drivers/of/base.c). Functions that return a node say in their name or doc whether
 // the caller owns a reference (K-REF-3).
 
-import type { DeviceNode, NodeProperty } from './node.ts';
+import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
 import { ofNodeGet, ofNodePut } from './refs.ts';
 import type { OfState } from './state.ts';
 
@@ -30,57 +30,42 @@ export function ofFindProperty(np: DeviceNode, name: string): NodeProperty | und
 }
 
 /**
- * One path component against one child (kernel `__of_find_node_by_path`): the component must equal
- * the child's full name; a component without a unit address also matches a child whose name before
- * the `@` equals it, so `/memory` finds `memory@0` (the kernel's `of_node_name_eq` rule).
+ * One path component against the children (kernel `__of_find_node_by_path`): the first child, in
+ * child-list order, whose full name (`kbasename(full_name)`) equals the component exactly. There is no
+ * match on the name without its unit address: `/memory` does not find `memory@0` (docs/kernel-notes.md).
  */
 function childByComponent(of: OfState, parent: DeviceNode, component: string): DeviceNode | null {
   const index = childIndexOf(of, parent);
-  if (index) {
-    const exact = index.exact.get(component);
-    if (exact?.length) return exact[0]!;
-    return component.includes('@') ? null : (index.loose.get(component)?.[0] ?? null);
-  }
-  let loose: DeviceNode | null = null;
-  for (let child = parent.child; child; child = child.sibling) {
-    if (child.fullName === component) return child;
-    if (!loose && !component.includes('@')) {
-      const at = child.fullName.indexOf('@');
-      if (at >= 0 && child.fullName.slice(0, at) === component) loose = child;
-    }
-  }
-  return loose;
+  if (index) return indexFirst(index, parent, component);
+  for (let child = parent.child; child; child = child.sibling) if (child.fullName === component) return child;
+  return null;
 }
 
 // ---- the simulator's child index ----
-// The kernel matches a path component by walking the parent's child list, which costs the siblings:
-// the last of 100k cpu nodes is 100k comparisons away. A parent with many children gets an index by
-// full name and by name without unit address, each list in child-list order, so the first entry is the
-// one the walk finds. It is built on the first lookup and kept in step by attach and detach.
+// The kernel walks the parent's child list for each component, which costs the siblings: the last of
+// 100k cpu nodes is 100k comparisons away. A parent with many children gets an index by full name,
+// built on the first lookup and kept in step by attach. Each name's list is in reverse child-list
+// order (attach links a node first, so it is pushed last), so the match is the last entry still linked
+// under the parent; an entry detached since is dropped when it reaches the end.
 
 /** Parents with at most this many children are walked, as the kernel walks them. */
 const INDEX_MIN_CHILDREN = 64;
 
-export interface ChildIndex {
-  readonly exact: Map<string, DeviceNode[]>;
-  readonly loose: Map<string, DeviceNode[]>;
+export type ChildIndex = Map<string, DeviceNode[]>;
+
+function linkedUnder(np: DeviceNode, parent: DeviceNode): boolean {
+  return np.parent === parent && np.everAttached && (np.flags & OF_DETACHED) === 0 && !np.freed;
 }
 
-function baseName(fullName: string): string | null {
-  const at = fullName.indexOf('@');
-  return at >= 0 ? fullName.slice(0, at) : null;
-}
-
-function indexAdd(index: ChildIndex, np: DeviceNode, front: boolean): void {
-  const add = (map: Map<string, DeviceNode[]>, key: string) => {
-    const list = map.get(key);
-    if (!list) map.set(key, [np]);
-    else if (front) list.unshift(np);
-    else list.push(np);
-  };
-  add(index.exact, np.fullName);
-  const base = baseName(np.fullName);
-  if (base !== null) add(index.loose, base);
+function indexFirst(index: ChildIndex, parent: DeviceNode, name: string): DeviceNode | null {
+  const list = index.get(name);
+  if (!list) return null;
+  while (list.length > 0 && !linkedUnder(list[list.length - 1]!, parent)) list.pop();
+  if (list.length === 0) {
+    index.delete(name);
+    return null;
+  }
+  return list[list.length - 1]!;
 }
 
 function childIndexOf(of: OfState, parent: DeviceNode): ChildIndex | null {
@@ -89,30 +74,26 @@ function childIndexOf(of: OfState, parent: DeviceNode): ChildIndex | null {
   let n = 0;
   for (let c = parent.child; c && n <= INDEX_MIN_CHILDREN; c = c.sibling) n += 1;
   if (n <= INDEX_MIN_CHILDREN) return null;
-  const index: ChildIndex = { exact: new Map(), loose: new Map() };
-  for (let c = parent.child; c; c = c.sibling) indexAdd(index, c, false);
+  const children: DeviceNode[] = [];
+  for (let c = parent.child; c; c = c.sibling) children.push(c);
+  const index: ChildIndex = new Map();
+  for (let i = children.length - 1; i >= 0; i--) {
+    const c = children[i]!;
+    const list = index.get(c.fullName);
+    if (list) list.push(c);
+    else index.set(c.fullName, [c]);
+  }
   of.childIndex.set(parent, index);
   return index;
 }
 
-/** __of_attach_node linked `np` as its parent's first child. */
+/** __of_attach_node linked `np` as its parent's first child: it goes last in its name's list. */
 export function childIndexLinked(of: OfState, parent: DeviceNode, np: DeviceNode): void {
   const index = of.childIndex.get(parent);
-  if (index) indexAdd(index, np, true);
-}
-
-/** __of_detach_node unlinked `np` from its parent's child list. */
-export function childIndexUnlinked(of: OfState, parent: DeviceNode, np: DeviceNode): void {
-  const index = of.childIndex.get(parent);
   if (!index) return;
-  const drop = (map: Map<string, DeviceNode[]>, key: string | null) => {
-    const list = key === null ? undefined : map.get(key);
-    const at = list ? list.indexOf(np) : -1;
-    if (at >= 0) list!.splice(at, 1);
-    if (list && list.length === 0) map.delete(key!);
-  };
-  drop(index.exact, np.fullName);
-  drop(index.loose, baseName(np.fullName));
+  const list = index.get(np.fullName);
+  if (list) list.push(np);
+  else index.set(np.fullName, [np]);
 }
 
 /** Splits an absolute OF path into components; null when it is not one (no leading `/`). */

@@ -2,7 +2,7 @@
 // K-PROP, with sysfs (kobj.ts) and notifications (K-NOTIFY) in the kernel's order.
 
 import type { FreeRecord } from '../kernel/slab.ts';
-import { childIndexLinked, childIndexUnlinked, ofFindProperty } from './base.ts';
+import { childIndexLinked, ofFindProperty } from './base.ts';
 import { HolderTable } from './holders.ts';
 import {
   ofAddPropertySysfs,
@@ -159,7 +159,6 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
       while (prev && prev.sibling !== np) prev = prev.sibling;
       if (prev) prev.sibling = np.sibling;
     }
-    childIndexUnlinked(of, parent, np);
     // The node keeps its parent, child and sibling pointers.
     np.flags |= OF_DETACHED;
     of.unattached.add(np);

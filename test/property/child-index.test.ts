@@ -1,6 +1,6 @@
 // The child index answers a path component exactly as the kernel's walk of the child list does
-// (__of_find_node_by_path: the first child whose full name matches, else the first whose name before
-// `@` matches a component without one), through any sequence of attaches and detaches.
+// (__of_find_node_by_path: the first child whose full name matches the component exactly),
+// through any sequence of attaches and detaches.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -13,20 +13,10 @@ import { bootTree, fnode } from '../helpers/model.ts';
 
 const RUNS = Number(process.env.LPARSIM_FUZZ_RUNS ?? 40);
 
-/** The kernel's rule, walked. */
+/** The kernel's rule, walked: the first child whose full name equals the component. */
 function walkChild(parent: DeviceNode, component: string): DeviceNode | null {
-  let loose: DeviceNode | null = null;
-  for (let c = parent.child; c; c = c.sibling) {
-    if (c.fullName === component) return c;
-    if (
-      !loose &&
-      !component.includes('@') &&
-      c.fullName.split('@')[0] === component &&
-      c.fullName.includes('@')
-    )
-      loose = c;
-  }
-  return loose;
+  for (let c = parent.child; c; c = c.sibling) if (c.fullName === component) return c;
+  return null;
 }
 
 const NAMES = ['cpu', 'cpu@0', 'cpu@8', 'l2-cache@2000', 'l2-cache', 'x', 'x@1'];

@@ -26,10 +26,12 @@ const tree = () =>
 const texts = (of: ReturnType<typeof bootTree>) => of.k.log.lines.map((l) => l.text);
 
 describe('nodes, paths and %pOF (K-NODE, spec section 2)', () => {
-  it('finds nodes by full name, or by name when the component has no unit address', () => {
+  it('finds nodes by full name only: a component without the unit address matches nothing', () => {
     const of = bootTree('5.8', tree());
     assert.equal(ofPeekNodeByPath(of, '/vdevice/vty@30000000')?.fullName, 'vty@30000000');
-    assert.equal(ofPeekNodeByPath(of, '/memory')?.fullName, 'memory@0');
+    // __of_find_node_by_path compares kbasename(full_name) with the whole component.
+    assert.equal(ofPeekNodeByPath(of, '/memory@0')?.fullName, 'memory@0');
+    assert.equal(ofPeekNodeByPath(of, '/memory'), null);
     assert.equal(ofPeekNodeByPath(of, '/vdevice/vty@30000001'), null);
     assert.equal(ofPeekNodeByPath(of, 'vdevice'), null);
     assert.equal(ofPeekNodeByPath(of, '/')?.fullName, '/');
