@@ -3,7 +3,12 @@
 // layer reads the log, counters and events afterwards. Nothing here does I/O.
 
 import { KernelLog, type LogLevel, SimClock } from './printk.ts';
-import type { FaultMessages, KernelOptions, KernelProfile } from './profiles.ts';
+import {
+  ANY_RELEASE_WARN_LINES,
+  type FaultMessages,
+  type KernelOptions,
+  type KernelProfile,
+} from './profiles.ts';
 import { type FreeRecord, SlabAllocator, type SlabObject } from './slab.ts';
 import { stackFrameAddress, symbolAddress, symbolName } from './symbols.ts';
 import { TaskTable } from './tasks.ts';
@@ -149,7 +154,13 @@ export class Kernel {
     this.counters.warnings += 1;
     if (this.profile.cutHereAlways || message !== undefined) this.printk('warn', CUT_HERE);
     if (message !== undefined) this.printk('warn', message);
-    const where = this.profile.warnLines[site] ?? this.profile.warnLines[func] ?? 'kernel/panic.c:0';
+    const lines = this.profile.warnLines;
+    const where =
+      lines[site] ??
+      lines[func] ??
+      ANY_RELEASE_WARN_LINES[site] ??
+      ANY_RELEASE_WARN_LINES[func] ??
+      'kernel/panic.c:0';
     this.printk(
       'warn',
       `WARNING: CPU: 0 PID: ${pid} at ${where} ${symbolName(this.profile.release, this.symbol(func))}`,
@@ -224,7 +235,7 @@ export class Kernel {
     this.oopses += 1;
     this.printk('emerg', `Oops: Kernel access of bad area, sig: 11 [#${this.oopses}]`);
     // __die's platform line: PAGE_SIZE and MMU appear from the releases with the `on read` wording.
-    const platform = this.profile.faultMessages === 'bug-access' ? 'LE PAGE_SIZE=64K MMU=Hash SMP' : 'LE SMP';
+    const platform = this.profile.dieBannerPageSize ? 'LE PAGE_SIZE=64K MMU=Hash SMP' : 'LE SMP';
     this.printk('emerg', `${platform} NR_CPUS=2048 NUMA pSeries`);
     this.printk('warn', 'Modules linked in:');
     this.printk('warn', this.cpuLine());
@@ -234,8 +245,7 @@ export class Kernel {
     this.emit({ type: 'oops', address: addr, function: nip, comm });
     if (this.options.panicOnOops) {
       this.printk('emerg', 'Kernel panic - not syncing: Fatal exception');
-      // 4.16's closing line lacks its `]---`.
-      const close = this.profile.taintFlags === 17 ? '' : ' ]---';
+      const close = this.profile.panicEndClosed ? ' ]---' : ''; // 4.16's lacks its `]---`
       this.printk('emerg', `---[ end Kernel panic - not syncing: Fatal exception${close}`);
       this.panicked = true;
       this.emit({ type: 'panic', reason: 'Fatal exception' });

@@ -59,6 +59,10 @@ export interface ReleaseFacts {
   readonly kobjOffset: number;
   /** Taint flags print_tainted knows (17 before TAINT_RANDSTRUCT, 18 after). */
   readonly taintFlags: number;
+  /** die()'s platform line shows PAGE_SIZE and MMU (from 5.8). */
+  readonly dieBannerPageSize: boolean;
+  /** panic()'s closing `---[ end Kernel panic … ]---` line is closed (4.16's lacks the `]---`). */
+  readonly panicEndClosed: boolean;
   /** Functions a release calls by another name (5.0's `refcount_inc_checked`). */
   readonly functionNames: Readonly<Record<string, string>>;
   /** uname -r */
@@ -86,6 +90,8 @@ function profile(
     ...switches,
     release: `${name}.0-lparsim`,
     taintFlags: 18,
+    dieBannerPageSize: facts.faultMessages === 'bug-access',
+    panicEndClosed: true,
     functionNames: {},
     ...facts,
     origin,
@@ -129,7 +135,13 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
   profile(
     '4.16',
     BASE_4X,
-    { warnLines: LINES_4X, kobjOffset: 0x58, faultMessages: 'paging-request', taintFlags: 17 },
+    {
+      warnLines: LINES_4X,
+      kobjOffset: 0x58,
+      faultMessages: 'paging-request',
+      taintFlags: 17,
+      panicEndClosed: false,
+    },
     'before the phandle cache (0b3ce78e90fc arrived in 4.17)',
   ),
   profile(
@@ -219,6 +231,16 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
 ];
 
 export const KERNEL_NAMES: readonly KernelName[] = KERNEL_PROFILES.map((p) => p.name);
+
+/**
+ * Every WARN site's line in the latest release that has it. A what-if kernel can reach a site its base
+ * release never had (4.18 with checked refcounts warns from refcount_warn_saturate): it prints the line
+ * of the release the behaviour comes from.
+ */
+export const ANY_RELEASE_WARN_LINES: Readonly<Record<string, string>> = Object.assign(
+  {},
+  ...KERNEL_PROFILES.map((p) => p.warnLines),
+);
 
 export const SWITCH_NAMES: readonly SwitchName[] = Object.keys(BASE_4X) as SwitchName[];
 
