@@ -103,16 +103,6 @@ export class Kernel {
     this.oopsId = randomOopsId(traceSeed);
   }
 
-  /** The WARN_ONCE sites that have fired (read-only). */
-  get firedOnce(): ReadonlySet<string> {
-    return this.onceFlags;
-  }
-
-  /** The last end-trace id printed (or the boot's random one before any trace). */
-  get lastOopsId(): bigint {
-    return this.oopsId;
-  }
-
   /** Run a modelled kernel function: its name is on the call chain while `body` runs. */
   fn<T>(name: string, body: () => T): T {
     const frames = this.tasks.frames;

@@ -3,11 +3,7 @@
 // the way powerpc's show_stack does. The numbers are a build's values, made up but stable per release
 // and function (a hash of both), so the same kernel always prints the same trace.
 
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+import { fnv1a } from './hash.ts';
 
 export interface Symbol {
   /** The function's start, as %px would print it. */

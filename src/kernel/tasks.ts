@@ -16,16 +16,6 @@ export class TaskTable {
   /** The simulated call chain, outermost first. */
   readonly frames: string[] = [];
 
-  /** The pids handed out so far, by task name (read-only, for digests and reports). */
-  get pidTable(): ReadonlyMap<string, number> {
-    return this.pids;
-  }
-
-  /** The pid the next new task name will get. */
-  get nextPid(): number {
-    return this.next;
-  }
-
   task(comm: string): Task {
     let pid = this.pids.get(comm);
     if (pid === undefined) {

@@ -3,6 +3,7 @@
 // read runs the file's reader, which is the kernel's show function with whatever side effects that has
 // (devspec_show walks parents with get and put, K-DRV-2; a property file is a plain copy).
 
+import { fnv1a } from '../kernel/hash.ts';
 import {
   type KernfsDir,
   type KernfsNode,
@@ -123,12 +124,7 @@ function listSeekablePage(lpar: Lpar, dir: KernfsDir, req: { cursor?: string; li
 
 /** FNV-1a of the directory's path: a cursor names the directory it pages, so another one refuses it. */
 function dirTag(dir: KernfsDir): string {
-  let h = 0x811c9dc5;
-  for (const ch of kernfsPath(dir)) {
-    h ^= ch.codePointAt(0)!;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+  return fnv1a(kernfsPath(dir)).toString(16).padStart(8, '0');
 }
 
 interface DirCursor {
@@ -167,9 +163,7 @@ function decodeDirCursor(dir: KernfsDir, raw: string): DirCursor {
 export function listDirectoryPage(lpar: Lpar, dir: KernfsDir, req: { cursor?: string; limit: number }) {
   // A cursor pages the way it was handed out; a first page picks by size.
   const seekable =
-    req.cursor !== undefined
-      ? req.cursor.startsWith(SEQ_CURSOR_PREFIX)
-      : dir.order !== undefined; // kept by kernfs for directories past SEEKABLE_ENTRIES
+    req.cursor !== undefined ? req.cursor.startsWith(SEQ_CURSOR_PREFIX) : dir.order !== undefined; // kept by kernfs for directories past SEEKABLE_ENTRIES
   if (seekable) return listSeekablePage(lpar, dir, req);
   const it = dir.entries.entries();
   let position = 0; // entries consumed from `it`

@@ -153,6 +153,19 @@ export function childrenOf(np: DeviceNode): DeviceNode[] {
   return out;
 }
 
+/**
+ * of_node_is_type: the node's `device_type` property is the string `type`. It reads the property, not a
+ * cached field: a node fresh from configure-connector has none yet (docs/kernel-notes.md, note 3). The
+ * comparison is on bytes, because it runs for every child of /cpus at boot.
+ */
+export function ofNodeIsType(np: DeviceNode | null, type: string): boolean {
+  const v = np ? ofFindProperty(np, 'device_type')?.value : undefined;
+  if (v === undefined || v.length < type.length || (v.length > type.length && v[type.length] !== 0))
+    return false;
+  for (let i = 0; i < type.length; i++) if (v[i] !== type.charCodeAt(i)) return false;
+  return true;
+}
+
 /** The `compatible` strings of a node (a string list). */
 export function ofCompatibleList(np: DeviceNode): string[] {
   const pp = ofFindProperty(np, 'compatible');

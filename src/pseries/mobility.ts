@@ -3,12 +3,12 @@
 // list word by word and deletes, updates and adds nodes. The profile decides how each phandle is
 // looked up (per-op or central) and whether platform-facilities changes are ignored (K-MOB-7).
 
-import { ofFindProperty, ofGetParent } from '../of/base.ts';
+import { ofFindProperty, ofGetParent, ofNodeIsType } from '../of/base.ts';
 import { ofRemoveProperty, ofUpdateProperty } from '../of/dynamic.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle } from '../of/phandle-cache.ts';
 import { ofNodeFullName, ofNodeFullNamePhandle, ofNodePathPeek } from '../of/printk-of.ts';
-import { cString, enc } from '../of/property.ts';
+import { enc } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 import { type CacheInfo, cacheinfoRebuild, cacheinfoTeardown } from './cacheinfo.ts';
@@ -47,12 +47,11 @@ const PF_TYPE = 'ibm,platform-facilities';
 const be32 = (buf: Uint8Array, off: number) =>
   new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(off);
 
-/** of_node_is_type: reads the `device_type` property (a node not yet attached has no cached type). */
+/** of_node_is_type(np, "ibm,platform-facilities"), reading the node (a freed one is a use-after-free). */
 function isPlatformFacilities(of: OfState, np: DeviceNode | null): boolean {
   if (!np) return false;
   of.k.access(np, 'of_node_is_type', 8);
-  const pp = ofFindProperty(np, 'device_type');
-  return pp !== undefined && cString(pp.value) === PF_TYPE;
+  return ofNodeIsType(np, PF_TYPE);
 }
 
 /** The report's record of a node: read without touching it (the simulator looks, it does not print). */

@@ -5,7 +5,7 @@
 // up to NR_CPUS.
 
 import { type KernfsDir, kernfsAdd, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts';
-import { ofFindProperty, ofPeekNodeByPath } from '../of/base.ts';
+import { ofFindProperty, ofNodeIsType, ofPeekNodeByPath } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodePathPeek } from '../of/printk-of.ts';
 import { u32Cells } from '../of/property.ts';
@@ -26,21 +26,6 @@ export interface CpuTopology {
   readonly devices: CpuDevice[];
 }
 
-const CPU_TYPE = [0x63, 0x70, 0x75]; // "cpu"
-
-/** of_node_is_type(np, "cpu"), comparing bytes (this runs for every child of /cpus). */
-function isCpuNode(np: DeviceNode): boolean {
-  const v = ofFindProperty(np, 'device_type')?.value;
-  return (
-    v !== undefined &&
-    v.length >= 3 &&
-    v[0] === CPU_TYPE[0] &&
-    v[1] === CPU_TYPE[1] &&
-    v[2] === CPU_TYPE[2] &&
-    (v.length === 3 || v[3] === 0)
-  );
-}
-
 /**
  * The hardware threads of the attached cpu nodes, in tree order: what smp_setup_cpu_maps numbers
  * logical CPUs from. Read without references (this happens at early boot from the flat tree).
@@ -50,7 +35,7 @@ export function logicalCpus(of: OfState): Array<{ cpu: number; node: DeviceNode 
   const out: Array<{ cpu: number; node: DeviceNode }> = [];
   if (!cpus) return out;
   for (let np = cpus.child; np && out.length < NR_CPUS; np = np.sibling) {
-    if (!isCpuNode(np)) continue;
+    if (!ofNodeIsType(np, 'cpu')) continue;
     const servers = ofFindProperty(np, 'ibm,ppc-interrupt-server#s');
     const threads = servers ? Math.max(1, u32Cells(servers.value).length) : 1;
     for (let t = 0; t < threads && out.length < NR_CPUS; t++) out.push({ cpu: out.length, node: np });

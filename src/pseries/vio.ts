@@ -10,7 +10,7 @@ import {
   kernfsNewDir,
   kernfsRemove,
 } from '../kernel/kernfs.ts';
-import { ofFindNodeByPath, ofFindProperty, ofGetNextChild } from '../of/base.ts';
+import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofNodeIsType } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodeFullName, ofNodePathPeek } from '../of/printk-of.ts';
 import { readU32 } from '../of/property.ts';
@@ -150,10 +150,6 @@ function scanRegister(of: OfState, bus: VioBus, path: string, underVdevice: bool
   ofNodePut(of, root, holder);
 }
 
-function isPlatformFacilities(np: DeviceNode | null): boolean {
-  return !!np && np.type === 'ibm,platform-facilities';
-}
-
 /** vio_bus_init at boot (K-NODE-3: after sysfs and the cache). */
 export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
   const bus: VioBus = {
@@ -173,7 +169,7 @@ export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
       notify: (action, rd) => {
         if (action === 'DETACH_NODE') {
           for (const dev of bus.devices.values()) if (dev.node === rd.dn) vioUnregisterDevice(of, bus, dev);
-        } else if (action === 'ATTACH_NODE' && isPlatformFacilities(rd.dn.parent)) {
+        } else if (action === 'ATTACH_NODE' && ofNodeIsType(rd.dn.parent, 'ibm,platform-facilities')) {
           vioRegisterDeviceNode(of, bus, rd.dn, rd.dn.name);
         }
       },
