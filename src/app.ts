@@ -60,6 +60,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       maxDmesgLines: config.LPARSIM_MAX_DMESG_LINES,
       maxMigrationsKept: config.LPARSIM_MAX_MIGRATIONS_KEPT,
       maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
+      memoryBudgetBytes: config.LPARSIM_MEMORY_BUDGET_MB * 1024 * 1024,
     }),
   );
   app.decorate('pathLimits', {

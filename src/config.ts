@@ -1,8 +1,30 @@
 // Configuration from the environment: a TypeBox schema with defaults, validated at start with a message
 // that names the bad variable. Every limit the service enforces is here and in the README.
 
+import { getHeapStatistics } from 'node:v8';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+
+/** The share of the V8 heap limit the default memory budget takes (the rest: transient work, GC room). */
+export const DEFAULT_BUDGET_SHARE = 0.75;
+
+/**
+ * The default LPARSIM_MEMORY_BUDGET_MB: 75% of this process's V8 heap limit (`--max-old-space-size`;
+ * `npm start` sets 16384, so about 12 GiB), in MiB.
+ */
+export function defaultMemoryBudgetMb(): number {
+  return Math.max(
+    16,
+    Math.floor((getHeapStatistics().heap_size_limit * DEFAULT_BUDGET_SHARE) / (1024 * 1024)),
+  );
+}
+
+/**
+ * The default LPARSIM_BODY_LIMIT_BYTES: 96 MiB, above lparsim's own tree.dtb of a maximal tree (a
+ * 250,000-node power9 tree with 8192 GiB of LMBs exports 60.7 MB; an uploaded tree without `name`
+ * properties gains one per node, E13), so any exported tree can be uploaded again.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 96 * 1024 * 1024;
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port to listen on' }),
@@ -26,8 +48,16 @@ export const ConfigSchema = Type.Object({
   LPARSIM_BODY_LIMIT_BYTES: Type.Integer({
     minimum: 1024,
     maximum: 1 << 30,
-    default: 16 * 1024 * 1024,
-    description: 'Largest request body (DTB uploads, ofdt writes)',
+    default: DEFAULT_BODY_LIMIT_BYTES,
+    description:
+      'Largest request body (DTB uploads, ofdt writes); the default takes any tree.dtb lparsim exports',
+  }),
+  LPARSIM_MEMORY_BUDGET_MB: Type.Integer({
+    minimum: 16,
+    maximum: 1 << 24,
+    default: defaultMemoryBudgetMb(),
+    description:
+      'Memory the LPARs may be charged, in MiB (creates, uploads and growth beyond it answer 507); default 75% of the V8 heap limit',
   }),
   LPARSIM_MAX_EVENTS_PER_LPAR: Type.Integer({
     minimum: 100,

@@ -26,6 +26,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.LPARSIM_SHUTDOWN_TIMEOUT_MS);
     timer.unref();
+    // Responses still streaming (exports yield to the event loop, so SIGTERM is handled while they
+    // run) finish first; their keep-alive connections are closed as soon as they go idle, instead of
+    // holding the process until the client's keep-alive ends.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
     app.close().then(
       () => {
         app.log.info('closed');

@@ -14,6 +14,7 @@ const STATUS: Readonly<Record<ProblemKind, number>> = {
   unprocessable: 422,
   'task-killed': 409,
   panicked: 409,
+  'insufficient-storage': 507,
 };
 
 export function sendProblem(

@@ -8,7 +8,8 @@ export type ProblemKind =
   | 'ofdt-errno'
   | 'unprocessable'
   | 'task-killed'
-  | 'panicked';
+  | 'panicked'
+  | 'insufficient-storage';
 
 export class LparError extends Error {
   readonly kind: ProblemKind;
@@ -27,3 +28,6 @@ export const notFound = (what: string, detail: string) =>
 export const badRequest = (title: string, detail: string) => new LparError('bad-request', title, detail);
 export const conflict = (title: string, detail: string) => new LparError('conflict', title, detail);
 export const limitExceeded = (detail: string) => new LparError('limit', 'Limit exceeded', detail);
+/** 507: the memory budget (LPARSIM_MEMORY_BUDGET_MB) has no room for what was asked; nothing changed. */
+export const insufficientStorage = (detail: string, extra: Record<string, unknown> = {}) =>
+  new LparError('insufficient-storage', 'Insufficient storage', detail, extra);

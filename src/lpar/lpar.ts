@@ -5,15 +5,15 @@
 import { Kernel, TaskKilled } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
 import { ofFindNodeByPath, ofPeekNodeByPath } from '../of/base.ts';
-import type { FdtBootParams, FdtNode } from '../of/fdt.ts';
+import { completeSteps, type FdtBootParams, type FdtNode } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
 import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
-import { ofCoreInit, unflattenDeviceTree } from '../of/unflatten.ts';
+import { type BootStats, ofCoreInitSteps, unflattenSteps } from '../of/unflatten.ts';
 import { type CacheInfo, cacheInfoNew, cacheinfoInit } from '../pseries/cacheinfo.ts';
-import { type PartitionRecord, recordPartition } from '../pseries/firmware.ts';
+import { type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import { rngInit } from '../pseries/rng.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
@@ -70,7 +70,9 @@ export class Lpar {
   /** E10: the logical CPUs' devices, each holding its core's node. */
   readonly cpus: CpuTopology;
   /** E10: cacheinfo's cache objects, each holding its cache node. */
-  readonly cacheinfo: CacheInfo = cacheInfoNew();
+  readonly cacheinfo: CacheInfo;
+  /** What the boot allocated (nodes, properties, value bytes): the memory budget's measure of it. */
+  readonly bootStats: Readonly<BootStats>;
   readonly events: EventLog;
   system: ManagedSystem;
   readonly refs = new Map<string, ExplicitRef>();
@@ -82,31 +84,22 @@ export class Lpar {
   /** Serialises mutations (a migration may await persistence in later versions). */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(config: LparConfig, system: ManagedSystem, fdt: FdtNode) {
+  /** Takes a booted model (bootLparSteps builds it) and records the boot as one event. */
+  constructor(config: LparConfig, system: ManagedSystem, booted: BootedModel) {
     this.config = config;
     this.system = system;
-    this.firmwareRecord = recordPartition(fdt, config.treeOptions?.memoryGiB ?? memoryFromTree(fdt));
-    this.k = new Kernel(
-      config.kernel,
-      config.kernelOptions,
-      config.seed ^ hashString(config.id),
-      config.maxDmesgLines,
-    );
-    this.of = ofStateInit(this.k);
+    this.firmwareRecord = booted.firmwareRecord;
+    this.k = booted.k;
+    this.of = booted.of;
+    this.cpus = booted.cpus;
+    this.cacheinfo = booted.cacheinfo;
+    this.vio = booted.vio;
+    this.bootStats = booted.stats;
     this.events = new EventLog(config.id, config.maxEvents);
-    const k = this.k;
-    // K-NODE-3: unflatten, sysfs, cache; then the initcalls that hold nodes, in initcall order:
-    // topology_init with each CPU's cacheinfo and rng_init (subsys), then the vio devices and drivers.
-    k.printk('notice', `Linux version ${config.kernel.release} (lparsim@localhost) #1 SMP`);
-    k.printk('info', 'Using pSeries machine description'); // E12: no system name
-    unflattenDeviceTree(this.of, fdt);
-    ofCoreInit(this.of);
-    this.cpus = topologyInit(this.of);
-    cacheinfoInit(this.of, this.cacheinfo);
-    rngInit(this.of);
-    this.vio = vioBusInit(this.of, config.kernelOptions.pfoDevices === 'fixed');
     // Boot is one event, not one per node: a 100k-node tree would otherwise start with 300k events.
-    const bootEvents = k.events;
+    const k = this.k;
+    let dmesgLines = booted.dmesgLines;
+    for (const e of k.events) if (e.type === 'dmesg') dmesgLines += 1;
     k.events = [
       {
         type: 'lpar.booted',
@@ -114,7 +107,7 @@ export class Lpar {
         system: system.name,
         nodes: this.of.nodes.size,
         vioDevices: this.vio.devices.size,
-        dmesgLines: bootEvents.filter((e) => e.type === 'dmesg').length,
+        dmesgLines,
       },
     ];
     this.drain();
@@ -279,6 +272,82 @@ export class Lpar {
         `the ${model} phandle cache has no rebuild (K-CACHE-5); only pow2 and pow2-refs do`,
       );
   }
+}
+
+/** What a boot builds before the Lpar exists: the kernel, the OF state and the initcalls' holders. */
+export interface BootedModel {
+  readonly firmwareRecord: PartitionRecord;
+  readonly k: Kernel;
+  readonly of: OfState;
+  readonly cpus: CpuTopology;
+  readonly cacheinfo: CacheInfo;
+  readonly vio: VioBus;
+  /** dmesg lines already folded out of the boot's events (the rest are still in `k.events`). */
+  readonly dmesgLines: number;
+  readonly stats: BootStats;
+}
+
+/**
+ * Boots an LPAR from a flattened tree in steps (K-NODE-3): unflatten, sysfs, cache; then the initcalls
+ * that hold nodes, in initcall order: topology_init with each CPU's cacheinfo and rng_init (subsys),
+ * then the vio devices and drivers. Each `yield` ends a bounded chunk of work; the caller decides
+ * whether to let the event loop run there (Registry.createAsync does, Registry.create does not). The
+ * model is the same either way: same dmesg, same addresses. Between steps the boot's per-node events
+ * are folded away (boot is one event), so they never pile up.
+ */
+export function* bootLparSteps(
+  config: LparConfig,
+  system: ManagedSystem,
+  fdt: FdtNode,
+): Generator<void, Lpar, undefined> {
+  const firmwareRecord = yield* recordPartitionSteps(
+    fdt,
+    config.treeOptions?.memoryGiB ?? memoryFromTree(fdt),
+  );
+  const k = new Kernel(
+    config.kernel,
+    config.kernelOptions,
+    config.seed ^ hashString(config.id),
+    config.maxDmesgLines,
+  );
+  const of = ofStateInit(k);
+  let dmesgLines = 0;
+  const fold = () => {
+    for (const e of k.events) if (e.type === 'dmesg') dmesgLines += 1;
+    k.events = [];
+  };
+  function* folded<T>(steps: Generator<void, T, undefined>): Generator<void, T, undefined> {
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      fold();
+      yield;
+    }
+  }
+  k.printk('notice', `Linux version ${config.kernel.release} (lparsim@localhost) #1 SMP`);
+  k.printk('info', 'Using pSeries machine description'); // E12: no system name
+  const stats: BootStats = { nodes: 0, properties: 0, valueBytes: 0 };
+  yield* folded(unflattenSteps(of, fdt, stats));
+  yield* folded(ofCoreInitSteps(of));
+  yield;
+  // The initcalls are one step each (src/pseries/{topology,cacheinfo,rng,vio}.ts are not chunked).
+  const cpus = topologyInit(of);
+  fold();
+  yield;
+  const cacheinfo = cacheInfoNew();
+  cacheinfoInit(of, cacheinfo);
+  fold();
+  yield;
+  rngInit(of);
+  fold();
+  yield;
+  const vio = vioBusInit(of, config.kernelOptions.pfoDevices === 'fixed');
+  return new Lpar(config, system, { firmwareRecord, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
+}
+
+/** bootLparSteps run to its end. */
+export function bootLpar(config: LparConfig, system: ManagedSystem, fdt: FdtNode): Lpar {
+  return completeSteps(bootLparSteps(config, system, fdt));
 }
 
 function hashString(s: string): number {

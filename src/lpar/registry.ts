@@ -1,25 +1,46 @@
-// The LPARs and managed systems of one service instance, with the configured limits.
+// The LPARs and managed systems of one service instance, with the configured limits and the memory
+// budget.
+//
+// A create is checked whole before any work is done: the kernel, the profile and system, the node
+// count (from the options for a built-in tree, from a scan of the blob's tokens for an upload), the
+// depth, and the memory it will need against the budget. Then its id, name and a share of the LPAR
+// limit and of the budget are reserved, so concurrent creates cannot overrun them, and the tree is
+// generated or decoded and booted as step generators. `createAsync` lets the event loop run between
+// steps (no more than SLICE_MS of work at a time); `create` runs them straight through. Either way the
+// LPAR is the same, and it is not visible (not in `lpars`) until it has booted.
 
 import {
   customKernel,
   DEFAULT_KERNEL_OPTIONS,
   KERNEL_NAMES,
   type KernelOptions,
+  type KernelProfile,
   kernelProfile,
 } from '../kernel/profiles.ts';
-import { type FdtBlob, type FdtBootParams, FdtError, type FdtNode, fdtDecodeBlob } from '../of/fdt.ts';
+import {
+  completeSteps,
+  type FdtBootParams,
+  FdtError,
+  FdtLimitError,
+  type FdtNode,
+  type FdtScan,
+  fdtDecodeSteps,
+  fdtScanSteps,
+} from '../of/fdt.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
   DEFAULT_TREE_OPTIONS,
-  generateTree,
+  dynamicMemoryBytes,
+  generateTreeSteps,
   type PhandleScheme,
   type TreeOptions,
   type TreeProfileName,
+  treeNodeCount,
   treeProfile,
 } from '../pseries/tree.ts';
-import { badRequest, conflict, LparError, limitExceeded, notFound } from './errors.ts';
+import { badRequest, conflict, insufficientStorage, LparError, limitExceeded, notFound } from './errors.ts';
 import { EventHub } from './events.ts';
-import { Lpar } from './lpar.ts';
+import { bootLparSteps, type Lpar, type LparConfig } from './lpar.ts';
 import type { PathLimits } from './views.ts';
 
 export interface RegistryLimits {
@@ -30,6 +51,8 @@ export interface RegistryLimits {
   readonly maxDmesgLines?: number;
   readonly maxMigrationsKept?: number;
   readonly pathLimits?: PathLimits;
+  /** The memory budget in bytes (LPARSIM_MEMORY_BUDGET_MB); none: unlimited. */
+  readonly memoryBudgetBytes?: number;
 }
 
 export interface CreateLparInput {
@@ -48,33 +71,147 @@ export interface CreateLparInput {
   readonly switches?: Readonly<Record<string, unknown>>;
 }
 
-/** Nodes a built-in tree will have, computed from the options before generating anything. */
+/**
+ * What the memory budget charges, in bytes of V8 heap (heapUsed + arrayBuffers): the one place these
+ * estimates live. Measured on this codebase by booting trees of 50,000 nodes (built-in, the same tree
+ * uploaded, flat uploads with no, ten small and one large property per node) and comparing the heap
+ * after a full GC with the counts the boot reports (Lpar.bootStats): a node costs about 1.35 KB before
+ * its properties, a property about 155 B, a value byte 1 B, a built-in node 3.4 KB in all; the
+ * constants below round that up (a built-in node is charged 3.9 KB). When the per-node layout
+ * (src/of, src/kernel) gets smaller, lower `node` and `property` here and nothing else changes.
+ */
+export const MEMORY_COSTS = {
+  /** A booted node without its properties: the device_node, its kobject, sysfs directory and ledgers. */
+  node: 2048,
+  /** One property: its record and its sysfs file. */
+  property: 160,
+  /** One byte of property value. */
+  valueByte: 1,
+  /** Properties of an average built-in node (cpus and their l2/l3 caches, with links and phandles). */
+  builtinPropertiesPerNode: 11,
+  /** Value bytes of an average built-in node, besides ibm,dynamic-memory (charged by its size). */
+  builtinValueBytesPerNode: 77,
+  /** An LPAR whatever its size: kernel, OF state and its value arena, event log, initcall state. */
+  lpar: 384 * 1024,
+  /** While a create runs: each node of the flattened tree it boots from (freed when boot ends). */
+  transientNode: 600,
+  /** While a create runs: each property of that flattened tree. */
+  transientProperty: 140,
+  /** A node added after boot (ofdt add_node, a migration's re-adds), with a few properties. */
+  addedNode: 2048 + 2 * 160 + 64,
+  /** A kept dmesg line, a kept event, a kept migration report (charged as they accumulate). */
+  dmesgLine: 160,
+  event: 160,
+  migration: 8 * 1024,
+} as const;
+
+/** Work an async create or export does before it lets the event loop run (milliseconds). */
+export const SLICE_MS = 8;
+
+/** Nodes a built-in tree will have, computed exactly from the options before generating anything. */
 export function estimateNodes(
-  o: Pick<TreeOptions, 'cores' | 'extraVirtualAdapters' | 'pciAdapters'>,
+  o: Pick<TreeOptions, 'cores' | 'extraVirtualAdapters' | 'pciAdapters'> &
+    Partial<Pick<TreeOptions, 'platformFacilities'>>,
 ): number {
-  return 20 + o.cores * 3 + o.extraVirtualAdapters + o.pciAdapters * 3;
+  return treeNodeCount(o);
 }
 
-function countFdt(root: FdtNode): number {
-  let n = 0;
-  const stack = [root];
-  while (stack.length) {
-    const f = stack.pop()!;
-    n += 1;
-    stack.push(...f.children);
+/** Bytes a booted tree of `nodes` nodes, `properties` properties and `valueBytes` value bytes costs. */
+export function treeBytes(nodes: number, properties: number, valueBytes: number): number {
+  return nodes * MEMORY_COSTS.node + properties * MEMORY_COSTS.property + valueBytes * MEMORY_COSTS.valueByte;
+}
+
+/** Bytes a built-in tree with these options will cost once booted (before any growth). */
+export function builtinTreeBytes(o: TreeOptions): number {
+  const nodes = estimateNodes(o);
+  return (
+    MEMORY_COSTS.lpar +
+    treeBytes(
+      nodes,
+      nodes * MEMORY_COSTS.builtinPropertiesPerNode,
+      nodes * MEMORY_COSTS.builtinValueBytesPerNode + dynamicMemoryBytes(o.memoryGiB),
+    )
+  );
+}
+
+/** Runs a step generator to its end, letting the event loop run every SLICE_MS of work. */
+export async function runSliced<T>(steps: Generator<unknown, T, undefined>, sliceMs = SLICE_MS): Promise<T> {
+  let start = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - start >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
   }
-  return n;
 }
 
-/** An uploaded blob, decoded within the limits; a blob that cannot be read is a 422 problem. */
-function decodeDtb(dtb: Uint8Array, limits: RegistryLimits): FdtBlob {
+/**
+ * The data chunks of a chunk generator (`null` marks work done without data), letting the event loop
+ * run every SLICE_MS of work: what exports stream (Readable.from pulls only as the client reads).
+ */
+export async function* slicedChunks<C>(
+  chunks: Generator<C | null, void, undefined>,
+  sliceMs = SLICE_MS,
+): AsyncGenerator<C, void, undefined> {
+  let start = performance.now();
+  for (const c of chunks) {
+    if (c !== null) yield c;
+    if (performance.now() - start >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
+  }
+}
+
+/** The budget and its use, as /readyz and /metrics show them. */
+export interface MemoryUse {
+  /** The budget (LPARSIM_MEMORY_BUDGET_MB), or null when unlimited. */
+  readonly budgetBytes: number | null;
+  /** Charged to the LPARs held plus reserved by creates in progress. */
+  readonly usedBytes: number;
+  /** The part of `usedBytes` reserved by creates in progress. */
+  readonly reservedBytes: number;
+  /** Creates in progress (their LPARs are not visible yet). */
+  readonly booting: number;
+}
+
+interface Reservation {
+  readonly id: string;
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** A create, checked and ready to run: what it boots from and what it reserved. */
+interface CreatePlan {
+  readonly reservation: Reservation;
+  readonly config: LparConfig;
+  readonly system: ManagedSystem;
+  readonly tree: () => Generator<void, FdtNode, undefined>;
+}
+
+/**
+ * An uploaded blob, checked within the limits, in steps; a blob that cannot be read is a 422 problem,
+ * one beyond the node or depth limit a 413 naming it.
+ */
+function* scanDtbSteps(dtb: Uint8Array, limits: RegistryLimits): Generator<void, FdtScan, undefined> {
   try {
-    return fdtDecodeBlob(dtb, { maxNodes: limits.maxNodesPerLpar, maxDepth: limits.maxTreeDepth });
+    return yield* fdtScanSteps(dtb, { maxNodes: limits.maxNodesPerLpar, maxDepth: limits.maxTreeDepth });
   } catch (e) {
+    if (e instanceof FdtLimitError)
+      throw limitExceeded(
+        e.limit === 'nodes'
+          ? `the blob has more than ${limits.maxNodesPerLpar} nodes; at most ${limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`
+          : `the blob nests deeper than ${limits.maxTreeDepth}; at most ${limits.maxTreeDepth} levels (LPARSIM_MAX_TREE_DEPTH)`,
+      );
     if (e instanceof FdtError) throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
     throw e;
   }
 }
+
+const MIB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 
 export class Registry {
   readonly lpars = new Map<string, Lpar>();
@@ -82,6 +219,10 @@ export class Registry {
   readonly limits: RegistryLimits;
   readonly events: EventHub;
   private readonly unsubscribers = new Map<string, () => void>();
+  /** Creates in progress, by id: their names, a place under the LPAR limit and their bytes. */
+  private readonly pending = new Map<string, Reservation>();
+  /** Bytes of property values each LPAR grew by through ofdt writes (chargeGrowth). */
+  private readonly grown = new Map<string, number>();
   private nextId = 1;
   private readonly now: () => Date;
 
@@ -110,8 +251,93 @@ export class Registry {
     return system;
   }
 
+  // ---- memory ----
+
+  /**
+   * What an LPAR is charged now: its boot (what unflatten allocated), the nodes allocated since, the
+   * property bytes ofdt writes added, and the dmesg lines, events and migration reports it keeps.
+   * Measured from counts the model keeps anyway, so it costs nothing per node.
+   */
+  lparBytes(lpar: Lpar): number {
+    const boot = lpar.bootStats;
+    const c = lpar.config;
+    const laterNodes = Math.max(0, lpar.of.nodes.size - boot.nodes);
+    const dmesg = Math.min(lpar.k.log.last, 2 * c.maxDmesgLines);
+    const events = Math.min(lpar.events.lastId, 2 * c.maxEvents);
+    return (
+      MEMORY_COSTS.lpar +
+      treeBytes(boot.nodes, boot.properties, boot.valueBytes) +
+      laterNodes * MEMORY_COSTS.addedNode +
+      (this.grown.get(c.id) ?? 0) * MEMORY_COSTS.valueByte +
+      dmesg * MEMORY_COSTS.dmesgLine +
+      events * MEMORY_COSTS.event +
+      lpar.migrations.length * MEMORY_COSTS.migration
+    );
+  }
+
+  memory(): MemoryUse {
+    let reserved = 0;
+    for (const r of this.pending.values()) reserved += r.bytes;
+    let used = reserved;
+    for (const lpar of this.lpars.values()) used += this.lparBytes(lpar);
+    return {
+      budgetBytes: this.limits.memoryBudgetBytes ?? null,
+      usedBytes: used,
+      reservedBytes: reserved,
+      booting: this.pending.size,
+    };
+  }
+
+  /** Refuses with 507 (changing nothing) when `bytes` more would not fit in the budget. */
+  assertMemoryFor(bytes: number, what: string): void {
+    const budget = this.limits.memoryBudgetBytes;
+    if (budget === undefined) return;
+    const { usedBytes } = this.memory();
+    if (usedBytes + bytes > budget)
+      throw insufficientStorage(
+        `${what} needs about ${mib(bytes)}; ${mib(usedBytes)} of the ${mib(budget)} memory budget is in use (LPARSIM_MEMORY_BUDGET_MB)`,
+        { neededBytes: Math.ceil(bytes), usedBytes: Math.ceil(usedBytes), budgetBytes: budget },
+      );
+  }
+
+  /** Bytes of property values an LPAR kept from a write (an ofdt command's bytes, at most). */
+  chargeGrowth(lpar: Lpar, bytes: number): void {
+    const id = lpar.config.id;
+    if (this.lpars.get(id) !== lpar) return;
+    this.grown.set(id, (this.grown.get(id) ?? 0) + bytes);
+  }
+
+  // ---- creation ----
+
+  /** Creates (boots) an LPAR, all at once. */
   create(input: CreateLparInput): Lpar {
-    if (this.lpars.size >= this.limits.maxLpars)
+    const scan = input.dtb ? completeSteps(scanDtbSteps(input.dtb, this.limits)) : null;
+    const plan = this.plan(input, scan);
+    return completeSteps(this.build(plan));
+  }
+
+  /**
+   * Creates (boots) an LPAR in slices of SLICE_MS, so other requests are served meanwhile: an upload's
+   * scan, then (every check passed, the reservation made) the tree and the boot.
+   */
+  async createAsync(input: CreateLparInput): Promise<Lpar> {
+    let scan: FdtScan | null = null;
+    if (input.dtb) {
+      this.check(input); // what is refused without reading the blob is refused first
+      scan = await runSliced(scanDtbSteps(input.dtb, this.limits));
+    }
+    const plan = this.plan(input, scan);
+    return runSliced(this.build(plan));
+  }
+
+  /** The checks that need nothing but the request: the LPAR limit, the kernel, the name. */
+  private check(input: CreateLparInput): {
+    kernel: KernelProfile;
+    id: string;
+    name: string;
+    partitionNo: number;
+  } {
+    if (this.lpars.size + this.pending.size >= this.limits.maxLpars)
       throw limitExceeded(`at most ${this.limits.maxLpars} LPARs (LPARSIM_MAX_LPARS)`);
     const base = kernelProfile(input.kernel);
     if (!base)
@@ -122,7 +348,8 @@ export class Registry {
     // A what-if kernel: the base profile with some switches overridden (docs/kernel-model.md).
     const kernel = customKernel(base, input.switches ?? {});
     if (typeof kernel === 'string') throw badRequest('Bad kernel switch', kernel);
-    const id = `lpar-${this.nextId}`;
+    const partitionNo = this.nextId;
+    const id = `lpar-${partitionNo}`;
     const name = input.name ?? id;
     for (const other of this.lpars.values())
       if (other.config.name === name)
@@ -130,6 +357,21 @@ export class Registry {
           'LPAR name taken',
           `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`,
         );
+    for (const other of this.pending.values())
+      if (other.name === name)
+        throw conflict(
+          'LPAR name taken',
+          `an LPAR named ${JSON.stringify(name)} is being created (${other.id})`,
+        );
+    return { kernel, id, name, partitionNo };
+  }
+
+  /**
+   * Every check a create makes before doing any work (an upload's scan is done by the caller), then
+   * its reservation. Throws on refusal, having changed nothing.
+   */
+  private plan(input: CreateLparInput, scan: FdtScan | null): CreatePlan {
+    const { kernel, id, name, partitionNo } = this.check(input);
     const o = input.options ?? {};
     const kernelOptions: KernelOptions = {
       refcountFull: o.refcountFull ?? DEFAULT_KERNEL_OPTIONS.refcountFull,
@@ -139,16 +381,36 @@ export class Registry {
       panicOnOops: o.panicOnOops ?? DEFAULT_KERNEL_OPTIONS.panicOnOops,
     };
     const seed = input.seed ?? 1;
-    let fdt: FdtNode;
+    let tree: () => Generator<void, FdtNode, undefined>;
     let treeOptions: TreeOptions | null = null;
     let system: ManagedSystem;
+    let bytes: number;
+    let what: string;
+    let copy = () => {};
     // An uploaded blob's /memreserve/ entries and boot CPU, kept so tree.dtb writes them back.
     let bootParams: FdtBootParams | undefined;
-    if (input.dtb) {
-      const blob = decodeDtb(input.dtb, this.limits);
-      fdt = blob.root;
-      bootParams = { reservations: blob.reservations, bootCpuidPhys: blob.bootCpuidPhys };
+    if (input.dtb && scan) {
+      const source = input.dtb;
+      bootParams = { reservations: scan.reservations, bootCpuidPhys: scan.bootCpuidPhys };
       system = this.system(input.system ?? 'p9-alpha');
+      // E13: a node without `name` gets one at boot; charged as if every node lacked it.
+      bytes =
+        MEMORY_COSTS.lpar +
+        treeBytes(scan.nodes, scan.properties + scan.nodes, scan.valueBytes + scan.nodes * 16) +
+        source.length +
+        scan.nodes * MEMORY_COSTS.transientNode +
+        scan.properties * MEMORY_COSTS.transientProperty;
+      what = `a ${scan.nodes}-node tree from a ${source.length}-byte blob`;
+      const limits = { maxNodes: this.limits.maxNodesPerLpar, maxDepth: this.limits.maxTreeDepth };
+      let blob: Uint8Array | null = null;
+      // The LPAR owns its copy (taken once the create is accepted), so its small property values can
+      // be views into it (fdt.ts); the scan has checked everything the decode checks.
+      copy = () => {
+        blob = source.slice();
+      };
+      tree = function* () {
+        return (yield* fdtDecodeSteps(blob!, limits, { shareValues: true })).root;
+      };
     } else {
       const profile = treeProfile(input.profile);
       if (!profile)
@@ -162,7 +424,7 @@ export class Registry {
           'Wrong managed system',
           `${system.name} is a ${system.processor} server; a ${profile.name} LPAR needs ${profile.processor}`,
         );
-      treeOptions = {
+      const options: TreeOptions = {
         ...DEFAULT_TREE_OPTIONS,
         cores: o.cores ?? DEFAULT_TREE_OPTIONS.cores,
         threadsPerCore: o.threadsPerCore ?? DEFAULT_TREE_OPTIONS.threadsPerCore,
@@ -173,38 +435,62 @@ export class Registry {
         phandleScheme: input.phandleScheme ?? 'phyp',
         seed,
         partitionName: name,
-        partitionNo: this.nextId,
+        partitionNo,
       };
-      const estimate = estimateNodes(treeOptions);
-      if (estimate > this.limits.maxNodesPerLpar)
+      treeOptions = options;
+      const nodes = estimateNodes(options);
+      if (nodes > this.limits.maxNodesPerLpar)
         throw limitExceeded(
-          `these options give about ${estimate} nodes; at most ${this.limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`,
+          `these options give ${nodes} nodes; at most ${this.limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`,
         );
-      fdt = generateTree(profile, system, treeOptions);
+      bytes =
+        builtinTreeBytes(options) +
+        nodes *
+          (MEMORY_COSTS.transientNode +
+            MEMORY_COSTS.builtinPropertiesPerNode * MEMORY_COSTS.transientProperty);
+      what = `a ${nodes}-node ${profile.name} tree`;
+      tree = () => generateTreeSteps(profile, system, options);
     }
-    if (countFdt(fdt) > this.limits.maxNodesPerLpar)
-      throw limitExceeded(`at most ${this.limits.maxNodesPerLpar} nodes per LPAR`);
+    this.assertMemoryFor(bytes, `creating ${what}`);
+    copy();
+    // Reserved from here: the id, the name, a place under LPARSIM_MAX_LPARS and the bytes.
+    const reservation: Reservation = { id, name, bytes };
+    this.pending.set(id, reservation);
     this.nextId += 1;
-    const lpar = new Lpar(
-      {
-        id,
-        name,
-        profile: input.dtb ? 'dtb' : input.profile,
-        kernel,
-        phandleScheme: input.dtb ? null : (input.phandleScheme ?? 'phyp'),
-        seed,
-        kernelOptions,
-        treeOptions,
-        createdAt: this.now().toISOString(),
-        maxEvents: this.limits.maxEventsPerLpar,
-        maxDmesgLines: this.limits.maxDmesgLines ?? 100_000,
-        maxMigrationsKept: this.limits.maxMigrationsKept ?? 1000,
-        pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
-        ...(bootParams ? { bootParams } : {}),
-      },
-      system,
-      fdt,
-    );
+    const config: LparConfig = {
+      id,
+      name,
+      profile: input.dtb ? 'dtb' : input.profile,
+      kernel,
+      phandleScheme: input.dtb ? null : (input.phandleScheme ?? 'phyp'),
+      seed,
+      kernelOptions,
+      treeOptions,
+      createdAt: this.now().toISOString(),
+      maxEvents: this.limits.maxEventsPerLpar,
+      maxDmesgLines: this.limits.maxDmesgLines ?? 100_000,
+      maxMigrationsKept: this.limits.maxMigrationsKept ?? 1000,
+      pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
+      ...(bootParams ? { bootParams } : {}),
+    };
+    return { reservation, config, system, tree };
+  }
+
+  /** Generates or decodes the tree, boots it, and makes the LPAR visible; a failure gives back the reservation. */
+  private *build(plan: CreatePlan): Generator<void, Lpar, undefined> {
+    const { reservation, config, system } = plan;
+    let lpar: Lpar;
+    try {
+      const fdt = yield* plan.tree();
+      lpar = yield* bootLparSteps(config, system, fdt);
+    } catch (e) {
+      this.pending.delete(reservation.id);
+      // The id goes back when no later create took one (a refused create changes nothing).
+      if (this.nextId === Number(reservation.id.slice('lpar-'.length)) + 1) this.nextId -= 1;
+      throw e;
+    }
+    this.pending.delete(reservation.id);
+    const id = config.id;
     this.lpars.set(id, lpar);
     for (const e of lpar.events.since(0)) this.events.publish(e);
     this.unsubscribers.set(
@@ -222,5 +508,6 @@ export class Registry {
     this.unsubscribers.delete(id);
     lpar.events.close();
     this.lpars.delete(id);
+    this.grown.delete(id);
   }
 }

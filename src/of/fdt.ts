@@ -1,5 +1,8 @@
 // The flattened device tree format (version 17), both ways. Boot reads a blob exactly as a kernel
 // would, so an LPAR from a built-in profile and one from a real partition's DTB boot the same way.
+// Nothing here recurses or spreads by tree size: walks keep explicit stacks, and the chunked forms
+// (fdtScan, fdtDecodeSteps, fdtEncodeChunks) do bounded work between steps so the LPAR layer can
+// yield to the event loop (the model itself has no timers).
 
 import type { Property } from './property.ts';
 
@@ -49,34 +52,149 @@ const textDecoder = new TextDecoder();
 
 export class FdtError extends Error {}
 
-class Writer {
-  private buf = new Uint8Array(4096);
+/**
+ * How the codec walks a tree it did not build: its name (the root's is ""), its properties, and its
+ * children in order. FdtNode trees and the live tree (src/of/unflatten.ts liveTree) both have one, so
+ * an export encodes the live tree without first copying it.
+ */
+export interface TreeAdapter<N> {
+  name(node: N, isRoot: boolean): string;
+  props(node: N): readonly Property[];
+  children(node: N): Iterable<N>;
+}
+
+export const fdtTree: TreeAdapter<FdtNode> = {
+  name: (n) => n.name,
+  props: (n) => n.props,
+  children: (n) => n.children,
+};
+
+/** One step of a pre-order walk: a node opens (with its depth, the root's is 0) or closes. */
+export interface WalkStep<N> {
+  readonly node: N;
+  readonly depth: number;
+  readonly open: boolean;
+}
+
+/**
+ * Pre-order walk with an explicit stack of child iterators: no recursion, so depth and width cost
+ * heap, not call stack. The step object is reused: read it before asking for the next one.
+ */
+export function* walkTree<N>(root: N, tree: TreeAdapter<N>): Generator<WalkStep<N>, void, undefined> {
+  const step = { node: root, depth: 0, open: true };
+  const nodes: N[] = [root];
+  const iters: Iterator<N>[] = [tree.children(root)[Symbol.iterator]()];
+  yield step;
+  while (iters.length > 0) {
+    const next = iters[iters.length - 1]!.next();
+    if (next.done) {
+      iters.pop();
+      step.node = nodes.pop()!;
+      step.depth = iters.length;
+      step.open = false;
+      yield step;
+      continue;
+    }
+    step.node = next.value;
+    step.depth = iters.length;
+    step.open = true;
+    nodes.push(next.value);
+    iters.push(tree.children(next.value)[Symbol.iterator]());
+    yield step;
+  }
+}
+
+/** UTF-8 length of a string, without encoding it. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i += 1;
+      } else n += 3; // a lone surrogate encodes as U+FFFD
+    } else n += 3;
+  }
+  return n;
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** Bytes the encoder emits before yielding them (a large property value goes out on its own). */
+export const FDT_CHUNK_BYTES = 64 * 1024;
+/** Nodes between the encoder's and decoder's yields (`null` steps): a bounded amount of work. */
+export const FDT_NODES_PER_STEP = 512;
+
+/** A growable output that hands out full chunks: each yielded chunk belongs to the consumer. */
+class ChunkWriter {
+  private buf: Uint8Array;
+  private view: DataView;
   length = 0;
-  private ensure(n: number): void {
+  /** Bytes handed out so far plus those buffered. */
+  total = 0;
+  readonly ready: Uint8Array[] = [];
+  private readonly size: number;
+  constructor(size: number) {
+    this.size = size;
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+  private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
+    this.flush();
+    if (n > this.buf.length) {
+      this.buf = new Uint8Array(n);
+      this.view = new DataView(this.buf.buffer);
+    }
+  }
+  flush(): void {
+    if (this.length === 0) return;
+    this.ready.push(this.buf.subarray(0, this.length));
+    this.buf = new Uint8Array(this.size);
+    this.view = new DataView(this.buf.buffer);
+    this.length = 0;
   }
   u32(v: number): void {
-    this.ensure(4);
-    new DataView(this.buf.buffer).setUint32(this.length, v >>> 0);
+    this.room(4);
+    this.view.setUint32(this.length, v >>> 0);
     this.length += 4;
+    this.total += 4;
+  }
+  /** A NUL-terminated string padded to 4 bytes (zeros: every buffer starts zero-filled). */
+  cstring(s: string, byteLength: number, pad: boolean): void {
+    const n = pad ? align4(byteLength + 1) : byteLength + 1;
+    this.room(n);
+    textEncoder.encodeInto(s, this.buf.subarray(this.length, this.length + byteLength));
+    this.length += n;
+    this.total += n;
+  }
+  /** Raw bytes padded to 4; a value larger than a chunk is handed out as itself, not copied. */
+  value(b: Uint8Array): void {
+    const padded = align4(b.length);
+    if (b.length >= this.size) {
+      this.flush();
+      this.ready.push(b);
+      this.total += b.length;
+      if (padded > b.length) {
+        this.length = padded - b.length; // zeros
+        this.total += padded - b.length;
+      }
+      return;
+    }
+    this.room(padded);
+    this.buf.set(b, this.length);
+    this.length += padded;
+    this.total += padded;
   }
   bytes(b: Uint8Array): void {
-    this.ensure(b.length);
+    this.room(b.length);
     this.buf.set(b, this.length);
     this.length += b.length;
-  }
-  align4(): void {
-    const pad = (4 - (this.length % 4)) % 4;
-    this.ensure(pad);
-    this.length += pad; // the buffer is zero-filled
-  }
-  result(): Uint8Array {
-    return this.buf.slice(0, this.length);
+    this.total += b.length;
   }
 }
 
@@ -84,58 +202,55 @@ class Writer {
 function encodeMemReserveMap(reservations: readonly FdtReserveEntry[]): Uint8Array {
   const out = new Uint8Array((reservations.length + 1) * RESERVE_ENTRY_SIZE); // zero-filled terminator
   const view = new DataView(out.buffer);
-  reservations.forEach((r, i) => {
-    view.setBigUint64(i * RESERVE_ENTRY_SIZE, r.address);
-    view.setBigUint64(i * RESERVE_ENTRY_SIZE + 8, r.size);
-  });
+  for (let i = 0; i < reservations.length; i++) {
+    view.setBigUint64(i * RESERVE_ENTRY_SIZE, reservations[i]!.address);
+    view.setBigUint64(i * RESERVE_ENTRY_SIZE + 8, reservations[i]!.size);
+  }
   return out;
 }
 
-export function fdtEncode(root: FdtNode, boot: FdtBootParams = NO_BOOT_PARAMS): Uint8Array {
-  const strings = new Writer();
+/**
+ * A tree as a version-17 blob, in chunks: the first pass sizes the struct block and builds the strings
+ * table (names in first-use order), the second emits header, reservations, struct and strings. `null`
+ * steps carry no bytes: they mark a bounded amount of work done, where a caller may yield. The tree
+ * must not change between the passes (callers hold the LPAR's operation queue); if it did, the encoder
+ * throws rather than emit a blob whose header lies.
+ */
+export function* fdtEncodeChunks<N>(
+  root: N,
+  tree: TreeAdapter<N>,
+  boot: FdtBootParams = NO_BOOT_PARAMS,
+  chunkBytes = FDT_CHUNK_BYTES,
+): Generator<Uint8Array | null, void, undefined> {
   const offsets = new Map<string, number>();
-  const nameOffset = (name: string): number => {
-    let off = offsets.get(name);
-    if (off === undefined) {
-      off = strings.length;
-      offsets.set(name, off);
-      strings.bytes(textEncoder.encode(`${name}\0`));
-    }
-    return off;
-  };
-  const struct = new Writer();
-  const stack: Array<{ node: FdtNode; open: boolean }> = [{ node: root, open: false }];
-  while (stack.length > 0) {
-    const top = stack.pop()!;
-    if (top.open) {
-      struct.u32(FDT_END_NODE);
+  const names: string[] = [];
+  let stringsSize = 0;
+  let structSize = 4; // FDT_END
+  let nodes = 0;
+  for (const step of walkTree(root, tree)) {
+    if (!step.open) {
+      structSize += 4;
       continue;
     }
-    struct.u32(FDT_BEGIN_NODE);
-    struct.bytes(textEncoder.encode(`${top.node.name}\0`));
-    struct.align4();
-    for (const p of top.node.props) {
-      struct.u32(FDT_PROP);
-      struct.u32(p.value.length);
-      struct.u32(nameOffset(p.name));
-      struct.bytes(p.value);
-      struct.align4();
+    const n = step.node;
+    structSize += 4 + align4(utf8Length(tree.name(n, step.depth === 0)) + 1);
+    for (const p of tree.props(n)) {
+      structSize += 12 + align4(p.value.length);
+      if (!offsets.has(p.name)) {
+        offsets.set(p.name, stringsSize);
+        names.push(p.name);
+        stringsSize += utf8Length(p.name) + 1;
+      }
     }
-    stack.push({ node: top.node, open: true });
-    for (let i = top.node.children.length - 1; i >= 0; i--)
-      stack.push({ node: top.node.children[i]!, open: false });
+    if (++nodes % FDT_NODES_PER_STEP === 0) yield null;
   }
-  struct.u32(FDT_END);
-  const structBytes = struct.result();
-  const stringBytes = strings.result();
   const rsvmap = encodeMemReserveMap(boot.reservations);
   const offRsvmap = HEADER_SIZE; // 40: the 8-byte alignment the block needs
   const offStruct = offRsvmap + rsvmap.length;
-  const offStrings = offStruct + structBytes.length;
-  const total = offStrings + stringBytes.length;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  [
+  const offStrings = offStruct + structSize;
+  const total = offStrings + stringsSize;
+  const out = new ChunkWriter(chunkBytes);
+  for (const v of [
     FDT_MAGIC,
     total,
     offStruct,
@@ -144,14 +259,65 @@ export function fdtEncode(root: FdtNode, boot: FdtBootParams = NO_BOOT_PARAMS): 
     17,
     16,
     boot.bootCpuidPhys,
-    stringBytes.length,
-    structBytes.length,
-  ].forEach((v, i) => {
-    view.setUint32(i * 4, v >>> 0);
-  });
-  out.set(rsvmap, offRsvmap);
-  out.set(structBytes, offStruct);
-  out.set(stringBytes, offStrings);
+    stringsSize,
+    structSize,
+  ])
+    out.u32(v);
+  out.bytes(rsvmap);
+  nodes = 0;
+  for (const step of walkTree(root, tree)) {
+    if (!step.open) {
+      out.u32(FDT_END_NODE);
+      continue;
+    }
+    const n = step.node;
+    const name = tree.name(n, step.depth === 0);
+    out.u32(FDT_BEGIN_NODE);
+    out.cstring(name, utf8Length(name), true);
+    for (const p of tree.props(n)) {
+      const off = offsets.get(p.name);
+      if (off === undefined) throw new FdtError('the tree changed while it was being encoded');
+      out.u32(FDT_PROP);
+      out.u32(p.value.length);
+      out.u32(off);
+      out.value(p.value);
+    }
+    if (++nodes % FDT_NODES_PER_STEP === 0) {
+      yield* out.ready;
+      out.ready.length = 0;
+      yield null;
+    }
+  }
+  out.u32(FDT_END);
+  if (out.total !== offStrings) throw new FdtError('the tree changed while it was being encoded');
+  for (const name of names) out.cstring(name, utf8Length(name), false);
+  out.flush();
+  yield* out.ready;
+}
+
+/** Runs a step generator to its end (the synchronous callers of chunked work). */
+export function completeSteps<T>(steps: Generator<unknown, T, undefined>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** A tree as one blob (version 17). */
+export function fdtEncode(root: FdtNode, boot: FdtBootParams = NO_BOOT_PARAMS): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const c of fdtEncodeChunks(root, fdtTree, boot)) {
+    if (!c) continue;
+    parts.push(c);
+    size += c.length;
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
@@ -282,36 +448,91 @@ function readMemReserveMap(r: Reader, h: FdtHeader): FdtReserveEntry[] {
   }
 }
 
-function readStructBlock(blob: Uint8Array, r: Reader, h: FdtHeader, limits: FdtDecodeLimits): FdtNode {
+/** A limit an uploaded blob exceeds: the registry answers it as a limit problem naming the variable. */
+export class FdtLimitError extends FdtError {
+  readonly limit: 'nodes' | 'depth';
+  constructor(limit: 'nodes' | 'depth', message: string) {
+    super(message);
+    this.limit = limit;
+  }
+}
+
+/** What a blob holds, counted without building anything (fdtScan). */
+export interface FdtScan extends FdtBootParams {
+  readonly nodes: number;
+  readonly properties: number;
+  /** Bytes of property values. */
+  readonly valueBytes: number;
+  /** The deepest node (the root is depth 0). */
+  readonly maxDepth: number;
+  readonly totalSize: number;
+}
+
+/** An ASCII name straight from the bytes; anything else through TextDecoder (as before). */
+function decodeName(blob: Uint8Array, start: number, end: number): string {
+  if (end - start > 64) return textDecoder.decode(blob.subarray(start, end));
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = blob[i]!;
+    if (c >= 0x80) return textDecoder.decode(blob.subarray(start, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+interface StructVisitor {
+  begin(name: string, depth: number): void;
+  end(): void;
+  prop(name: string, valueStart: number, length: number): void;
+}
+
+/**
+ * The struct block token by token, with every check decoding makes: limits (nodes, depth), strings
+ * inside their blocks, values inside the struct block, one root, balanced nodes, FDT_END last. The
+ * scan and the decode share it, so a blob that scans cleanly decodes without error.
+ */
+function* walkStruct(
+  blob: Uint8Array,
+  r: Reader,
+  h: FdtHeader,
+  limits: FdtDecodeLimits,
+  visit: StructVisitor | null,
+): Generator<void, { nodes: number; properties: number; valueBytes: number; maxDepth: number }, undefined> {
   const { offStrings, sizeStrings } = h;
-  const cstr = (start: number, end: number): { text: string; next: number } => {
-    const nul = blob.indexOf(0, start);
-    if (nul < 0 || nul >= end) throw new FdtError(`unterminated string at offset ${start}`);
-    return { text: textDecoder.decode(blob.subarray(start, nul)), next: nul + 1 };
-  };
   const structEnd = h.offStruct + h.sizeStruct;
+  const stringsEnd = offStrings + sizeStrings;
+  const propNames = new Map<number, string>();
   let off = h.offStruct;
   let nodes = 0;
-  let root: FdtNode | null = null;
-  const stack: FdtNode[] = [];
+  let properties = 0;
+  let valueBytes = 0;
+  let maxDepth = 0;
+  let depth = 0; // open nodes
+  let rooted = false;
   for (;;) {
     if (off >= structEnd) throw new FdtError('struct block ended without FDT_END');
     const token = r.u32(off);
     off += 4;
     if (token === FDT_BEGIN_NODE) {
-      const { text, next } = cstr(off, structEnd);
-      off = (next + 3) & ~3;
+      const nul = blob.indexOf(0, off);
+      if (nul < 0 || nul >= structEnd) throw new FdtError(`unterminated string at offset ${off}`);
       nodes += 1;
-      if (nodes > limits.maxNodes) throw new FdtError(`more than ${limits.maxNodes} nodes`);
-      if (stack.length >= limits.maxDepth) throw new FdtError(`nesting deeper than ${limits.maxDepth}`);
-      const node: FdtNode = { name: text, props: [], children: [] };
-      if (stack.length === 0) {
-        if (root) throw new FdtError('more than one root node');
-        root = node;
-      } else stack[stack.length - 1]!.children.push(node);
-      stack.push(node);
+      if (nodes > limits.maxNodes) throw new FdtLimitError('nodes', `more than ${limits.maxNodes} nodes`);
+      if (depth >= limits.maxDepth)
+        throw new FdtLimitError('depth', `nesting deeper than ${limits.maxDepth}`);
+      if (depth === 0) {
+        if (rooted) throw new FdtError('more than one root node');
+        rooted = true;
+      }
+      if (depth > maxDepth) maxDepth = depth;
+      visit?.begin(decodeName(blob, off, nul), depth);
+      depth += 1;
+      off = (nul + 1 + 3) & ~3;
+      if (nodes % FDT_NODES_PER_STEP === 0) yield;
     } else if (token === FDT_END_NODE) {
-      if (!stack.pop()) throw new FdtError('FDT_END_NODE without a node');
+      if (depth === 0) throw new FdtError('FDT_END_NODE without a node');
+      depth -= 1;
+      visit?.end();
     } else if (token === FDT_PROP) {
       const len = r.u32(off);
       const nameoff = r.u32(off + 4);
@@ -319,28 +540,107 @@ function readStructBlock(blob: Uint8Array, r: Reader, h: FdtHeader, limits: FdtD
       if (off + len > structEnd) throw new FdtError(`property value past the struct block at offset ${off}`);
       if (nameoff >= sizeStrings)
         throw new FdtError(`property name offset ${nameoff} outside the strings block`);
-      const { text } = cstr(offStrings + nameoff, offStrings + sizeStrings);
-      const top = stack[stack.length - 1];
-      if (!top) throw new FdtError('property outside any node');
-      top.props.push({ name: text, value: blob.slice(off, off + len) });
+      let name = propNames.get(nameoff);
+      if (name === undefined) {
+        const start = offStrings + nameoff;
+        const nul = blob.indexOf(0, start);
+        if (nul < 0 || nul >= stringsEnd) throw new FdtError(`unterminated string at offset ${start}`);
+        name = decodeName(blob, start, nul);
+        propNames.set(nameoff, name);
+      }
+      if (depth === 0) throw new FdtError('property outside any node');
+      properties += 1;
+      valueBytes += len;
+      visit?.prop(name, off, len);
       off = (off + len + 3) & ~3;
     } else if (token === FDT_NOP) {
       // skip
     } else if (token === FDT_END) {
-      if (stack.length !== 0) throw new FdtError('FDT_END inside an open node');
+      if (depth !== 0) throw new FdtError('FDT_END inside an open node');
       break;
     } else throw new FdtError(`unknown token 0x${token.toString(16)} at offset ${off - 4}`);
   }
-  if (!root) throw new FdtError('no root node');
-  return root;
+  if (!rooted) throw new FdtError('no root node');
+  return { nodes, properties, valueBytes, maxDepth };
 }
 
-/** Parses a blob with its boot parameters; throws FdtError with a reason a user can act on. */
-export function fdtDecodeBlob(blob: Uint8Array, limits: FdtDecodeLimits): FdtBlob {
+/**
+ * Counts what a blob holds and checks it as decoding would, building nothing: the header, the
+ * reservation block, every token, the node and depth limits (FdtLimitError). Cost: one pass over the
+ * struct block, no allocation per node.
+ */
+export function* fdtScanSteps(
+  blob: Uint8Array,
+  limits: FdtDecodeLimits,
+): Generator<void, FdtScan, undefined> {
   const r = reader(blob);
   const h = readHeader(blob, r);
   const reservations = readMemReserveMap(r, h);
-  return { root: readStructBlock(blob, r, h, limits), reservations, bootCpuidPhys: h.bootCpuidPhys };
+  const counts = yield* walkStruct(blob, r, h, limits, null);
+  return { ...counts, reservations, bootCpuidPhys: h.bootCpuidPhys, totalSize: h.total };
+}
+
+/** fdtScanSteps run to its end. */
+export function fdtScan(blob: Uint8Array, limits: FdtDecodeLimits): FdtScan {
+  return completeSteps(fdtScanSteps(blob, limits));
+}
+
+export interface FdtDecodeOptions {
+  /**
+   * Small property values (up to SHARED_VALUE_MAX bytes) as views into `blob` instead of copies: the
+   * caller gives the blob to the tree and never changes it (the registry copies an upload once and
+   * boots from the copy). Larger values are still copied, so that once boot has copied the small ones
+   * into the LPAR's own storage, no single value keeps the whole blob alive.
+   */
+  readonly shareValues?: boolean;
+}
+
+/** The largest value fdtDecodeSteps shares with the blob when asked to (see FdtDecodeOptions). */
+export const SHARED_VALUE_MAX = 4096;
+
+/**
+ * Parses a blob with its boot parameters in steps (a `void` step every FDT_NODES_PER_STEP nodes);
+ * throws FdtError with a reason a user can act on (FdtLimitError for the node and depth limits).
+ */
+export function* fdtDecodeSteps(
+  blob: Uint8Array,
+  limits: FdtDecodeLimits,
+  options: FdtDecodeOptions = {},
+): Generator<void, FdtBlob, undefined> {
+  const r = reader(blob);
+  const h = readHeader(blob, r);
+  const reservations = readMemReserveMap(r, h);
+  const share = options.shareValues === true;
+  let root: FdtNode | null = null;
+  const stack: FdtNode[] = [];
+  yield* walkStruct(blob, r, h, limits, {
+    begin(name) {
+      const node: FdtNode = { name, props: [], children: [] };
+      if (stack.length === 0) root = node;
+      else stack[stack.length - 1]!.children.push(node);
+      stack.push(node);
+    },
+    end() {
+      stack.pop();
+    },
+    prop(name, start, length) {
+      const value =
+        share && length <= SHARED_VALUE_MAX
+          ? blob.subarray(start, start + length)
+          : blob.slice(start, start + length);
+      stack[stack.length - 1]!.props.push({ name, value });
+    },
+  });
+  return { root: root!, reservations, bootCpuidPhys: h.bootCpuidPhys };
+}
+
+/** Parses a blob with its boot parameters; throws FdtError with a reason a user can act on. */
+export function fdtDecodeBlob(
+  blob: Uint8Array,
+  limits: FdtDecodeLimits,
+  options: FdtDecodeOptions = {},
+): FdtBlob {
+  return completeSteps(fdtDecodeSteps(blob, limits, options));
 }
 
 /** Parses a blob's tree; throws FdtError with a reason a user can act on. */

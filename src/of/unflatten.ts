@@ -1,15 +1,23 @@
 // Boot (K-NODE-3): unflatten_device_tree builds the live tree from a flattened one, then of_core_init
 // puts it in sysfs and the phandle cache is filled. The vio bus registers its devices afterwards
 // (src/pseries/vio.ts).
+//
+// Each phase is a step generator: it does a bounded amount of work (BOOT_NODES_PER_STEP nodes) between
+// `yield`s, so the LPAR layer can let the event loop run while a quarter-million-node tree boots. The
+// work and its order are the same however the steps are driven, so boots stay deterministic; the
+// synchronous forms run the steps to their end.
 
-import { forEachOfAllnodes } from './base.ts';
+import { ofFindAllNodesNext } from './base.ts';
 import { ofBootNodeInit, ofNodeAlloc } from './dynamic.ts';
-import type { FdtNode } from './fdt.ts';
+import { completeSteps, type FdtNode, type TreeAdapter, walkTree } from './fdt.ts';
 import { ofAttachNodeSysfs } from './kobj.ts';
 import type { DeviceNode } from './node.ts';
 import { ofPopulatePhandleCache } from './phandle-cache.ts';
 import { enc, type Property } from './property.ts';
 import type { OfState } from './state.ts';
+
+/** Nodes each boot step handles before it yields. */
+export const BOOT_NODES_PER_STEP = 256;
 
 /**
  * The unit name populate_properties makes a `name` from: after the last '/', up to the last '@' (the
@@ -27,52 +35,153 @@ function unitName(nodename: string): string {
  * carry none, yet /proc/device-tree shows one on every node; built-in trees already have it (first).
  */
 function populateProperties(fdt: FdtNode): readonly Property[] {
-  if (fdt.props.some((p) => p.name === 'name')) return fdt.props;
-  return [...fdt.props, { name: 'name', value: enc.string(unitName(fdt.name)) }];
+  for (const p of fdt.props) if (p.name === 'name') return fdt.props;
+  const props = fdt.props.slice();
+  props.push({ name: 'name', value: enc.string(unitName(fdt.name)) });
+  return props;
+}
+
+/** What a boot allocated: the sizes the memory budget charges an LPAR for. */
+export interface BootStats {
+  nodes: number;
+  properties: number;
+  valueBytes: number;
+}
+
+/**
+ * Runs `body` as the modelled function `name` (on the call chain while it runs), one chunk at a time:
+ * the frame is pushed for each chunk and popped before the step yields, as `Kernel.fn` does.
+ */
+function inFrame(of: OfState, name: string, body: () => boolean): Generator<void, void, undefined> {
+  return (function* () {
+    for (;;) {
+      const more = of.k.fn(name, body);
+      if (!more) return;
+      yield;
+    }
+  })();
+}
+
+/** unflatten_device_tree, in steps; the same nodes at the same addresses in the same order. */
+export function* unflattenSteps(of: OfState, fdt: FdtNode, stats?: BootStats): Generator<void, DeviceNode> {
+  const count = (np: DeviceNode) => {
+    if (!stats) return;
+    stats.nodes += 1;
+    stats.properties += np.properties.length;
+    for (const pp of np.properties) stats.valueBytes += pp.value.length;
+  };
+  let root: DeviceNode | null = null;
+  // A node whose children are being allocated: `next` of them done so far, `last` the latest. Children
+  // are allocated in the flattened tree's order and a node's children are handled only once all its
+  // siblings exist, exactly as the unchunked loop did (addresses come out the same); a node with a
+  // quarter of a million children simply takes many steps.
+  interface Open {
+    readonly node: DeviceNode;
+    readonly fdt: FdtNode;
+    next: number;
+    last: DeviceNode | null;
+  }
+  const stack: Open[] = [];
+  const pending: Open[] = [];
+  let current: Open | null = null;
+  yield* inFrame(of, 'unflatten_device_tree', () => {
+    if (!root) {
+      root = ofNodeAlloc(of, '/', populateProperties(fdt), 0);
+      ofBootNodeInit(of, root);
+      count(root);
+      current = { node: root, fdt, next: 0, last: null };
+    }
+    for (let budget = BOOT_NODES_PER_STEP; budget > 0; ) {
+      if (!current) {
+        const popped = stack.pop();
+        if (!popped) break;
+        current = popped;
+      }
+      const { node, fdt: f } = current;
+      const children = f.children;
+      while (current.next < children.length && budget > 0) {
+        const c = children[current.next++]!;
+        const child = ofNodeAlloc(of, c.name, populateProperties(c), 0);
+        child.parent = node;
+        if (current.last) current.last.sibling = child;
+        else node.child = child;
+        current.last = child;
+        ofBootNodeInit(of, child);
+        count(child);
+        pending.push({ node: child, fdt: c, next: 0, last: null });
+        budget -= 1;
+      }
+      if (current.next < children.length) break; // this node's children go on in the next step
+      // All its children exist: they go on the stack in order, so the last is handled first.
+      for (const p of pending) stack.push(p);
+      pending.length = 0;
+      current = null;
+      budget -= 1;
+    }
+    if (current || stack.length > 0) return true;
+    of.root = root;
+    return false;
+  });
+  return root!;
 }
 
 export function unflattenDeviceTree(of: OfState, fdt: FdtNode): DeviceNode {
-  return of.k.fn('unflatten_device_tree', () => {
-    const root = ofNodeAlloc(of, '/', populateProperties(fdt), 0);
-    ofBootNodeInit(of, root);
-    const stack: Array<{ node: DeviceNode; fdt: FdtNode }> = [{ node: root, fdt }];
-    while (stack.length > 0) {
-      const { node, fdt: f } = stack.pop()!;
-      let last: DeviceNode | null = null;
-      // Children keep the flattened tree's order.
-      for (const c of f.children) {
-        const child = ofNodeAlloc(of, c.name, populateProperties(c), 0);
-        child.parent = node;
-        if (last) last.sibling = child;
-        else node.child = child;
-        last = child;
-        ofBootNodeInit(of, child);
-        stack.push({ node: child, fdt: c });
-      }
+  return completeSteps(unflattenSteps(of, fdt));
+}
+
+/** of_core_init, in steps: every boot node into sysfs, in walk order; then the phandle cache fill. */
+export function* ofCoreInitSteps(of: OfState): Generator<void, void> {
+  let np: DeviceNode | null = null;
+  let started = false;
+  yield* inFrame(of, 'of_core_init', () => {
+    if (!started) {
+      started = true;
+      np = ofFindAllNodesNext(of, null);
     }
-    of.root = root;
-    return root;
-  });
-}
-
-/** of_core_init: every boot node into sysfs, in walk order; then the phandle cache fill. */
-export function ofCoreInit(of: OfState): void {
-  of.k.fn('of_core_init', () => {
-    for (const np of forEachOfAllnodes(of)) ofAttachNodeSysfs(of, np);
+    for (let budget = BOOT_NODES_PER_STEP; np && budget > 0; budget--) {
+      // The next node is taken after the attach, as for_each_of_allnodes does.
+      ofAttachNodeSysfs(of, np);
+      np = ofFindAllNodesNext(of, np);
+    }
+    if (np) return true;
+    // One step: ofPopulatePhandleCache (src/of/phandle-cache.ts) walks the tree twice at most.
     ofPopulatePhandleCache(of);
+    return false;
   });
 }
 
-/** The attached tree as a flattened tree (for DTB and DTS export). Live order; no side effects. */
+export function ofCoreInit(of: OfState): void {
+  completeSteps(ofCoreInitSteps(of));
+}
+
+function* liveChildren(np: DeviceNode): Generator<DeviceNode, void, undefined> {
+  for (let c = np.child; c; c = c.sibling) yield c;
+}
+
+/** The attached tree as the FDT codec and DTS writer walk it: live order, no copies, no side effects. */
+export const liveTree: TreeAdapter<DeviceNode> = {
+  name: (np, isRoot) => (isRoot || !np.parent ? '' : np.fullName),
+  props: (np) => np.properties,
+  children: liveChildren,
+};
+
+/** The attached tree as a flattened tree (a copy; exports walk `liveTree` instead). No side effects. */
 export function ofFlattenLiveTree(root: DeviceNode): FdtNode {
-  const build = (np: DeviceNode): FdtNode => {
-    const children: FdtNode[] = [];
-    for (let c = np.child; c; c = c.sibling) children.push(build(c));
-    return {
+  const stack: FdtNode[] = [];
+  let top: FdtNode | null = null;
+  for (const step of walkTree(root, liveTree)) {
+    if (!step.open) {
+      top = stack.pop()!;
+      continue;
+    }
+    const np = step.node;
+    const node: FdtNode = {
       name: np.parent ? np.fullName : '',
       props: np.properties.map((p) => ({ name: p.name, value: p.value })),
-      children,
+      children: [],
     };
-  };
-  return build(root);
+    stack[stack.length - 1]?.children.push(node);
+    stack.push(node);
+  }
+  return top!;
 }

@@ -2,7 +2,7 @@
 // resumes on a destination (spec/pseries-tree.md, "What a destination system hands back"). The kernel
 // side (mobility.ts) sees only the bytes of the RTAS work areas, exactly as Linux does.
 
-import type { FdtNode } from '../of/fdt.ts';
+import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import type { ManagedSystem } from './systems.ts';
 import {
@@ -77,7 +77,102 @@ export interface PartitionRecord {
   readonly memoryGiB: number;
   readonly cpus: RecordedNode | null;
   /** l2/l3 cache nodes under /cpus, in tree order, with the subtree firmware re-adds. */
-  readonly cacheNodes: ReadonlyArray<RecordedNode & { readonly drc: number; readonly node: FdtNode }>;
+  readonly cacheNodes: RecordedCaches;
+}
+
+/** One recorded cache node: where it was, its phandle, the connector firmware re-adds it through. */
+export interface RecordedCache extends RecordedNode {
+  readonly drc: number;
+}
+
+/**
+ * The cache nodes of the boot tree as firmware keeps them: names and phandles, and each node's boot
+ * content packed into one buffer (property names in a table), decoded only when a configure-connector
+ * asks for it. Nothing points into the boot tree or its buffers, so they are freed after boot; a
+ * connector is found from its DRC index in O(1).
+ */
+export class RecordedCaches {
+  private readonly names: string[] = [];
+  private readonly phandles: number[] = [];
+  private readonly starts: number[] = [];
+  private readonly propNames: string[] = [];
+  private readonly propIds = new Map<string, number>();
+  /** The rare cache node with children (an uploaded tree's), kept whole. */
+  private readonly subtrees = new Map<number, FdtNode>();
+  private data = new Uint8Array(1024);
+  private view = new DataView(this.data.buffer);
+  private used = 0;
+
+  get length(): number {
+    return this.names.length;
+  }
+
+  add(node: FdtNode, phandle: number): void {
+    if (node.children.length > 0) this.subtrees.set(this.names.length, node);
+    this.names.push(node.name);
+    this.phandles.push(phandle);
+    this.starts.push(this.used);
+    let size = 4;
+    for (const p of node.props) size += 8 + p.value.length;
+    if (this.used + size > this.data.length) {
+      const grown = new Uint8Array(Math.max(this.data.length * 2, this.used + size));
+      grown.set(this.data.subarray(0, this.used));
+      this.data = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const view = this.view;
+    view.setUint32(this.used, node.props.length);
+    let off = this.used + 4;
+    for (const p of node.props) {
+      let id = this.propIds.get(p.name);
+      if (id === undefined) {
+        id = this.propNames.length;
+        this.propNames.push(p.name);
+        this.propIds.set(p.name, id);
+      }
+      view.setUint32(off, id);
+      view.setUint32(off + 4, p.value.length);
+      this.data.set(p.value, off + 8);
+      off += 8 + p.value.length;
+    }
+    this.used = off;
+  }
+
+  /** Gives back the unused tail of the buffer once every node is in. */
+  seal(): void {
+    if (this.data.length > this.used) {
+      this.data = this.data.slice(0, this.used);
+      this.view = new DataView(this.data.buffer);
+    }
+  }
+
+  at(i: number): RecordedCache {
+    return { path: `/cpus/${this.names[i]!}`, phandle: this.phandles[i]!, drc: CACHE_DRC_BASE + i };
+  }
+
+  *[Symbol.iterator](): Generator<RecordedCache, void, undefined> {
+    for (let i = 0; i < this.names.length; i++) yield this.at(i);
+  }
+
+  /** The boot content of the cache node behind connector `drc` (a copy), or null. */
+  nodeForDrc(drc: number): FdtNode | null {
+    const i = drc - CACHE_DRC_BASE;
+    if (!Number.isInteger(i) || i < 0 || i >= this.names.length) return null;
+    const whole = this.subtrees.get(i);
+    if (whole) return whole;
+    const view = this.view;
+    let off = this.starts[i]!;
+    const count = view.getUint32(off);
+    off += 4;
+    const props: Property[] = [];
+    for (let j = 0; j < count; j++) {
+      const name = this.propNames[view.getUint32(off)]!;
+      const len = view.getUint32(off + 4);
+      props.push({ name, value: this.data.slice(off + 8, off + 8 + len) });
+      off += 8 + len;
+    }
+    return { name: this.names[i]!, props, children: [] };
+  }
 }
 
 function phandleOf(n: FdtNode): number {
@@ -90,19 +185,47 @@ function phandleOf(n: FdtNode): number {
 
 const CACHE_DRC_BASE = 0x6000_0000;
 
-/** Records what firmware tracks of a partition from the tree it booted. */
-export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
+const FACILITY_OF: Readonly<Record<string, PlatformFacility>> = {
+  'ibm,random-v1': 'random',
+  'ibm,compression-v1': 'compression',
+  'ibm,sym-encryption-v1': 'sym-encryption',
+};
+
+/** `l2-cache…` / `l3-cache…`, alone or with a unit address (the cache nodes firmware re-adds). */
+function isCacheName(name: string): boolean {
+  return (
+    name.length >= 8 &&
+    name.charCodeAt(0) === 0x6c && // l
+    (name.charCodeAt(1) === 0x32 || name.charCodeAt(1) === 0x33) && // 2 or 3
+    name.startsWith('-cache', 2) &&
+    (name.length === 8 || name.charCodeAt(8) === 0x40) // end or @
+  );
+}
+
+/** Cache nodes recorded between the steps of recordPartitionSteps. */
+const RECORD_NODES_PER_STEP = 1024;
+
+/**
+ * Records what firmware tracks of a partition from the tree it booted, in steps (the cpus node of a
+ * big tree has hundreds of thousands of cache siblings).
+ */
+export function* recordPartitionSteps(
+  boot: FdtNode,
+  memoryGiB: number,
+): Generator<void, PartitionRecord, undefined> {
   const child = (n: FdtNode | undefined, name: string) => n?.children.find((c) => c.name === name);
   const recorded = (n: FdtNode, path: string): RecordedNode => ({ path, phandle: phandleOf(n) });
   const pf = child(boot, 'ibm,platform-facilities');
   const cpus = child(boot, 'cpus');
   const drconf = child(boot, 'ibm,dynamic-reconfiguration-memory');
-  const facilityOf: Record<string, PlatformFacility> = {
-    'ibm,random-v1': 'random',
-    'ibm,compression-v1': 'compression',
-    'ibm,sym-encryption-v1': 'sym-encryption',
-  };
-  const caches = (cpus?.children ?? []).filter((c) => /^l[23]-cache(@|$)/.test(c.name));
+  const cacheNodes = new RecordedCaches();
+  const siblings = cpus?.children ?? [];
+  for (let i = 0; i < siblings.length; i++) {
+    const node = siblings[i]!;
+    if (isCacheName(node.name)) cacheNodes.add(node, phandleOf(node));
+    if (i % RECORD_NODES_PER_STEP === RECORD_NODES_PER_STEP - 1) yield;
+  }
+  cacheNodes.seal();
   return {
     root: recorded(boot, '/'),
     platformFacilities: pf
@@ -112,17 +235,18 @@ export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionReco
         }
       : null,
     facilities: (pf?.children ?? [])
-      .map((c) => facilityOf[c.name])
+      .map((c) => FACILITY_OF[c.name])
       .filter((f): f is PlatformFacility => f !== undefined),
     drconf: drconf ? recorded(drconf, `/${drconf.name}`) : null,
     memoryGiB,
     cpus: cpus ? recorded(cpus, '/cpus') : null,
-    cacheNodes: caches.map((node, i) => ({
-      ...recorded(node, `/cpus/${node.name}`),
-      drc: CACHE_DRC_BASE + i,
-      node,
-    })),
+    cacheNodes,
   };
+}
+
+/** Records what firmware tracks of a partition from the tree it booted. */
+export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
+  return completeSteps(recordPartitionSteps(boot, memoryGiB));
 }
 
 /** One entry of a destination's work list, with the node its phandle names (for add: the parent) and why. */
@@ -315,16 +439,27 @@ export type CcStep =
   | { readonly rc: number };
 
 export function configureConnectorSteps(top: FdtNode): CcStep[] {
+  // Pre-order with an explicit stack: a node opens with NEXT_CHILD when it is its parent's first child
+  // (the top too), NEXT_SIBLING otherwise, then its properties; a node with children ends with
+  // PREV_PARENT after the last of them.
   const steps: CcStep[] = [];
-  const visit = (n: FdtNode, first: boolean) => {
+  const stack: Array<{ node: FdtNode; next: number }> = [];
+  const open = (n: FdtNode, first: boolean) => {
     steps.push({ rc: first ? CC_NEXT_CHILD : CC_NEXT_SIBLING, name: n.name });
     for (const p of n.props) steps.push({ rc: CC_NEXT_PROPERTY, prop: p });
-    n.children.forEach((c, i) => {
-      visit(c, i === 0);
-      if (i === n.children.length - 1) steps.push({ rc: CC_PREV_PARENT });
-    });
+    stack.push({ node: n, next: 0 });
   };
-  visit(top, true);
+  open(top, true);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.node.children.length) {
+      const i = top.next++;
+      open(top.node.children[i]!, i === 0);
+      continue;
+    }
+    stack.pop();
+    if (top.node.children.length > 0) steps.push({ rc: CC_PREV_PARENT });
+  }
   steps.push({ rc: CC_COMPLETE });
   return steps;
 }
@@ -434,6 +569,21 @@ export class MigrationFirmware {
       });
       return renumber(fresh);
     }
-    return this.record.cacheNodes.find((c) => c.drc === drc)?.node ?? null;
+    return this.record.cacheNodes.nodeForDrc(drc);
   }
+}
+
+/**
+ * Nodes a destination's work list makes the kernel allocate: the subtrees its add entries hand back
+ * through configure-connector (the platform facilities with their children, each cache node alone).
+ * What the memory budget charges a migration before it runs; deletes free nothing the budget counts
+ * until the kernel releases them, so they are not subtracted.
+ */
+export function nodesAddedBy(record: PartitionRecord, updates: readonly FirmwareUpdate[]): number {
+  let n = 0;
+  for (const u of updates) {
+    if (u.action !== 'add') continue;
+    n += u.drc === PLATFORM_FACILITIES_DRC ? 1 + record.facilities.length : 1;
+  }
+  return n;
 }

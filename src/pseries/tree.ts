@@ -1,7 +1,13 @@
 // The built-in tree profiles `power9` and `power10` (spec/pseries-tree.md): the flattened tree a
 // PowerVM partition boots with, generated from options and a seed. Same inputs, same bytes.
+//
+// Scale: generation is a step generator (generateTreeSteps) that yields every TREE_NODES_PER_STEP
+// nodes, so the LPAR layer can let the event loop run; nothing recurses or spreads by tree size.
+// Property values are views into a few shared buffers (a ValueArena per tree) and values every cpu
+// or cache node has alike are one shared, never-mutated Uint8Array: far fewer allocations than one
+// ArrayBuffer per value. Values are immutable in the model (updates replace them), so sharing is safe.
 
-import type { FdtNode } from '../of/fdt.ts';
+import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import { Prng } from './prng.ts';
 import type { ManagedSystem, Processor } from './systems.ts';
@@ -82,32 +88,94 @@ export const PFO_PHANDLES = {
 
 type PhandleClass = 'run' | 'scattered' | { fixed: number };
 
-interface GenNode {
-  readonly name: string;
+/** A node being generated: an FdtNode with mutable properties (links and phandles are appended). */
+interface GenNode extends FdtNode {
   readonly props: Property[];
   readonly children: GenNode[];
-  readonly phandleClass: PhandleClass;
-  /** Properties whose value is another node's phandle, known only once phandles are assigned. */
-  readonly links?: Array<readonly [string, GenNode]>;
+}
+
+/**
+ * What generation knows of each node besides its content: its phandle class and the properties whose
+ * value is another node's phandle (known only once phandles are assigned). Kept beside the nodes, so
+ * the tree handed out has exactly the FdtNode fields.
+ */
+class GenContext {
+  readonly classes = new Map<GenNode, PhandleClass>();
+  readonly links = new Map<GenNode, Array<readonly [string, GenNode]>>();
+  classOf(n: GenNode): PhandleClass {
+    return this.classes.get(n) ?? 'run';
+  }
+  gen(
+    fullName: string,
+    props: Array<[string, Uint8Array]>,
+    children: GenNode[] = [],
+    phandleClass: PhandleClass = 'run',
+    nameValue?: Uint8Array,
+  ): GenNode {
+    const at = fullName.indexOf('@');
+    const name = at < 0 ? fullName : fullName.slice(0, at);
+    const all: Property[] = [{ name: 'name', value: nameValue ?? enc.string(name) }];
+    for (const [n, v] of props) all.push({ name: n, value: v });
+    const node: GenNode = { name: fullName, props: all, children };
+    if (phandleClass !== 'run') this.classes.set(node, phandleClass);
+    return node;
+  }
 }
 
 /** The phandle-valued properties of the tree (rewritten when dtc numbering replaces the phandles). */
 const PHANDLE_LINKS = ['l2-cache', 'next-level-cache'];
 
-function gen(
-  fullName: string,
-  props: Array<[string, Uint8Array]>,
-  children: GenNode[] = [],
-  phandleClass: PhandleClass = 'run',
-): GenNode {
-  const at = fullName.indexOf('@');
-  const name = at < 0 ? fullName : fullName.slice(0, at);
-  return {
-    name: fullName,
-    props: [{ name: 'name', value: enc.string(name) }, ...props.map(([n, v]) => ({ name: n, value: v }))],
-    children,
-    phandleClass,
-  };
+/** Nodes generated (or walked) between the steps of generateTreeSteps. */
+export const TREE_NODES_PER_STEP = 256;
+
+const EMPTY = new Uint8Array(0);
+const ARENA_SLAB = 64 * 1024;
+
+/**
+ * Property values carved out of shared buffers: one ArrayBuffer per 64 KiB of values instead of one
+ * per value. The bytes are what `enc` makes; only where they live differs.
+ */
+class ValueArena {
+  private buf = new Uint8Array(0);
+  private view = new DataView(this.buf.buffer);
+  private off = 0;
+
+  private take(n: number): number {
+    if (this.off + n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(ARENA_SLAB, n));
+      this.view = new DataView(this.buf.buffer);
+      this.off = 0;
+    }
+    const at = this.off;
+    this.off += n;
+    return at;
+  }
+
+  u32(...cells: number[]): Uint8Array {
+    return this.u32List(cells);
+  }
+
+  u32List(cells: readonly number[]): Uint8Array {
+    const at = this.take(cells.length * 4);
+    for (let i = 0; i < cells.length; i++) this.view.setUint32(at + i * 4, cells[i]! >>> 0);
+    return this.buf.subarray(at, at + cells.length * 4);
+  }
+
+  /** A u32 count followed by that many u32 cells (the `ibm,drc-*` lists). */
+  countedU32(cells: readonly number[]): Uint8Array {
+    const at = this.take(4 + cells.length * 4);
+    this.view.setUint32(at, cells.length);
+    for (let i = 0; i < cells.length; i++) this.view.setUint32(at + 4 + i * 4, cells[i]! >>> 0);
+    return this.buf.subarray(at, at + 4 + cells.length * 4);
+  }
+
+  /** A NUL-terminated string (ASCII here; anything else as `enc.string` makes it). */
+  string(s: string): Uint8Array {
+    for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return enc.string(s);
+    const at = this.take(s.length + 1); // the NUL is the slab's zero
+    for (let i = 0; i < s.length; i++) this.buf[at + i] = s.charCodeAt(i);
+    return this.buf.subarray(at, at + s.length + 1);
+  }
 }
 
 // ---- per-system content (also what a destination hands back after a migration) ----
@@ -121,17 +189,26 @@ export function locCode(system: ManagedSystem, partitionNo: number, slot: number
   return enc.string(`U${type}.${model}.${system.serial}-V${partitionNo}-C${slot}`);
 }
 
+/** Bytes of `ibm,dynamic-memory` for `memoryGiB` (a count, then 24 bytes per 256 MiB LMB). */
+export function dynamicMemoryBytes(memoryGiB: number): number {
+  return 4 + Math.max(1, Math.floor((memoryGiB * 1024) / 256)) * 24;
+}
+
 export function dynamicMemory(system: ManagedSystem, memoryGiB: number): Uint8Array {
   const lmbs = Math.max(1, Math.floor((memoryGiB * 1024) / 256));
-  const parts: Uint8Array[] = [enc.u32(lmbs)];
+  const out = new Uint8Array(dynamicMemoryBytes(memoryGiB));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, lmbs);
   for (let i = 0; i < lmbs; i++) {
     // address (u64), drc index, reserved, associativity index, flags (0x8: assigned)
-    parts.push(
-      enc.u64(BigInt(i) * LMB_SIZE),
-      enc.u32(LMB_DRC_BASE + i, 0, system.memoryAssociativityIndex, 0x8),
-    );
+    const off = 4 + i * 24;
+    view.setBigUint64(off, BigInt(i) * LMB_SIZE);
+    view.setUint32(off + 8, (LMB_DRC_BASE + i) >>> 0);
+    view.setUint32(off + 12, 0);
+    view.setUint32(off + 16, system.memoryAssociativityIndex >>> 0);
+    view.setUint32(off + 20, 0x8);
   }
-  return enc.concat(...parts);
+  return out;
 }
 
 export function associativityLookupArrays(system: ManagedSystem): Uint8Array {
@@ -147,6 +224,8 @@ export function platformFacilitiesNode(
   system: ManagedSystem,
   facilities: readonly PlatformFacility[],
 ): FdtNode {
+  const cx = new GenContext();
+  const gen = cx.gen.bind(cx);
   const pool = enc.u32(system.sharedInterruptPool);
   const dma = (liobn: number) => enc.concat(enc.u32(liobn), enc.u64(0n, 0x8000_0000n));
   const leaves: Record<PlatformFacility, GenNode> = {
@@ -224,34 +303,34 @@ export function platformFacilitiesNode(
     PLATFORM_FACILITIES.filter((f) => facilities.includes(f)).map((f) => leaves[f]),
     { fixed: PFO_PHANDLES.parent },
   );
-  return withPhandleProps(
-    pf,
-    new Map([
-      [pf, PFO_PHANDLES.parent],
-      ...pf.children.map((c) => [c, (c.phandleClass as { fixed: number }).fixed] as const),
-    ]),
-  );
+  const phandles = new Map<GenNode, number>([[pf, PFO_PHANDLES.parent]]);
+  for (const c of pf.children) phandles.set(c, (cx.classOf(c) as { fixed: number }).fixed);
+  completeSteps(applyPhandleProps(cx, [pf, ...pf.children], phandles));
+  return pf;
 }
 
-function withPhandleProps(root: GenNode, phandles: Map<GenNode, number>): FdtNode {
-  const build = (n: GenNode): FdtNode => {
+/**
+ * Each node's phandle-valued links, then `ibm,phandle` and `phandle` (one shared value), appended to
+ * its own properties in place: the generated nodes are the flattened tree.
+ */
+function* applyPhandleProps(
+  cx: GenContext,
+  all: readonly GenNode[],
+  phandles: Map<GenNode, number>,
+  v: ValueArena = new ValueArena(),
+): Generator<void, void, undefined> {
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i]!;
+    const links = cx.links.get(n);
+    if (links)
+      for (const [name, target] of links) n.props.push({ name, value: v.u32(phandles.get(target) ?? 0) });
     const ph = phandles.get(n);
-    const linked = (n.links ?? []).map(([name, target]) => ({
-      name,
-      value: enc.u32(phandles.get(target) ?? 0),
-    }));
-    const withLinks = linked.length ? [...n.props, ...linked] : n.props;
-    const props =
-      ph === undefined
-        ? withLinks
-        : [
-            ...withLinks,
-            { name: 'ibm,phandle', value: enc.u32(ph) },
-            { name: 'phandle', value: enc.u32(ph) },
-          ];
-    return { name: n.name, props, children: n.children.map(build) };
-  };
-  return build(root);
+    if (ph !== undefined) {
+      const value = v.u32(ph);
+      n.props.push({ name: 'ibm,phandle', value }, { name: 'phandle', value });
+    }
+    if (i % TREE_NODES_PER_STEP === TREE_NODES_PER_STEP - 1) yield;
+  }
 }
 
 // ---- the whole tree ----
@@ -277,23 +356,58 @@ const RTAS_TOKENS = [
   'ibm,activate-firmware',
 ];
 
-function withLinks(n: GenNode, links: Array<readonly [string, GenNode]>): GenNode {
-  return { ...n, links };
+/** Values every cpu, or every cache of a level, has alike: one Uint8Array each, shared by all. */
+interface SharedValues {
+  readonly cpuName: Uint8Array;
+  readonly cpu: Uint8Array;
+  readonly clockFrequency: Uint8Array;
+  readonly timebaseFrequency: Uint8Array;
+  readonly l1Size: Uint8Array;
+  readonly cpuVersion: Uint8Array;
+  readonly paFeatures: Uint8Array;
+  readonly cache: Uint8Array;
+  readonly l2: { readonly name: Uint8Array; readonly size: Uint8Array };
+  readonly l3: { readonly name: Uint8Array; readonly size: Uint8Array };
+}
+
+function sharedValues(profile: TreeProfile): SharedValues {
+  return {
+    cpuName: enc.string(profile.cpuNodeName),
+    cpu: enc.string('cpu'),
+    clockFrequency: enc.u32(profile.clockFrequency),
+    timebaseFrequency: enc.u32(512_000_000),
+    l1Size: enc.u32(0x8000),
+    cpuVersion: enc.u32(profile.pvr),
+    paFeatures: enc.bytes([
+      0x40, 0x00, 0xf6, 0x3f, 0xc7, 0xc0, 0x80, 0xf0, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ]),
+    cache: enc.string('cache'),
+    l2: { name: enc.string('l2-cache'), size: enc.u32(0x8_0000) },
+    l3: { name: enc.string('l3-cache'), size: enc.u32(0xa0_0000) },
+  };
 }
 
 /** An `l2-cache@…` or `l3-cache@…` sibling of a core (scattered phandle). */
-function cacheNode(level: 'l2' | 'l3', reg: number, size: number): GenNode {
-  return gen(
+function cacheNode(
+  cx: GenContext,
+  v: ValueArena,
+  shared: SharedValues,
+  level: 'l2' | 'l3',
+  reg: number,
+): GenNode {
+  const { name, size } = shared[level];
+  return cx.gen(
     `${level}-cache@${reg.toString(16)}`,
     [
-      ['device_type', enc.string('cache')],
-      ['reg', enc.u32(reg)],
-      ['cache-unified', enc.empty()],
-      ['d-cache-size', enc.u32(size)],
-      ['i-cache-size', enc.u32(size)],
+      ['device_type', shared.cache],
+      ['reg', v.u32(reg)],
+      ['cache-unified', EMPTY],
+      ['d-cache-size', size],
+      ['i-cache-size', size],
     ],
     [],
     'scattered',
+    name,
   );
 }
 
@@ -302,9 +416,18 @@ interface BuiltTree {
   readonly runOrder: GenNode[];
 }
 
-function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, rng: Prng): BuiltTree {
+function* buildTree(
+  profile: TreeProfile,
+  system: ManagedSystem,
+  o: TreeOptions,
+  rng: Prng,
+  v: ValueArena,
+  cx: GenContext,
+): Generator<void, BuiltTree, undefined> {
+  const gen = cx.gen.bind(cx);
   const [mtype, mmodel] = system.machineType.split('-');
   const compatible = `IBM,${system.machineType}`;
+  const shared = sharedValues(profile);
 
   const vdeviceChildren: GenNode[] = [];
   const adapters: Array<{ unit: number; kind: 'vty' | 'l-lan' | 'v-scsi' }> = [
@@ -331,54 +454,65 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
       );
     }
     vdeviceChildren.push(gen(`${a.kind}@${a.unit.toString(16)}`, common, [], 'scattered'));
+    if (vdeviceChildren.length % TREE_NODES_PER_STEP === 0) yield;
   }
 
   const cpuChildren: GenNode[] = [];
   for (let core = 0; core < o.cores; core++) {
     const reg = core * o.threadsPerCore;
-    const servers = Array.from({ length: o.threadsPerCore }, (_, t) => reg + t);
-    const l3 = cacheNode('l3', 0x3000 + core, 0xa0_0000);
+    const servers: number[] = [];
+    for (let t = 0; t < o.threadsPerCore; t++) servers.push(reg + t);
+    const chip = Math.floor(core / 12);
+    const l3 = cacheNode(cx, v, shared, 'l3', 0x3000 + core);
     // E10: PowerVM links each cpu to its l2 and each l2 to its l3 by phandle (`l2-cache`).
-    const l2 = withLinks(cacheNode('l2', 0x2000 + core, 0x8_0000), [['l2-cache', l3]]);
+    const l2 = cacheNode(cx, v, shared, 'l2', 0x2000 + core);
+    cx.links.set(l2, [['l2-cache', l3]]);
     const cpu = gen(
       `${profile.cpuNodeName}@${reg.toString(16)}`,
       [
-        ['device_type', enc.string('cpu')],
-        ['reg', enc.u32(reg)],
-        ['ibm,ppc-interrupt-server#s', enc.u32(...servers)],
-        ['ibm,my-drc-index', enc.u32(CPU_DRC_BASE + core)],
-        ['ibm,chip-id', enc.u32(Math.floor(core / 12))],
-        ['ibm,associativity', enc.u32(5, 0, 0, Math.floor(core / 12), Math.floor(core / 12), core)],
-        ['clock-frequency', enc.u32(profile.clockFrequency)],
-        ['timebase-frequency', enc.u32(512_000_000)],
-        ['d-cache-size', enc.u32(0x8000)],
-        ['i-cache-size', enc.u32(0x8000)],
-        ['cpu-version', enc.u32(profile.pvr)],
-        [
-          'ibm,pa-features',
-          enc.bytes([
-            0x40, 0x00, 0xf6, 0x3f, 0xc7, 0xc0, 0x80, 0xf0, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-          ]),
-        ],
+        ['device_type', shared.cpu],
+        ['reg', v.u32(reg)],
+        ['ibm,ppc-interrupt-server#s', v.u32List(servers)],
+        ['ibm,my-drc-index', v.u32(CPU_DRC_BASE + core)],
+        ['ibm,chip-id', v.u32(chip)],
+        ['ibm,associativity', v.u32(5, 0, 0, chip, chip, core)],
+        ['clock-frequency', shared.clockFrequency],
+        ['timebase-frequency', shared.timebaseFrequency],
+        ['d-cache-size', shared.l1Size],
+        ['i-cache-size', shared.l1Size],
+        ['cpu-version', shared.cpuVersion],
+        ['ibm,pa-features', shared.paFeatures],
       ],
       [],
       'scattered',
+      shared.cpuName,
     );
-    cpuChildren.push(withLinks(cpu, [['l2-cache', l2]]), l2, l3);
+    cx.links.set(cpu, [['l2-cache', l2]]);
+    cpuChildren.push(cpu, l2, l3);
+    if (core % 128 === 127) yield;
   }
 
-  const drcIndexes = [
-    ...Array.from({ length: o.cores }, (_, c) => CPU_DRC_BASE + c),
-    ...adapters.map((a) => a.unit),
-    PLATFORM_FACILITIES_DRC,
-  ];
-  const drcNames = [
-    ...Array.from({ length: o.cores }, (_, c) => `CPU ${c * o.threadsPerCore}`),
-    ...adapters.map((a) => `U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`),
-    'PFO',
-  ];
-  const drcTypes = [...Array.from({ length: o.cores }, () => 'CPU'), ...adapters.map(() => 'SLOT'), 'PFO'];
+  // The dynamic-reconfiguration connectors: cpus, then the virtual adapters, then the facilities.
+  const drcIndexes: number[] = [];
+  const drcNames: string[] = [];
+  const drcTypes: string[] = [];
+  const drcPowerDomains: number[] = [];
+  for (let c = 0; c < o.cores; c++) {
+    drcIndexes.push(CPU_DRC_BASE + c);
+    drcNames.push(`CPU ${c * o.threadsPerCore}`);
+    drcTypes.push('CPU');
+  }
+  for (const a of adapters) {
+    drcIndexes.push(a.unit);
+    drcNames.push(`U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`);
+    drcTypes.push('SLOT');
+  }
+  drcIndexes.push(PLATFORM_FACILITIES_DRC);
+  drcNames.push('PFO');
+  drcTypes.push('PFO');
+  for (let i = 0; i < drcIndexes.length; i++) drcPowerDomains.push(0xffffffff);
   const counted = (list: string[]) => enc.concat(enc.u32(list.length), enc.strings(list));
+  yield;
 
   const eventSources = gen(
     'event-sources',
@@ -404,13 +538,14 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
   const pci: GenNode[] = [];
   for (let i = 0; i < o.pciAdapters; i++) {
     const buid = 0x8000_0002_0000_000n + BigInt(i) * 0x1_0000_0000n;
+    const loc = locCode(system, o.partitionNo, 100 + i);
     const children = [0, 1].map((fn) =>
       gen(
         `ethernet@0${fn ? ',1' : ''}`,
         [
           ['device_type', enc.string('network')],
-          ['reg', enc.u32(fn << 8, 0, 0, 0, 0)],
-          ['ibm,loc-code', locCode(system, o.partitionNo, 100 + i)],
+          ['reg', v.u32(fn << 8, 0, 0, 0, 0)],
+          ['ibm,loc-code', loc],
         ],
         [],
         'scattered',
@@ -421,17 +556,20 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
         `pci@${buid.toString(16)}`,
         [
           ['device_type', enc.string('pci')],
-          ['#address-cells', enc.u32(3)],
-          ['#size-cells', enc.u32(2)],
-          ['ibm,my-drc-index', enc.u32(0x2000_0000 + i)],
+          ['#address-cells', v.u32(3)],
+          ['#size-cells', v.u32(2)],
+          ['ibm,my-drc-index', v.u32(0x2000_0000 + i)],
         ],
         children,
         'scattered',
       ),
     );
+    if (i % 64 === 63) yield;
   }
 
-  const rngSeed = enc.u32(...Array.from({ length: 16 }, () => rng.u32()));
+  const rngCells: number[] = [];
+  for (let i = 0; i < 16; i++) rngCells.push(rng.u32());
+  const rngSeed = enc.u32(...rngCells);
   const chosen = gen('chosen', [
     ['bootargs', enc.string('BOOT_IMAGE=/vmlinuz root=/dev/mapper/rhel-root ro')],
     ['linux,stdout-path', enc.string('/vdevice/vty@30000000')],
@@ -455,7 +593,7 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     ['vty', enc.string('/vdevice/vty@30000000')],
     ['net', enc.string('/vdevice/l-lan@30000002')],
   ]);
-  const rtas = gen('rtas', [
+  const rtasProps: Array<[string, Uint8Array]> = [
     [
       'ibm,hypertas-functions',
       enc.strings([
@@ -473,8 +611,11 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     ],
     ['rtas-version', enc.u32(1)],
     ['rtas-size', enc.u32(0x2000000)],
-    ...RTAS_TOKENS.map((t, i): [string, Uint8Array] => [t, enc.u32(0x2000 + i)]),
-  ]);
+  ];
+  RTAS_TOKENS.forEach((t, i) => {
+    rtasProps.push([t, enc.u32(0x2000 + i)]);
+  });
+  const rtas = gen('rtas', rtasProps);
   const vdevice = gen(
     'vdevice',
     [
@@ -493,13 +634,23 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
     ],
     cpuChildren,
   );
-  const pfPlaceholder: GenNode = {
-    name: 'ibm,platform-facilities',
-    props: [],
-    children: [],
-    phandleClass: { fixed: PFO_PHANDLES.parent },
-  };
+  const pfPlaceholder: GenNode = { name: 'ibm,platform-facilities', props: [], children: [] };
+  cx.classes.set(pfPlaceholder, { fixed: PFO_PHANDLES.parent });
 
+  const rootChildren = [
+    openprom,
+    options,
+    aliases,
+    chosen,
+    rtas,
+    vdevice,
+    eventSources,
+    cpus,
+    memory,
+    drconf,
+    pfPlaceholder,
+  ];
+  for (const p of pci) rootChildren.push(p);
   const root = gen(
     '',
     [
@@ -514,25 +665,12 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
       ['ibm,lpar-capable', enc.empty()],
       ['ibm,migratable-partition', enc.empty()],
       ['ibm,powervm-partition', enc.empty()],
-      ['ibm,drc-indexes', enc.u32(drcIndexes.length, ...drcIndexes)],
+      ['ibm,drc-indexes', v.countedU32(drcIndexes)],
       ['ibm,drc-names', counted(drcNames)],
       ['ibm,drc-types', counted(drcTypes)],
-      ['ibm,drc-power-domains', enc.u32(drcIndexes.length, ...drcIndexes.map(() => 0xffffffff))],
+      ['ibm,drc-power-domains', v.countedU32(drcPowerDomains)],
     ],
-    [
-      openprom,
-      options,
-      aliases,
-      chosen,
-      rtas,
-      vdevice,
-      eventSources,
-      cpus,
-      memory,
-      drconf,
-      pfPlaceholder,
-      ...pci,
-    ],
+    rootChildren,
   );
 
   // PowerVM's descending run: these first, in this order (spec/pseries-tree.md, Phandles).
@@ -553,28 +691,28 @@ function buildTree(profile: TreeProfile, system: ManagedSystem, o: TreeOptions, 
   return { root, runOrder };
 }
 
-function preorder(root: GenNode): GenNode[] {
+function* preorder(root: GenNode): Generator<void, GenNode[], undefined> {
   const out: GenNode[] = [];
   const stack = [root];
   while (stack.length) {
     const n = stack.pop()!;
     out.push(n);
     for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!);
+    if (out.length % (TREE_NODES_PER_STEP * 8) === 0) yield;
   }
   return out;
 }
 
-function assignPhandles(
+function* assignPhandles(
+  cx: GenContext,
   tree: BuiltTree,
   all: GenNode[],
   scheme: PhandleScheme,
   rng: Prng,
-): Map<GenNode, number> {
+): Generator<void, Map<GenNode, number>, undefined> {
   const phandles = new Map<GenNode, number>();
   if (scheme === 'dtc') {
-    all.forEach((n, i) => {
-      phandles.set(n, i + 1);
-    });
+    for (let i = 0; i < all.length; i++) phandles.set(all[i]!, i + 1);
     return phandles;
   }
   // 0xffffffff downwards: the run up to cpus, then the four fixed platform-facilities values, then on.
@@ -590,11 +728,17 @@ function assignPhandles(
   for (const n of [root, openprom, options, aliases, chosen, rtas, vdevice, eventSources, cpus]) take(n!);
   next = PFO_PHANDLES['sym-encryption'] - 1;
   for (const n of rest) take(n);
-  for (const n of all) if (n.phandleClass === 'run' && !inRun.has(n)) take(n);
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i]!;
+    if (cx.classOf(n) === 'run' && !inRun.has(n)) take(n);
+    if (i % (TREE_NODES_PER_STEP * 8) === 0) yield;
+  }
   const runFloor = next - 16; // keep scattered values clear of the run, with margin
   const used = new Set<number>(phandles.values());
-  for (const n of all) {
-    if (n.phandleClass !== 'scattered') continue;
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i]!;
+    if (i % TREE_NODES_PER_STEP === 0) yield;
+    if (cx.classOf(n) !== 'scattered') continue;
     let v: number;
     do v = rng.u32();
     while (
@@ -610,46 +754,85 @@ function assignPhandles(
   return phandles;
 }
 
-/** Generates the flattened tree of a fresh partition of `profile` booted on `system`. */
-export function generateTree(profile: TreeProfile, system: ManagedSystem, options: TreeOptions): FdtNode {
+/**
+ * Nodes a tree generated with these options has, computed without generating it: the fixed nodes
+ * (root, openprom, options, aliases, chosen, rtas, vdevice, its vty, l-lan and v-scsi, event-sources
+ * and its three children, cpus, memory@0, the drconf node, the platform-facilities node: 18), one per
+ * facility, three per core (cpu, l2, l3), one per extra virtual adapter, three per PCI adapter.
+ */
+export function treeNodeCount(
+  o: Pick<TreeOptions, 'cores' | 'extraVirtualAdapters' | 'pciAdapters'> &
+    Partial<Pick<TreeOptions, 'platformFacilities'>>,
+): number {
+  const facilities = (o.platformFacilities ?? PLATFORM_FACILITIES).length;
+  return 18 + facilities + o.cores * 3 + o.extraVirtualAdapters + o.pciAdapters * 3;
+}
+
+/**
+ * Generates the flattened tree of a fresh partition of `profile` booted on `system`, in steps (see the
+ * file comment); the same options always give the same tree, however the steps are driven.
+ */
+export function* generateTreeSteps(
+  profile: TreeProfile,
+  system: ManagedSystem,
+  options: TreeOptions,
+): Generator<void, FdtNode, undefined> {
   const rng = new Prng(options.seed);
-  const tree = buildTree(profile, system, options, rng);
-  const all = preorder(tree.root);
-  const phandles = assignPhandles(tree, all, options.phandleScheme, new Prng(options.seed ^ 0x70a5_11ce));
-  const fdt = withPhandleProps(tree.root, phandles);
+  const cx = new GenContext();
+  const values = new ValueArena();
+  const tree = yield* buildTree(profile, system, options, rng, values, cx);
+  const all = yield* preorder(tree.root);
+  const phandles = yield* assignPhandles(
+    cx,
+    tree,
+    all,
+    options.phandleScheme,
+    new Prng(options.seed ^ 0x70a5_11ce),
+  );
+  yield* applyPhandleProps(cx, all, phandles, values);
+  const fdt = tree.root;
   // Splice in the platform facilities, whose content is the system's and whose phandles are fixed
   // for phyp (dtc numbers them in pre-order like every other node).
   const pfIndex = fdt.children.findIndex((c) => c.name === 'ibm,platform-facilities');
-  fdt.children[pfIndex] = platformFacilitiesNode(system, options.platformFacilities);
-  return options.phandleScheme === 'dtc' ? renumberFromOne(fdt) : fdt;
+  fdt.children[pfIndex] = platformFacilitiesNode(system, options.platformFacilities) as GenNode;
+  if (options.phandleScheme === 'dtc') yield* renumberFromOne(fdt, values);
+  return fdt;
 }
 
-/** dtc numbering: 1..n in pre-order over the final tree; phandle-valued properties follow. */
-function renumberFromOne(root: FdtNode): FdtNode {
+/** Generates the flattened tree of a fresh partition of `profile` booted on `system`. */
+export function generateTree(profile: TreeProfile, system: ManagedSystem, options: TreeOptions): FdtNode {
+  return completeSteps(generateTreeSteps(profile, system, options));
+}
+
+/** dtc numbering: 1..n in pre-order over the final tree; phandle-valued properties follow. In place. */
+function* renumberFromOne(root: FdtNode, v: ValueArena): Generator<void, void, undefined> {
+  const order: FdtNode[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const f = stack.pop()!;
+    order.push(f);
+    for (let i = f.children.length - 1; i >= 0; i--) stack.push(f.children[i]!);
+    if (order.length % (TREE_NODES_PER_STEP * 8) === 0) yield;
+  }
   const renumbered = new Map<number, number>();
-  let n = 1;
-  const number = (f: FdtNode): void => {
-    const own = f.props.find((p) => p.name === 'phandle');
-    const ph = n++;
-    if (own && own.value.length === 4) renumbered.set(readU32(own.value)!, ph);
-    for (const c of f.children) number(c);
-  };
-  number(root);
-  n = 1;
-  const build = (f: FdtNode): FdtNode => {
-    const ph = n++;
-    return {
-      name: f.name,
-      props: f.props.map((p) => {
-        if (p.name === 'ibm,phandle' || p.name === 'phandle') return { name: p.name, value: enc.u32(ph) };
-        if (PHANDLE_LINKS.includes(p.name))
-          return { name: p.name, value: enc.u32(renumbered.get(readU32(p.value) ?? 0) ?? 0) };
-        return p;
-      }),
-      children: f.children.map(build),
-    };
-  };
-  return build(root);
+  for (let i = 0; i < order.length; i++) {
+    const own = order[i]!.props.find((p) => p.name === 'phandle');
+    if (own && own.value.length === 4) renumbered.set(readU32(own.value)!, i + 1);
+    if (i % (TREE_NODES_PER_STEP * 4) === 0) yield;
+  }
+  for (let i = 0; i < order.length; i++) {
+    const props = order[i]!.props;
+    let value: Uint8Array | null = null;
+    for (let j = 0; j < props.length; j++) {
+      const p = props[j]!;
+      if (p.name === 'ibm,phandle' || p.name === 'phandle') {
+        value ??= v.u32(i + 1);
+        props[j] = { name: p.name, value };
+      } else if (PHANDLE_LINKS.includes(p.name))
+        props[j] = { name: p.name, value: v.u32(renumbered.get(readU32(p.value) ?? 0) ?? 0) };
+    }
+    if (i % TREE_NODES_PER_STEP === 0) yield;
+  }
 }
 
 export function treeProfile(name: string): TreeProfile | undefined {

@@ -1,10 +1,16 @@
 // /proc/ppc64/ofdt and its JSON equivalents. The JSON forms are translated into the exact ofdt command
 // bytes so that both run the same kernel path (K-OFDT).
+//
+// Before the kernel sees a write, the API checks what it can grow: an add_node must leave the tree
+// within LPARSIM_MAX_NODES_PER_LPAR attached nodes and LPARSIM_MAX_TREE_DEPTH levels (so its tree.dtb
+// can always be uploaded again), and the bytes it may keep must fit in the memory budget (507). A
+// refused write changes nothing. Writes run in the LPAR's operation queue, after any export in progress.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
-import { LparError } from '../../lpar/errors.ts';
+import { LparError, limitExceeded } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
+import { MEMORY_COSTS, type Registry } from '../../lpar/registry.ts';
 import { enc } from '../../of/property.ts';
 import { ERRNO_VALUES } from '../../pseries/reconfig.ts';
 import { LparId, parsePhandle, RawBody } from '../schemas/common.ts';
@@ -15,6 +21,8 @@ const problemOrOk = {
   400: Type.Ref('Problem'),
   404: Type.Ref('Problem'),
   409: Type.Ref('Problem'),
+  413: Type.Ref('Problem'),
+  507: Type.Ref('Problem'),
 };
 
 export function propertyValueBytes(p: Static<typeof PropertyValue>): Uint8Array {
@@ -29,9 +37,57 @@ function propertyBytes(p: Static<typeof PropertyValue>): Uint8Array {
   return enc.concat(new TextEncoder().encode(`${p.name} ${value.length} `), value);
 }
 
-/** Writes to ofdt; an errno answers problem+json with the status an HTTP client expects for it. */
-function write(lpar: Lpar, bytes: Uint8Array) {
-  const result = lpar.ofdt(bytes);
+const ADD_NODE = new TextEncoder().encode('add_node ');
+
+/** The path of an `add_node` command (up to the first space), or null for another command. */
+function addNodePath(bytes: Uint8Array): string | null {
+  for (let i = 0; i < ADD_NODE.length; i++) if (bytes[i] !== ADD_NODE[i]) return null;
+  let end = bytes.indexOf(0x20, ADD_NODE.length);
+  if (end < 0) end = bytes.length;
+  return new TextDecoder().decode(bytes.subarray(ADD_NODE.length, end));
+}
+
+/**
+ * Refuses, before the kernel runs, a write that would grow the LPAR past a limit: its attached nodes,
+ * its depth (both what an upload of its tree.dtb is held to), or the memory budget.
+ */
+function checkGrowth(registry: Registry, lpar: Lpar, bytes: Uint8Array): void {
+  const path = addNodePath(bytes);
+  const { maxNodesPerLpar, maxTreeDepth } = registry.limits;
+  if (path !== null) {
+    const attached = lpar.of.nodes.size - lpar.of.unattached.size;
+    if (attached + 1 > maxNodesPerLpar)
+      throw limitExceeded(
+        `the LPAR has ${attached} attached nodes; at most ${maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`,
+      );
+    let depth = 0;
+    for (const c of path.split('/')) if (c.length > 0) depth += 1;
+    if (depth >= maxTreeDepth)
+      throw limitExceeded(
+        `a node at depth ${depth} would nest deeper than ${maxTreeDepth - 1}; at most ${maxTreeDepth} levels (LPARSIM_MAX_TREE_DEPTH)`,
+      );
+  }
+  registry.assertMemoryFor(
+    bytes.length + (path !== null ? MEMORY_COSTS.addedNode : 0),
+    `an ofdt write of ${bytes.length} bytes`,
+  );
+}
+
+/**
+ * Writes to ofdt in the LPAR's operation queue; an errno answers problem+json with the status an HTTP
+ * client expects for it.
+ */
+function write(registry: Registry, lpar: Lpar, bytes: Uint8Array) {
+  return lpar.exclusive(() => {
+    checkGrowth(registry, lpar, bytes);
+    const result = lpar.ofdt(bytes);
+    // The values it added stay (at most the command's bytes); nodes it allocated are counted anyway.
+    if (result.ok) registry.chargeGrowth(lpar, bytes.length);
+    return answer(result, bytes);
+  });
+}
+
+function answer(result: ReturnType<Lpar['ofdt']>, bytes: Uint8Array) {
   if (!result.ok) {
     const status = result.errno === 'ENODEV' ? 404 : result.errno === 'EBUSY' ? 409 : 400;
     throw new LparError(
@@ -66,9 +122,12 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
       const body = req.body as unknown;
+      // A view of the body, not a copy: a write can be as large as the body limit.
       const bytes =
-        body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(String(body ?? ''));
-      return write(lpar, bytes);
+        body instanceof Uint8Array
+          ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+          : new TextEncoder().encode(String(body ?? ''));
+      return write(app.registry, lpar, bytes);
     },
   );
   app.post(
@@ -91,7 +150,15 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         parts.push(propertyBytes(p));
         if (i < req.body.properties.length - 1) parts.push(enc.bytes([0x20]));
       });
-      const result = write(lpar, enc.concat(...parts));
+      let size = 0;
+      for (const p of parts) size += p.length;
+      const bytes = new Uint8Array(size);
+      size = 0;
+      for (const p of parts) {
+        bytes.set(p, size);
+        size += p.length;
+      }
+      const result = await write(app.registry, lpar, bytes);
       return reply.code(201).send(result);
     },
   );
@@ -112,7 +179,11 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) =>
-      write(app.registry.get(req.params.lpar), new TextEncoder().encode(`remove_node ${req.query.path}`)),
+      write(
+        app.registry,
+        app.registry.get(req.params.lpar),
+        new TextEncoder().encode(`remove_node ${req.query.path}`),
+      ),
   );
   const propertyRoute = (
     method: 'POST' | 'PUT',
@@ -136,7 +207,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const lpar = app.registry.get((req.params as { lpar: string }).lpar);
         const phandle = parsePhandle(body.phandle);
         const head = new TextEncoder().encode(`${command} ${phandle ?? body.phandle} `);
-        return write(lpar, enc.concat(head, propertyBytes(body.property)));
+        return write(app.registry, lpar, enc.concat(head, propertyBytes(body.property)));
       },
     });
   propertyRoute(
@@ -172,6 +243,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) =>
       write(
+        app.registry,
         app.registry.get(req.params.lpar),
         new TextEncoder().encode(`remove_property ${req.query.phandle} ${req.query.name}`),
       ),

@@ -1,24 +1,52 @@
 // Whole-tree exports of one LPAR: the sysfs tarball, the flattened tree and its source. All three are
 // inspections: they read the attached tree and run no kernel code.
+//
+// Each streams: chunks are made as the client reads them (backpressure), with the event loop let run
+// every SLICE_MS of work, so a quarter-million-node export neither blocks other requests nor holds the
+// whole archive in memory. An export holds the LPAR's operation queue (Lpar.exclusive) from its first
+// chunk to its last, so the tree it walks is the tree at one instant: ofdt writes and migrations on
+// that LPAR wait for it, while reads and other LPARs go on.
 
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { sysfsTar } from '../../lpar/sysfs-tar.ts';
-import { toDts } from '../../of/dts.ts';
-import { type FdtReserveEntry, fdtEncode, NO_BOOT_PARAMS } from '../../of/fdt.ts';
-import { ofFlattenLiveTree } from '../../of/unflatten.ts';
+import type { Lpar } from '../../lpar/lpar.ts';
+import { slicedChunks } from '../../lpar/registry.ts';
+import { sysfsTarChunks } from '../../lpar/sysfs-tar.ts';
+import { dtsChunks } from '../../of/dts.ts';
+import { fdtEncodeChunks, NO_BOOT_PARAMS } from '../../of/fdt.ts';
+import { liveTree } from '../../of/unflatten.ts';
 import { LparId, problemResponses } from '../schemas/common.ts';
 
 /**
- * `/memreserve/` lines as `dtc -O dts` prints them (treesource.c dt_to_source: after `/dts-v1/;` and a
- * blank line, a tab, address and size as 0x%016llx), just before the root node `/ {`.
+ * A stream of `chunks`, made while holding the LPAR's operation queue; the queue is let go when the
+ * stream ends, fails or is destroyed (a client that goes away), whichever comes first.
  */
-function withMemreserve(dts: string, reservations: readonly FdtReserveEntry[]): string {
-  if (reservations.length === 0) return dts;
-  const hex = (v: bigint) => `0x${v.toString(16).padStart(16, '0')}`;
-  const lines = reservations.map((r) => `/memreserve/\t${hex(r.address)} ${hex(r.size)};\n`).join('');
-  const root = dts.startsWith('/ {\n') ? 0 : dts.indexOf('\n/ {\n') + 1;
-  return `${dts.slice(0, root)}${lines}${dts.slice(root)}`;
+function exclusiveStream<C extends Uint8Array | string>(
+  lpar: Lpar,
+  chunks: () => Generator<C | null, void, undefined>,
+): Readable {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const held = new Promise<void>((resolve) => {
+    void lpar.exclusive(() => {
+      resolve();
+      return released;
+    });
+  });
+  async function* body(): AsyncGenerator<C, void, undefined> {
+    try {
+      await held;
+      yield* slicedChunks(chunks());
+    } finally {
+      release();
+    }
+  }
+  const stream = Readable.from(body(), { objectMode: false });
+  stream.once('close', release);
+  return stream;
 }
 
 export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -30,7 +58,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['views'],
         summary: '/sys/firmware/devicetree/base as a tar archive (for dtc -I fs)',
         description:
-          'Inspection (no side effects): every directory and property file at one instant, values copied.',
+          'Inspection (no side effects): every directory and property file at one instant, values copied. Streamed as it is read; ofdt writes and migrations on this LPAR wait until it ends.',
         params,
         produces: ['application/x-tar'],
         response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
@@ -41,7 +69,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply
         .type('application/x-tar')
         .header('content-disposition', `attachment; filename="${lpar.config.id}-sysfs.tar"`)
-        .send(sysfsTar(lpar));
+        .send(exclusiveStream(lpar, () => sysfsTarChunks(lpar)));
     },
   );
   app.get(
@@ -51,7 +79,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['views'],
         summary: 'The attached tree as a flattened device tree',
         description:
-          "Inspection (no side effects): the attached tree, with the boot blob's memory reservations and boot CPU.",
+          "Inspection (no side effects): the attached tree, with the boot blob's memory reservations and boot CPU. Streamed as it is read; ofdt writes and migrations on this LPAR wait until it ends. Under the default limits it can be sent back to POST /v1/lpars/from-dtb.",
         params,
         produces: ['application/octet-stream'],
         response: { 200: Type.String({ format: 'binary' }), ...problemResponses },
@@ -63,7 +91,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const boot = lpar.config.bootParams ?? NO_BOOT_PARAMS;
       return reply
         .type('application/octet-stream')
-        .send(Buffer.from(fdtEncode(ofFlattenLiveTree(lpar.of.root!), boot)));
+        .send(exclusiveStream(lpar, () => fdtEncodeChunks(lpar.of.root!, liveTree, boot)));
     },
   );
   app.get(
@@ -72,7 +100,8 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['views'],
         summary: 'The attached tree as device tree source',
-        description: 'Inspection (no side effects): the attached tree as dtc would print it.',
+        description:
+          'Inspection (no side effects): the attached tree as dtc would print it. Streamed as it is read; ofdt writes and migrations on this LPAR wait until it ends.',
         params,
         produces: ['text/plain'],
         response: { 200: Type.String(), ...problemResponses },
@@ -83,7 +112,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const reservations = (lpar.config.bootParams ?? NO_BOOT_PARAMS).reservations;
       return reply
         .type('text/plain; charset=utf-8')
-        .send(withMemreserve(toDts(ofFlattenLiveTree(lpar.of.root!)), reservations));
+        .send(exclusiveStream(lpar, () => dtsChunks(lpar.of.root!, liveTree, reservations)));
     },
   );
 };

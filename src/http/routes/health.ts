@@ -20,12 +20,38 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the registry answers',
-        description: 'Inspection (no side effects).',
-        response: { 200: Type.Object({ status: Type.Literal('ready'), lpars: Type.Integer() }) },
+        summary: 'Readiness: the registry answers, with the memory budget and its use',
+        description:
+          'Inspection (no side effects). `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
+        response: {
+          200: Type.Object({
+            status: Type.Literal('ready'),
+            lpars: Type.Integer(),
+            memory: Type.Object({
+              budgetBytes: Type.Union([Type.Integer(), Type.Null()]),
+              usedBytes: Type.Integer(),
+              reservedBytes: Type.Integer(),
+              booting: Type.Integer(),
+              heapUsedBytes: Type.Integer(),
+            }),
+          }),
+        },
       },
     },
-    async () => ({ status: 'ready' as const, lpars: app.registry.lpars.size }),
+    async () => {
+      const m = app.registry.memory();
+      return {
+        status: 'ready' as const,
+        lpars: app.registry.lpars.size,
+        memory: {
+          budgetBytes: m.budgetBytes,
+          usedBytes: Math.ceil(m.usedBytes),
+          reservedBytes: Math.ceil(m.reservedBytes),
+          booting: m.booting,
+          heapUsedBytes: process.memoryUsage().heapUsed,
+        },
+      };
+    },
   );
   app.get(
     '/metrics',
@@ -40,11 +66,33 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (_req, reply) => {
+      const m = app.registry.memory();
       const lines = [
         '# HELP lparsim_lpars LPARs held by this instance',
         '# TYPE lparsim_lpars gauge',
         `lparsim_lpars ${app.registry.lpars.size}`,
+        '# HELP lparsim_lpars_booting Creates in progress (not visible yet)',
+        '# TYPE lparsim_lpars_booting gauge',
+        `lparsim_lpars_booting ${m.booting}`,
+        '# HELP lparsim_memory_budget_bytes The memory budget (LPARSIM_MEMORY_BUDGET_MB); absent when unlimited',
+        '# TYPE lparsim_memory_budget_bytes gauge',
+        ...(m.budgetBytes === null ? [] : [`lparsim_memory_budget_bytes ${m.budgetBytes}`]),
+        '# HELP lparsim_memory_used_bytes Bytes charged to the LPARs held plus reserved by creates in progress',
+        '# TYPE lparsim_memory_used_bytes gauge',
+        `lparsim_memory_used_bytes ${Math.ceil(m.usedBytes)}`,
+        '# HELP lparsim_memory_reserved_bytes Bytes reserved by creates in progress',
+        '# TYPE lparsim_memory_reserved_bytes gauge',
+        `lparsim_memory_reserved_bytes ${Math.ceil(m.reservedBytes)}`,
+        '# HELP lparsim_heap_used_bytes V8 heap in use by the process (for comparison with the charges)',
+        '# TYPE lparsim_heap_used_bytes gauge',
+        `lparsim_heap_used_bytes ${process.memoryUsage().heapUsed}`,
+        '# HELP lparsim_lpar_memory_bytes Bytes charged to each LPAR',
+        '# TYPE lparsim_lpar_memory_bytes gauge',
       ];
+      for (const lpar of app.registry.lpars.values())
+        lines.push(
+          `lparsim_lpar_memory_bytes{lpar="${lpar.config.id}",kernel="${lpar.config.kernel.name}"} ${Math.ceil(app.registry.lparBytes(lpar))}`,
+        );
       const series: Array<[string, string, (c: ReturnType<typeof lparCounts>) => number]> = [
         ['lparsim_nodes', 'Nodes ever allocated, by state', () => 0],
         ['lparsim_use_after_free_total', 'Use-after-free accesses', (c) => c.useAfterFree],

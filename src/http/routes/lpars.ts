@@ -14,12 +14,16 @@ const createdResponses = {
   409: Type.Ref('Problem'),
   413: Type.Ref('Problem'),
   422: Type.Ref('Problem'),
+  507: Type.Ref('Problem'),
 };
 
 export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  /** Boots the LPAR and answers 201 with its Location. */
-  const created = (req: FastifyRequest, reply: FastifyReply, input: CreateLparInput) => {
-    const lpar = app.registry.create(input);
+  /**
+   * Boots the LPAR and answers 201 with its Location. The boot runs in slices (Registry.createAsync):
+   * other requests are served meanwhile, and the LPAR is not visible to them until it has booted.
+   */
+  const created = async (req: FastifyRequest, reply: FastifyReply, input: CreateLparInput) => {
+    const lpar = await app.registry.createAsync(input);
     req.log.info(
       {
         lpar: lpar.config.id,
@@ -39,7 +43,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create (boot) an LPAR',
         description:
-          'Boots a new LPAR: unflatten, sysfs, the phandle cache, then the initcalls that hold nodes (cpu devices, cacheinfo, rng_init, the vio bus and its drivers). `switches` overrides any switch of the kernel profile for a what-if kernel. Changes nothing else.',
+          'Boots a new LPAR: unflatten, sysfs, the phandle cache, then the initcalls that hold nodes (cpu devices, cacheinfo, rng_init, the vio bus and its drivers). `switches` overrides any switch of the kernel profile for a what-if kernel. Changes nothing else. The node limit (413, LPARSIM_MAX_NODES_PER_LPAR) and the memory budget (507, LPARSIM_MEMORY_BUDGET_MB) are checked from the options before any work; the LPAR is not visible until it has booted.',
         body: CreateLparBody,
         response: createdResponses,
       },
@@ -71,7 +75,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create an LPAR from a flattened device tree sent as the raw body',
         description:
-          'For example the output of `dtc -I fs -O dtb /proc/device-tree` on a real partition: `curl --data-binary @tree.dtb -H "content-type: application/octet-stream" "…/v1/lpars/from-dtb?kernel=4.18"`.',
+          'For example the output of `dtc -I fs -O dtb /proc/device-tree` on a real partition: `curl --data-binary @tree.dtb -H "content-type: application/octet-stream" "…/v1/lpars/from-dtb?kernel=4.18"`. The blob is scanned before anything is built: a blob that cannot be read is 422; more nodes than LPARSIM_MAX_NODES_PER_LPAR or deeper nesting than LPARSIM_MAX_TREE_DEPTH is 413; no room in the memory budget is 507. Any tree.dtb lparsim exports can be sent back here under the default limits.',
         querystring: Type.Object(
           {
             kernel: KernelName,
@@ -103,7 +107,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return created(req, reply, {
         profile: 'power9',
         kernel: q.kernel,
-        dtb: new Uint8Array(body),
+        dtb: body, // the registry copies it once
         ...(q.name !== undefined ? { name: q.name } : {}),
         ...(q.system ? { system: q.system } : {}),
         options,
