@@ -113,13 +113,41 @@ export class Lpar {
     this.drain();
   }
 
-  /** Runs a model operation as `comm` and drains its events. */
+  /**
+   * Runs a model operation (a kernel action) as `comm` and drains its events. Every kernel action
+   * passes here, so here a panicked partition refuses it, and an oops (E7) that kills the task ends
+   * the operation as a problem naming the signal; what the kernel did before it stays done. Callers
+   * that change service state before they reach this check `assertAlive` first.
+   */
   run<T>(comm: string, fn: () => T): T {
+    this.assertAlive();
     try {
       return this.k.tasks.runAs(comm, fn);
+    } catch (e) {
+      if (e instanceof TaskKilled) throw this.killed(e);
+      throw e;
     } finally {
       this.drain();
     }
+  }
+
+  /** The problem an oops that killed the caller's task answers. */
+  private killed(e: TaskKilled): LparError {
+    return new LparError(
+      'task-killed',
+      'The writing task was killed by an oops',
+      `the kernel oopsed in ${e.function}; ${e.comm} was killed by ${e.signal} and its write never returned` +
+        (e.panicked
+          ? '; the partition panicked (panicOnOops) and refuses kernel operations until it is deleted'
+          : ''),
+      {
+        signal: e.signal,
+        function: e.function,
+        comm: e.comm,
+        panicked: e.panicked,
+        taint: [...this.k.taints],
+      },
+    );
   }
 
   /** Serialises async work on this LPAR: one mutation at a time, in arrival order. */
@@ -150,7 +178,6 @@ export class Lpar {
 
   /** of_find_node_by_phandle as a kernel caller: get, then put (the REST lookup, scenario `lookup`). */
   lookupPhandle(handle: number): PhandleLookup {
-    this.assertAlive();
     return this.run(API_TASK, () => {
       const result = ofFindNodeByPhandle(this.of, handle, API_TASK);
       ofNodePut(this.of, result.node, API_TASK);
@@ -229,27 +256,7 @@ export class Lpar {
    * returns, which the API answers as a problem naming the signal; what the kernel did stays done.
    */
   ofdt(bytes: Uint8Array): OfdtResult {
-    this.assertAlive();
-    try {
-      return this.run('drmgr', () => ofdtWrite(this.of, bytes));
-    } catch (e) {
-      if (!(e instanceof TaskKilled)) throw e;
-      throw new LparError(
-        'task-killed',
-        'The writing task was killed by an oops',
-        `the kernel oopsed in ${e.function}; ${e.comm} was killed by ${e.signal} and its write never returned` +
-          (e.panicked
-            ? '; the partition panicked (panicOnOops) and refuses kernel operations until it is deleted'
-            : ''),
-        {
-          signal: e.signal,
-          function: e.function,
-          comm: e.comm,
-          panicked: e.panicked,
-          taint: [...this.k.taints],
-        },
-      );
-    }
+    return this.run('drmgr', () => ofdtWrite(this.of, bytes));
   }
 
   /** E7: a panicked partition runs nothing until it is rebooted or deleted. */
@@ -263,7 +270,6 @@ export class Lpar {
   }
 
   rebuildPhandleCache(): void {
-    this.assertAlive();
     const model = this.of.cache.model;
     const done = this.run(API_TASK, () => ofRebuildPhandleCache(this.of));
     if (!done)

@@ -17,7 +17,6 @@ import type { KernfsDir, KernfsFile, KernfsNode } from '../kernel/kernfs.ts';
 import type { DeviceNode, NodeProperty } from '../of/node.ts';
 import type { Lpar } from './lpar.ts';
 import { slicedChunks } from './registry.ts';
-import { readViewFile } from './views.ts';
 
 /**
  * What a read of a property's file returns: of_node_property_read copies from the value and
@@ -285,7 +284,12 @@ export function* sysfsTarChunks(lpar: Lpar): Generator<Uint8Array | null, void, 
         const pp = frame.files.get(entry);
         // Only the OF core adds files here, so every one is a property's; anything else is read as
         // a read(2) of it would be.
-        const content = pp ? propertyFileBytes(entry, pp) : (readViewFile(lpar, entry) ?? new Uint8Array(0));
+        // An export only looks: a file whose reader runs kernel code (none under base) is left empty.
+        const content = pp
+          ? propertyFileBytes(entry, pp)
+          : entry.action === undefined
+            ? entry.read()
+            : new Uint8Array(0);
         out.entry('file', name, entry.mode, content);
       } else out.entry('symlink', name, 0o777, undefined, entry.target);
       let sent = false;
