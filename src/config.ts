@@ -52,6 +52,12 @@ export const ConfigSchema = Type.Object({
     description:
       'Largest request body (DTB uploads, ofdt writes); the default takes any tree.dtb lparsim exports',
   }),
+  LPARSIM_MAX_OFDT_WRITE_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 1 << 30,
+    default: 16 * 1024 * 1024,
+    description: 'Largest ofdt write (raw, or the body of a JSON edit); LPARSIM_BODY_LIMIT_BYTES caps it too',
+  }),
   LPARSIM_MEMORY_BUDGET_MB: Type.Integer({
     minimum: 16,
     maximum: 1 << 24,

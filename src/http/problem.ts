@@ -64,7 +64,15 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (status >= 400 && status < 500) {
       const slug =
         status === 413 ? 'body-too-large' : status === 415 ? 'unsupported-media-type' : 'bad-request';
-      return sendProblem(reply, request, status, slug, fe.code ?? 'Bad request', fe.message);
+      let detail = fe.message;
+      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        // Name the limit: ofdt writes have their own (src/http/routes/edits.ts), everything else the body limit.
+        const variable =
+          (request.routeOptions.config as { bodyLimitVariable?: string } | undefined)?.bodyLimitVariable ??
+          'LPARSIM_BODY_LIMIT_BYTES';
+        detail = `the body is larger than ${request.routeOptions.bodyLimit} bytes (${variable})`;
+      }
+      return sendProblem(reply, request, status, slug, fe.code ?? 'Bad request', detail);
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(

@@ -26,7 +26,10 @@ const create = (app: FastifyInstance, payload: object) =>
 describe('the memory budget', () => {
   let app: FastifyInstance;
   before(async () => {
-    ({ app } = await testApp({ LPARSIM_MEMORY_BUDGET_MB: '48' }));
+    ({ app } = await testApp({
+      LPARSIM_MEMORY_BUDGET_MB: '48',
+      LPARSIM_MAX_OFDT_WRITE_BYTES: String(64 * MIB),
+    }));
   });
   after(() => app.close());
 

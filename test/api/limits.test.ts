@@ -114,6 +114,15 @@ describe('node and depth limits, checked before any work', () => {
     const tooDeep = await ofdtWrite(app, deep, `add_node ${path} name 6 level\0`);
     assert.equal(tooDeep.statusCode, 413, tooDeep.body);
     assert.match(problemOf(tooDeep).detail, /LPARSIM_MAX_TREE_DEPTH/);
+    // A write longer than LPARSIM_MAX_OFDT_WRITE_BYTES (16 MiB) is refused before it is parsed, though
+    // the body limit (for DTB uploads) is larger.
+    const long = await ofdtWrite(
+      app,
+      deep,
+      `add_node /big blob ${16 * 1024 * 1024} ${'b'.repeat(16 * 1024 * 1024)}`,
+    );
+    assert.equal(long.statusCode, 413);
+    assert.match(problemOf(long).detail, /larger than 16777216 bytes \(LPARSIM_MAX_OFDT_WRITE_BYTES\)/);
     // One level less is an ordinary kernel write.
     const parent = `/${Array.from({ length: 62 }, (_, i) => `level@${i + 1}`).join('/')}`;
     const ok = await ofdtWrite(app, deep, `add_node ${parent}/sibling name 8 sibling\0`);

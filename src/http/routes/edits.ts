@@ -105,9 +105,23 @@ function answer(result: ReturnType<Lpar['ofdt']>, bytes: Uint8Array) {
 }
 
 export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // A write is parsed in one piece by the kernel model (src/pseries/reconfig.ts), so writes keep their
+  // own, smaller limit: a 16 MiB write costs tens of milliseconds, a body-limit-sized one (96 MiB, for
+  // DTB uploads) several hundred.
+  const { LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES } = app.lparsimConfig;
+  const limited = {
+    bodyLimit: Math.min(LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES),
+    config: {
+      bodyLimitVariable:
+        LPARSIM_MAX_OFDT_WRITE_BYTES <= LPARSIM_BODY_LIMIT_BYTES
+          ? 'LPARSIM_MAX_OFDT_WRITE_BYTES'
+          : 'LPARSIM_BODY_LIMIT_BYTES',
+    },
+  };
   app.post(
     '/v1/lpars/:lpar/proc/ppc64/ofdt',
     {
+      ...limited,
       schema: {
         tags: ['edits'],
         summary: 'One write(2) to /proc/ppc64/ofdt',
@@ -133,6 +147,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/lpars/:lpar/nodes',
     {
+      ...limited,
       schema: {
         tags: ['edits'],
         summary: 'add_node with properties (JSON form of the ofdt command)',
@@ -194,6 +209,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.route({
       method,
       url: '/v1/lpars/:lpar/properties',
+      ...limited,
       schema: {
         tags: ['edits'],
         summary,
