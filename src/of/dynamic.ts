@@ -19,7 +19,9 @@ import { type OfState, ofReconfigNotify } from './state.ts';
 
 /** Values up to this size are copied into the LPAR's value arena; larger ones keep their own buffer. */
 const ARENA_MAX_VALUE = 4096;
-const ARENA_CHUNK = 256 * 1024;
+/** Arena chunks start small (a 45-node LPAR needs a few KiB) and double up to the largest. */
+const ARENA_FIRST_CHUNK = 4 * 1024;
+const ARENA_MAX_CHUNK = 256 * 1024;
 
 /**
  * A property value as a view into the LPAR's value arena: one buffer for thousands of small values
@@ -29,7 +31,7 @@ export function propertyInArena(of: OfState, name: string, value: Uint8Array): N
   if (value.length === 0 || value.length > ARENA_MAX_VALUE) return new NodeProperty(name, value);
   const arena = of.valueArena;
   if (arena.used + value.length > arena.buf.length) {
-    arena.buf = new Uint8Array(ARENA_CHUNK);
+    arena.buf = new Uint8Array(Math.min(ARENA_MAX_CHUNK, Math.max(ARENA_FIRST_CHUNK, arena.buf.length * 2)));
     arena.used = 0;
   }
   arena.buf.set(value, arena.used);
