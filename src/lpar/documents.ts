@@ -253,7 +253,6 @@ export function decodeCursor(raw: string, kind: string): unknown[] {
 
 // Only device nodes are allocated from the slab, so the i-th node in allocation order can be looked up in
 // `of.nodes` by slabAddressOf(i) instead of iterating the Map to it.
-export { slabAddressOf, slabIndexOf };
 
 const NODE_CURSOR = 'node';
 

@@ -2,6 +2,7 @@
 // on) and the operations the API offers on it. Every operation runs as a named task, and the events
 // the model reported are drained into the LPAR's event log when it ends.
 
+import { fnv1a } from '../kernel/hash.ts';
 import { Kernel, TaskKilled } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
 import { ofFindNodeByPath, ofPeekNodeByPath } from '../of/base.ts';
@@ -313,7 +314,7 @@ export function* bootLparSteps(
   const k = new Kernel(
     config.kernel,
     config.kernelOptions,
-    config.seed ^ hashString(config.id),
+    config.seed ^ fnv1a(config.id),
     config.maxDmesgLines,
   );
   const of = ofStateInit(k);
@@ -354,12 +355,6 @@ export function* bootLparSteps(
 /** bootLparSteps run to its end. */
 export function bootLpar(config: LparConfig, system: ManagedSystem, fdt: FdtNode): Lpar {
   return completeSteps(bootLparSteps(config, system, fdt));
-}
-
-function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 /** For an uploaded tree: the memory `ibm,dynamic-memory` describes, in GiB (LMBs of 256 MiB). */

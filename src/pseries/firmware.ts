@@ -291,11 +291,6 @@ export function planDestinationUpdates(record: PartitionRecord, destination: Man
   return plan;
 }
 
-/** The work list a destination sends after a migration (spec/pseries-tree.md). */
-export function destinationUpdates(record: PartitionRecord, destination: ManagedSystem): FirmwareUpdate[] {
-  return planDestinationUpdates(record, destination).map((p) => p.update);
-}
-
 /** A node the work list must name that the boot tree gave no phandle, with what firmware does with it. */
 export interface UnnamedNode {
   readonly path: string;
