@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.ts';
@@ -99,6 +100,49 @@ describe('over a real socket', () => {
     assert.match(text, /event: oops\n/);
     assert.match(text, /event: panic\n/);
     await client.deleteLpar(lpar.id);
+  });
+
+  it('sysfs.tar.gz and a negotiated sysfs.tar gunzip to the plain tar; a client that goes away lets the queue go', async () => {
+    const create = async (payload: unknown) => {
+      const res = await request(`${base}/v1/lpars`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      assert.equal(res.statusCode, 201);
+      return ((await res.body.json()) as { id: string }).id;
+    };
+    const id = await create({ kernel: '5.8' });
+    const plainRes = await request(`${base}/v1/lpars/${id}/sysfs.tar`); // undici sends no Accept-Encoding
+    assert.equal(plainRes.headers['content-encoding'], undefined);
+    const plain = Buffer.from(await plainRes.body.arrayBuffer());
+    const gzRes = await request(`${base}/v1/lpars/${id}/sysfs.tar.gz`);
+    assert.equal(gzRes.headers['content-type'], 'application/gzip');
+    assert.equal(gzRes.headers['transfer-encoding'], 'chunked', 'streamed, not buffered to a length');
+    const gz = Buffer.from(await gzRes.body.arrayBuffer());
+    assert.ok(gunzipSync(gz).equals(plain));
+    assert.ok(gz.length <= plain.length / 10, `${gz.length} / ${plain.length}`);
+    const coded = await request(`${base}/v1/lpars/${id}/sysfs.tar`, {
+      headers: { 'accept-encoding': 'gzip' },
+    });
+    assert.equal(coded.headers['content-encoding'], 'gzip');
+    assert.equal(coded.headers.vary, 'accept-encoding');
+    assert.ok(gunzipSync(Buffer.from(await coded.body.arrayBuffer())).equals(plain));
+    // fetch asks for gzip and decodes it, as a browser would.
+    const fetched = await fetch(`${base}/v1/lpars/${id}/sysfs.tar`);
+    assert.equal(fetched.headers.get('content-encoding'), 'gzip');
+    assert.ok(Buffer.from(await fetched.arrayBuffer()).equals(plain));
+    // A download of a ~34 MB tar abandoned after its first chunk: the export lets the LPAR's queue go.
+    const big = await create({ kernel: '5.8', options: { cores: 1000 } });
+    const abandoned = await request(`${base}/v1/lpars/${big}/sysfs.tar.gz`);
+    for await (const _ of abandoned.body) break; // leaving the loop destroys the body and the socket
+    const write = await request(`${base}/v1/lpars/${big}/proc/ppc64/ofdt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('add_node /vdevice/after@1 name 6 after\0', 'latin1'),
+    });
+    assert.equal(write.statusCode, 200);
+    await write.body.dump();
   });
 
   it('refuses a .. component (only reachable encoded: clients normalise raw dot segments) with a 400 problem', async () => {
