@@ -3,14 +3,140 @@
 // `__proto__` are ordinary names. Owners (the OF core, the vio bus) create and remove their entries;
 // views read this tree directly, so sysfs is never a separately maintained copy.
 
-export interface KernfsDir {
-  readonly kind: 'dir';
+/**
+ * Files an owner provides without an entry object each (a node's property files, src/of/kobj.ts):
+ * made on demand, listed before the directory's own entries. The owner turns them into ordinary
+ * entries (kernfsMaterialize) before it changes any of them, so they never differ from what real
+ * entries would be.
+ */
+export interface KernfsVirtualFiles {
+  readonly virtualCount: number;
+  virtualFile(dir: KernfsDir, name: string): KernfsFile | undefined;
+  virtualFiles(dir: KernfsDir): KernfsFile[];
+}
+
+/** Entries a directory keeps in a plain array (searched in order) before it makes a Map. */
+const SMALL_DIR = 8;
+
+/**
+ * A directory. `entries` reads like a ReadonlyMap of name → entry (the directory itself answers), over
+ * its ordinary entries (none, a few in an array, or a Map) plus the owner's virtual files: most
+ * device-tree directories hold only property files, and a Map per directory costs more than a node.
+ */
+export class KernfsDir implements Iterable<[string, KernfsNode]> {
   readonly name: string;
-  parent: KernfsDir | null;
+  parent: KernfsDir | null = null;
   readonly mode: number;
-  readonly entries: Map<string, KernfsNode>;
+  private real: KernfsNode[] | Map<string, KernfsNode> | null = null;
+  private virtual: KernfsVirtualFiles | null = null;
   /** Set on big directories once they are paged (kernfsOrder): entries by creation sequence. */
   order?: KernfsOrder;
+
+  constructor(name: string, mode = 0o755) {
+    this.name = name;
+    this.mode = mode;
+  }
+
+  get kind(): 'dir' {
+    return 'dir';
+  }
+
+  get entries(): this {
+    return this;
+  }
+
+  get size(): number {
+    const real = this.real;
+    return (
+      (real === null ? 0 : Array.isArray(real) ? real.length : real.size) + (this.virtual?.virtualCount ?? 0)
+    );
+  }
+
+  private realGet(name: string): KernfsNode | undefined {
+    const real = this.real;
+    if (real === null) return undefined;
+    if (!Array.isArray(real)) return real.get(name);
+    for (const e of real) if (e.name === name) return e;
+    return undefined;
+  }
+
+  get(name: string): KernfsNode | undefined {
+    return this.realGet(name) ?? this.virtual?.virtualFile(this, name);
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Only kernfsAdd and kernfsRemove change a directory. */
+  set(name: string, node: KernfsNode): this {
+    if (node.name !== name) throw new Error(`kernfs: entry ${node.name} filed as ${name}`);
+    const real = this.real;
+    if (real === null) this.real = [node];
+    else if (!Array.isArray(real)) real.set(name, node);
+    else {
+      const i = real.findIndex((e) => e.name === name);
+      if (i >= 0) real[i] = node;
+      else if (real.length < SMALL_DIR) real.push(node);
+      else this.real = new Map([...real, node].map((e) => [e.name, e]));
+    }
+    return this;
+  }
+
+  delete(name: string): boolean {
+    const real = this.real;
+    if (real === null) return false;
+    if (!Array.isArray(real)) return real.delete(name);
+    const i = real.findIndex((e) => e.name === name);
+    if (i < 0) return false;
+    real.splice(i, 1);
+    return true;
+  }
+
+  *entriesIterator(): IterableIterator<[string, KernfsNode]> {
+    if (this.virtual) for (const f of this.virtual.virtualFiles(this)) yield [f.name, f];
+    const real = this.real;
+    if (real === null) return;
+    if (Array.isArray(real)) for (const e of real) yield [e.name, e];
+    else yield* real;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, KernfsNode]> {
+    return this.entriesIterator();
+  }
+
+  *values(): IterableIterator<KernfsNode> {
+    for (const [, v] of this.entriesIterator()) yield v;
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [k] of this.entriesIterator()) yield k;
+  }
+
+  /** Attaches an owner's virtual files; the directory must have no entries yet. */
+  setVirtual(files: KernfsVirtualFiles): void {
+    if (this.size !== 0) throw new Error('kernfs: virtual files on a directory that has entries');
+    this.virtual = files;
+  }
+
+  get hasVirtual(): boolean {
+    return this.virtual !== null;
+  }
+
+  /** The virtual files become ordinary entries, first, in their order (the listing does not change). */
+  materialize(files: readonly KernfsFile[] | null = null): void {
+    const v = this.virtual;
+    if (!v) return;
+    this.virtual = null;
+    const list = files ?? v.virtualFiles(this);
+    const real = this.real;
+    this.real = null;
+    for (const f of list) {
+      f.parent = this;
+      this.set(f.name, f);
+    }
+    if (real) for (const e of real.values()) this.set(e.name, e);
+  }
 }
 
 /**
@@ -53,7 +179,7 @@ export interface KernfsLink {
 export type KernfsNode = KernfsDir | KernfsFile | KernfsLink;
 
 export function kernfsNewDir(name: string, mode = 0o755): KernfsDir {
-  return { kind: 'dir', name, parent: null, mode, entries: new Map() };
+  return new KernfsDir(name, mode);
 }
 
 /** Adds `node` under `dir`; false (-EEXIST) when the name is taken. */
@@ -64,7 +190,10 @@ export function kernfsAdd(dir: KernfsDir, node: KernfsNode): boolean {
   if (dir.order) {
     dir.order.nodes.push(node);
     dir.order.seqs.push(dir.order.next++);
-  } else if (dir.entries.size > SEEKABLE_ENTRIES) kernfsOrder(dir); // once, as it grows past the mark
+  } else if (dir.entries.size > SEEKABLE_ENTRIES) {
+    dir.materialize(); // a paged directory's order holds every entry as an object
+    kernfsOrder(dir); // once, as it grows past the mark
+  }
   return true;
 }
 

@@ -11,8 +11,8 @@
 // its name; a function or a cycle met anywhere else throws, naming the field this file must learn.
 
 import { createHash, type Hash } from 'node:crypto';
-import type { KernfsNode } from '../kernel/kernfs.ts';
-import { type DeviceNode, NodeProperty } from '../of/node.ts';
+import { KernfsDir, type KernfsNode } from '../kernel/kernfs.ts';
+import { type DeviceNode, NodeProperty, PropertyList } from '../of/node.ts';
 import type { OfState } from '../of/state.ts';
 import { VIO_DRIVERS } from '../pseries/vio-drivers.ts';
 import type { Lpar } from './lpar.ts';
@@ -160,10 +160,14 @@ class Context {
     } else if (value instanceof Uint8Array) w.bytes(value);
     else if (value instanceof NodeProperty) {
       // Its value lives in a shared store: digest the bytes it holds, not where they are.
-      w.open('o', 3);
+      w.open('o', 2);
       this.data(w, 'name', value.name);
       this.data(w, 'value', value.value);
-      this.data(w, 'sysfs', value.sysfs);
+      w.close();
+    } else if (value instanceof PropertyList) {
+      // Boot image or copied: the same list either way.
+      w.open('a', value.length);
+      for (let i = 0; i < value.length; i++) this.data(w, String(i), value.at(i));
       w.close();
     } else if (value instanceof Date) w.scalar(value.toISOString());
     else this.fields(w, value);
@@ -196,8 +200,12 @@ class Context {
     this.trail.push(`kernfs#${id}`);
     w.key(`kernfs#${id}`);
     const record = asRecord(node);
-    // `read` never runs (a read may have side effects); `order` is kernfs's own index of `entries`.
-    const keys = Object.keys(record).filter((k) => k !== 'read' && k !== 'order');
+    // `read` never runs (a read may have side effects); `order` is kernfs's own index of `entries`; a
+    // directory is its name, mode, parent and entries (virtual or not: the same listing).
+    const keys =
+      node instanceof KernfsDir
+        ? ['kind', 'name', 'parent', 'mode', 'entries']
+        : Object.keys(record).filter((k) => k !== 'read' && k !== 'order');
     w.open('o', keys.length);
     for (const key of keys) {
       if (key === 'parent') {
@@ -214,7 +222,7 @@ class Context {
           w.scalar(this.kernfs(entry));
         }
         w.close();
-      } else this.data(w, key, record[key]);
+      } else this.data(w, key, key === 'kind' ? node.kind : record[key]);
     }
     w.close();
     this.trail.splice(0, this.trail.length, ...saved);
@@ -234,6 +242,7 @@ function digestOf(part: Part, ctx: Context, of: OfState): void {
       case 'phandleIndex':
       case 'childIndex':
       case 'valueArena':
+      case 'names':
         // The simulator's own indexes and value storage, derived from the nodes digested above: a
         // lookup may build an index, which changes nothing a kernel could see.
         break;
@@ -275,6 +284,8 @@ export function lparDigestParts(lpar: Lpar): Record<string, string> {
     switch (key) {
       case 'queue':
         break; // the promise chain that serialises requests, not model state
+      case 'bootImage':
+        break; // immutable boot data: what the nodes read from it is digested with their properties
       case 'of':
         digestOf(part, ctx, lpar.of);
         break;

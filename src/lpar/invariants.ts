@@ -23,8 +23,9 @@ function refcountsMatchLedger(lpar: Lpar): InvariantResult {
   const mode = refcountMode(lpar.k);
   const details: string[] = [];
   for (const np of lpar.of.nodes.values()) {
-    const replay: Refcount = { ...np.refLedger.base };
-    for (const op of np.refLedger.ops) refcountStep(mode, replay, op);
+    const ledger = np.refLedger;
+    const replay: Refcount = { count: ledger.count, saturated: ledger.saturated };
+    for (const op of ledger.ops()) refcountStep(mode, replay, op);
     if (replay.count !== np.kobj.ref.count || replay.saturated !== np.kobj.ref.saturated)
       details.push(
         `${np.address} (${np.fullName}): count ${np.kobj.ref.count}${np.kobj.ref.saturated ? ' saturated' : ''}, ledger gives ${replay.count}${replay.saturated ? ' saturated' : ''}`,

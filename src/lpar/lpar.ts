@@ -7,6 +7,7 @@ import { Kernel, TaskKilled } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
 import { ofFindNodeByPath, ofPeekNodeByPath } from '../of/base.ts';
 import { completeSteps, type FdtBootParams, type FdtNode } from '../of/fdt.ts';
+import { BootImage } from '../of/image.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
 import { readU32 } from '../of/property.ts';
@@ -74,6 +75,8 @@ export class Lpar {
   readonly cacheinfo: CacheInfo;
   /** What the boot allocated (nodes, properties, value bytes): the memory budget's measure of it. */
   readonly bootStats: Readonly<BootStats>;
+  /** Immutable boot data (of/image.ts), possibly shared with other LPARs booted from the same blob. */
+  readonly bootImage: BootImage;
   readonly events: EventLog;
   system: ManagedSystem;
   readonly refs = new Map<string, ExplicitRef>();
@@ -96,6 +99,7 @@ export class Lpar {
     this.cacheinfo = booted.cacheinfo;
     this.vio = booted.vio;
     this.bootStats = booted.stats;
+    this.bootImage = booted.image;
     this.events = new EventLog(config.id, config.maxEvents);
     // Boot is one event, not one per node: a 100k-node tree would otherwise start with 300k events.
     const k = this.k;
@@ -284,6 +288,8 @@ export class Lpar {
 /** What a boot builds before the Lpar exists: the kernel, the OF state and the initcalls' holders. */
 export interface BootedModel {
   readonly firmwareRecord: PartitionRecord;
+  /** The boot data the nodes read their boot properties from (shared by LPARs of the same blob). */
+  readonly image: BootImage;
   readonly k: Kernel;
   readonly of: OfState;
   readonly cpus: CpuTopology;
@@ -306,6 +312,7 @@ export function* bootLparSteps(
   config: LparConfig,
   system: ManagedSystem,
   fdt: FdtNode,
+  image: BootImage = new BootImage(),
 ): Generator<void, Lpar, undefined> {
   const firmwareRecord = yield* recordPartitionSteps(
     fdt,
@@ -334,7 +341,7 @@ export function* bootLparSteps(
   k.printk('notice', `Linux version ${config.kernel.release} (lparsim@localhost) #1 SMP`);
   k.printk('info', 'Using pSeries machine description'); // E12: no system name
   const stats: BootStats = { nodes: 0, properties: 0, valueBytes: 0 };
-  yield* folded(unflattenSteps(of, fdt, stats));
+  yield* folded(unflattenSteps(of, fdt, image, stats));
   yield* folded(ofCoreInitSteps(of));
   yield;
   // The initcalls are one step each (src/pseries/{topology,cacheinfo,rng,vio}.ts are not chunked).
@@ -349,7 +356,7 @@ export function* bootLparSteps(
   fold();
   yield;
   const vio = vioBusInit(of, config.kernelOptions.pfoDevices === 'fixed');
-  return new Lpar(config, system, { firmwareRecord, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
+  return new Lpar(config, system, { firmwareRecord, image, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
 }
 
 /** bootLparSteps run to its end. */

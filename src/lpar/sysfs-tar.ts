@@ -14,6 +14,7 @@
 
 import { Readable } from 'node:stream';
 import type { KernfsDir, KernfsFile, KernfsNode } from '../kernel/kernfs.ts';
+import { PropertyFile } from '../of/kobj.ts';
 import type { DeviceNode, NodeProperty } from '../of/node.ts';
 import type { Lpar } from './lpar.ts';
 import { slicedChunks } from './registry.ts';
@@ -232,17 +233,14 @@ interface Frame {
   readonly prefix: string;
   readonly entries: KernfsNode[];
   next: number;
-  /** What the node behind the directory owns in it: its property files and its children's directories. */
-  readonly files: Map<KernfsNode, NodeProperty>;
+  /** What the node behind the directory owns in it: its children's directories. */
   readonly dirs: Map<KernfsNode, DeviceNode>;
 }
 
 function* openDir(dir: KernfsDir, np: DeviceNode | null, prefix: string): Generator<null, Frame, undefined> {
-  const files = new Map<KernfsNode, NodeProperty>();
   const dirs = new Map<KernfsNode, DeviceNode>();
   let n = 0;
   if (np) {
-    for (const pp of np.properties) if (pp.sysfs) files.set(pp.sysfs, pp);
     for (let c = np.child; c; c = c.sibling) {
       if (c.kobj.dir) dirs.set(c.kobj.dir, c);
       if (++n % SORT_AT_ONCE === 0) yield null;
@@ -253,7 +251,7 @@ function* openDir(dir: KernfsDir, np: DeviceNode | null, prefix: string): Genera
     entries.push(e);
     if (++n % SORT_AT_ONCE === 0) yield null;
   }
-  return { prefix, entries: yield* sortByName(entries), next: 0, files, dirs };
+  return { prefix, entries: yield* sortByName(entries), next: 0, dirs };
 }
 
 /**
@@ -281,7 +279,7 @@ export function* sysfsTarChunks(lpar: Lpar): Generator<Uint8Array | null, void, 
         out.entry('directory', `${name}/`, entry.mode);
         stack.push(yield* openDir(entry, frame.dirs.get(entry) ?? null, name));
       } else if (entry.kind === 'file') {
-        const pp = frame.files.get(entry);
+        const pp = entry instanceof PropertyFile ? entry.prop : null;
         // Only the OF core adds files here, so every one is a property's; anything else is read as
         // a read(2) of it would be.
         // An export only looks: a file whose reader runs kernel code (none under base) is left empty.

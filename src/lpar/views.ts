@@ -165,7 +165,7 @@ export function listDirectoryPage(lpar: Lpar, dir: KernfsDir, req: { cursor?: st
   const seekable =
     req.cursor !== undefined ? req.cursor.startsWith(SEQ_CURSOR_PREFIX) : dir.order !== undefined; // kept by kernfs for directories past SEEKABLE_ENTRIES
   if (seekable) return listSeekablePage(lpar, dir, req);
-  const it = dir.entries.entries();
+  const it = dir.entries[Symbol.iterator]();
   let position = 0; // entries consumed from `it`
   let pending: KernfsNode | null = null; // consumed, but the first of the page
   if (req.cursor !== undefined) {

@@ -25,8 +25,7 @@ export function* forEachOfAllnodes(of: OfState): Generator<DeviceNode> {
 }
 
 export function ofFindProperty(np: DeviceNode, name: string): NodeProperty | undefined {
-  for (const pp of np.properties) if (pp.name === name) return pp;
-  return undefined;
+  return np.properties.find(name);
 }
 
 /**

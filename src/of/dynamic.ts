@@ -3,15 +3,16 @@
 
 import type { FreeRecord } from '../kernel/slab.ts';
 import { childIndexLinked, ofFindProperty } from './base.ts';
-import { HolderTable } from './holders.ts';
+import { HolderTable, NO_HOLDERS, RefLedger } from './holders.ts';
 import {
+  Kobject,
   ofAddPropertySysfs,
   ofAttachNodeSysfs,
   ofDetachNodeSysfs,
   ofRemovePropertySysfs,
   ofUpdatePropertySysfs,
 } from './kobj.ts';
-import { type DeviceNode, NodeProperty, OF_DETACHED } from './node.ts';
+import { type DeviceNode, NodeProperty, OF_DETACHED, PropertyList } from './node.ts';
 import { ofPhandleCacheInvEntry } from './phandle-cache.ts';
 import { cString, type Property, readU32 } from './property.ts';
 import { INITIAL_HOLDER } from './refs.ts';
@@ -40,13 +41,25 @@ export function propertyInArena(of: OfState, name: string, value: Uint8Array): N
   return pp;
 }
 
-/** Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. */
+/** What a node has before its first removed property. */
+const NO_DEAD_PROPERTIES: readonly NodeProperty[] = Object.freeze([]);
+
+/**
+ * Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. Its
+ * properties are copied into the LPAR's value arena, or, for a boot node, read from the boot image.
+ */
 export function ofNodeAlloc(
   of: OfState,
   fullName: string,
-  props: readonly Property[],
+  props: readonly Property[] | PropertyList,
   flags: number,
 ): DeviceNode {
+  const properties =
+    props instanceof PropertyList
+      ? props
+      : PropertyList.fromArray(props.map((p) => propertyInArena(of, p.name, p.value)));
+  const holders = new HolderTable();
+  holders.set(INITIAL_HOLDER, 1);
   const np: DeviceNode = {
     address: of.k.slab.allocAddress(),
     freed: null as FreeRecord | null,
@@ -54,16 +67,16 @@ export function ofNodeAlloc(
     type: '<NULL>',
     fullName,
     phandle: 0,
-    properties: props.map((p) => propertyInArena(of, p.name, p.value)),
-    deadProperties: [],
+    properties,
+    deadProperties: NO_DEAD_PROPERTIES,
     parent: null,
     child: null,
     sibling: null,
     flags,
-    kobj: { ref: { count: 1, saturated: false }, inSysfs: false, sysfsName: null, dir: null },
-    holders: new Map([[INITIAL_HOLDER, 1]]),
-    unbalancedPuts: new HolderTable(),
-    refLedger: { base: { count: 1, saturated: false }, ops: [] },
+    kobj: new Kobject(properties),
+    holders,
+    unbalancedPuts: NO_HOLDERS,
+    refLedger: new RefLedger(),
     everAttached: false,
     allocatedUsec: of.k.clock.usec,
     migrationsSurvived: 0,
@@ -95,16 +108,26 @@ function phandleFrom(np: DeviceNode): number {
   return pp && pp.value.length >= 4 ? readU32(pp.value)! : 0;
 }
 
-function namesFromProperties(np: DeviceNode): void {
+/** Names and types repeat across a tree (`cpu`, `l2-cache`): one string each per LPAR, up to a bound. */
+const INTERNED_NAMES_MAX = 4096;
+
+function interned(of: OfState, s: string): string {
+  const seen = of.names.get(s);
+  if (seen !== undefined) return seen;
+  if (of.names.size < INTERNED_NAMES_MAX) of.names.set(s, s);
+  return s;
+}
+
+function namesFromProperties(of: OfState, np: DeviceNode): void {
   const name = ofFindProperty(np, 'name');
   const type = ofFindProperty(np, 'device_type');
-  np.name = name ? cString(name.value) : '<NULL>';
-  np.type = type ? cString(type.value) : '<NULL>';
+  np.name = name ? interned(of, cString(name.value)) : '<NULL>';
+  np.type = type ? interned(of, cString(type.value)) : '<NULL>';
 }
 
 /** __of_attach_node: link as the parent's first child; a subtree handed in loses its children. */
 function attachToTree(of: OfState, np: DeviceNode): void {
-  namesFromProperties(np);
+  namesFromProperties(of, np);
   setPhandle(of, np, phandleFrom(np));
   np.child = null;
   const parent = np.parent!;
@@ -131,7 +154,7 @@ export function ofAttachNode(of: OfState, np: DeviceNode): number {
 /** Boot nodes: already linked by unflatten; only names and phandle (K-NODE-3). */
 export function ofBootNodeInit(of: OfState, np: DeviceNode): void {
   of.unattached.delete(np);
-  namesFromProperties(np);
+  namesFromProperties(of, np);
   const phandle = ofFindProperty(np, 'phandle') ?? ofFindProperty(np, 'linux,phandle');
   let handle = phandle && phandle.value.length >= 4 ? readU32(phandle.value)! : 0;
   const ibm = ofFindProperty(np, 'ibm,phandle'); // always overrides
@@ -209,13 +232,13 @@ export function ofAddProperty(of: OfState, np: DeviceNode, prop: Property): numb
 export function ofRemoveProperty(of: OfState, np: DeviceNode, name: string): number {
   return of.k.fn('of_remove_property', () => {
     of.k.access(np, '__of_remove_property', 8, true);
-    const index = np.properties.findIndex((p) => p.name === name);
+    const index = np.properties.indexOf(name);
     if (index < 0) return -19;
-    const [pp] = np.properties.splice(index, 1);
-    np.deadProperties.unshift(pp!);
-    ofRemovePropertySysfs(pp!);
+    const pp = np.properties.removeAt(index);
+    np.deadProperties = [pp, ...np.deadProperties];
+    ofRemovePropertySysfs(np, pp);
     of.k.emit({ type: 'property.removed', address: np.address, name });
-    propertyNotify(of, 'REMOVE_PROPERTY', np, pp!);
+    propertyNotify(of, 'REMOVE_PROPERTY', np, pp);
     return 0;
   });
 }
@@ -225,12 +248,11 @@ export function ofUpdateProperty(of: OfState, np: DeviceNode, prop: Property): n
   return of.k.fn('of_update_property', () => {
     of.k.access(np, '__of_update_property', 8, true);
     const pp = propertyInArena(of, prop.name, prop.value);
-    const index = np.properties.findIndex((p) => p.name === prop.name);
+    const index = np.properties.indexOf(prop.name);
     let old: NodeProperty | undefined;
     if (index >= 0) {
-      old = np.properties[index]!;
-      np.properties[index] = pp;
-      np.deadProperties.unshift(old);
+      old = np.properties.replaceAt(index, pp);
+      np.deadProperties = [old, ...np.deadProperties];
     } else np.properties.push(pp);
     ofUpdatePropertySysfs(of, np, pp, old);
     of.k.emit({ type: 'property.updated', address: np.address, name: pp.name, length: pp.value.length });

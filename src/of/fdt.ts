@@ -59,7 +59,7 @@ export class FdtError extends Error {}
  */
 export interface TreeAdapter<N> {
   name(node: N, isRoot: boolean): string;
-  props(node: N): readonly Property[];
+  props(node: N): Iterable<Property>;
   children(node: N): Iterable<N>;
 }
 

@@ -4,12 +4,14 @@
 import {
   type KernfsDir,
   type KernfsFile,
+  type KernfsVirtualFiles,
   kernfsAdd,
   kernfsNewDir,
   kernfsPath,
   kernfsRemove,
 } from '../kernel/kernfs.ts';
-import type { DeviceNode, NodeProperty } from './node.ts';
+import type { Refcount } from '../kernel/refcount.ts';
+import type { DeviceNode, NodeProperty, PropertyList } from './node.ts';
 import { INITIAL_HOLDER, ofNodeGet, ofNodePut } from './refs.ts';
 import type { OfState } from './state.ts';
 
@@ -38,18 +40,18 @@ export function safeName(of: OfState, dir: KernfsDir, orig: string): string {
 
 /**
  * A property's sysfs file (K-SYSFS-1, -3). One small object per file with its behaviour on the
- * prototype, not two closures: a 100k-node tree has about a million of these. `security-` properties
- * are hidden (mode 0400, size 0). of_node_property_read is a memcpy of the value: no reference, no side
- * effect. The file exists only while the node is in sysfs, and release removes it first (E4), so it
- * never reads freed memory.
+ * prototype, not two closures. `security-` properties are hidden (mode 0400, size 0).
+ * of_node_property_read is a memcpy of the value: no reference, no side effect. The file exists only
+ * while the node is in sysfs, and release removes it first (E4), so it never reads freed memory.
  */
-class PropertyFile implements KernfsFile {
-  parent: KernfsDir | null = null;
+export class PropertyFile implements KernfsFile {
+  parent: KernfsDir | null;
   readonly name: string;
-  private readonly prop: NodeProperty;
-  constructor(prop: NodeProperty, name: string) {
+  readonly prop: NodeProperty;
+  constructor(prop: NodeProperty, name: string, parent: KernfsDir | null = null) {
     this.prop = prop;
     this.name = name;
+    this.parent = parent;
   }
   get kind(): 'file' {
     return 'file';
@@ -61,11 +63,97 @@ class PropertyFile implements KernfsFile {
     return this.secure ? 0o400 : 0o444;
   }
   size(): number {
-    return this.secure ? 0 : this.prop.value.length;
+    return this.secure ? 0 : this.prop.length;
   }
   read(): Uint8Array {
     return this.secure ? new Uint8Array(0) : this.prop.value;
   }
+}
+
+/** Where a kobject keeps its node's property list: a symbol key, so reflection (the digest) skips it. */
+const PROPS = Symbol('properties');
+
+/**
+ * struct kobject of a device node: its count (kref, K-REF-4) and its place in sysfs. It also serves
+ * the node's boot property files (the kobject's bin attributes) without an object per file while none
+ * of them has changed: the files are exactly the boot properties under their own names, which is what
+ * K-SYSFS-3 makes of distinct names in a new directory (safe_name renames nothing). When the property
+ * list is first copied to be changed (PropertyList), the files become ordinary entries first.
+ */
+export class Kobject implements Refcount, KernfsVirtualFiles {
+  count = 1;
+  saturated = false;
+  /** kobj.state_in_sysfs */
+  inSysfs = false;
+  /** The name safe_name gave it (K-SYSFS-2), kept after removal for reports. */
+  sysfsName: string | null = null;
+  dir: KernfsDir | null = null;
+  /** The property files that are entry objects, by property (none while they are virtual). */
+  files: Map<NodeProperty, KernfsFile> | null = null;
+  private readonly [PROPS]: PropertyList;
+  constructor(props: PropertyList) {
+    this[PROPS] = props;
+    props.watcher = this;
+  }
+  /** The kref (the count lives in the kobject itself). */
+  get ref(): Refcount {
+    return this;
+  }
+  get virtualCount(): number {
+    return this[PROPS].length;
+  }
+  virtualFile(dir: KernfsDir, name: string): KernfsFile | undefined {
+    const props = this[PROPS];
+    const i = props.indexOf(name);
+    return i < 0 ? undefined : new PropertyFile(props.at(i), name, dir);
+  }
+  virtualFiles(dir: KernfsDir): KernfsFile[] {
+    return this[PROPS].map((p) => new PropertyFile(p, p.name, dir));
+  }
+  /** The list's copy-on-write, before its first change: the files take the list's new objects. */
+  bootPropertiesCopied(props: readonly NodeProperty[]): void {
+    const dir = this.dir;
+    if (!dir?.hasVirtual) return;
+    const files = props.map((p) => new PropertyFile(p, p.name, dir));
+    dir.materialize(files);
+    this.files = new Map(props.map((p, i) => [p, files[i]!]));
+  }
+}
+
+/** Whether no two properties share a name (then none of their files is renamed, K-SYSFS-2). */
+function distinctNames(props: PropertyList): boolean {
+  const n = props.length;
+  if (n > 32) {
+    const seen = new Set<string>();
+    for (const p of props) {
+      if (seen.has(p.name)) return false;
+      seen.add(p.name);
+    }
+    return true;
+  }
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = props.at(i).name;
+    if (names.includes(name)) return false;
+    names.push(name);
+  }
+  return true;
+}
+
+/** Property files as entry objects from now on (a change of one of them is coming). */
+function materializePropertyFiles(np: DeviceNode): void {
+  if (np.kobj.dir?.hasVirtual) np.properties.objects(); // the copy tells the kobject (bootPropertiesCopied)
+}
+
+/** The file of `pp` in its node's directory, if it has one. */
+function fileOf(np: DeviceNode, pp: NodeProperty): KernfsFile | undefined {
+  const kept = np.kobj.files?.get(pp);
+  if (kept) return kept;
+  // A big directory turned its virtual files into entries itself (kernfsAdd): find the file by record.
+  const dir = np.kobj.dir;
+  if (!dir) return undefined;
+  for (const e of dir.values()) if (e instanceof PropertyFile && e.prop.is(pp)) return e;
+  return undefined;
 }
 
 /**
@@ -83,15 +171,22 @@ function sysfsWarnDup(of: OfState, dir: KernfsDir, name: string): void {
 export function ofAddPropertySysfs(of: OfState, np: DeviceNode, pp: NodeProperty): void {
   const dir = np.kobj.dir;
   if (!np.kobj.inSysfs || !dir) return;
+  materializePropertyFiles(np);
   const name = safeName(of, dir, pp.name);
   const file = new PropertyFile(pp, name);
-  if (kernfsAdd(dir, file)) pp.sysfs = file;
-  else sysfsWarnDup(of, dir, name);
+  if (!kernfsAdd(dir, file)) {
+    sysfsWarnDup(of, dir, name);
+    return;
+  }
+  np.kobj.files ??= new Map();
+  np.kobj.files.set(pp, file);
 }
 
-export function ofRemovePropertySysfs(pp: NodeProperty): void {
-  if (pp.sysfs) kernfsRemove(pp.sysfs);
-  pp.sysfs = null;
+export function ofRemovePropertySysfs(np: DeviceNode, pp: NodeProperty): void {
+  materializePropertyFiles(np);
+  const file = fileOf(np, pp);
+  if (file) kernfsRemove(file);
+  np.kobj.files?.delete(pp);
 }
 
 export function ofUpdatePropertySysfs(
@@ -100,7 +195,7 @@ export function ofUpdatePropertySysfs(
   newProp: NodeProperty,
   oldProp?: NodeProperty,
 ): void {
-  if (oldProp) ofRemovePropertySysfs(oldProp);
+  if (oldProp) ofRemovePropertySysfs(np, oldProp);
   ofAddPropertySysfs(of, np, newProp);
 }
 
@@ -159,7 +254,10 @@ export function ofAttachNodeSysfs(of: OfState, np: DeviceNode): number {
     if (profile.sysfsHoldsRef && profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
     const rc = kobjectAdd(of, np, parentDir, name);
     if (rc) return rc;
-    for (const pp of np.properties) ofAddPropertySysfs(of, np, pp);
+    // K-SYSFS-3: a file per property. Boot properties with distinct names get exactly their own names
+    // in the new directory, so the kobject serves them (Kobject) instead of an entry object each.
+    if (np.properties.fromBoot && distinctNames(np.properties)) np.kobj.dir!.setVirtual(np.kobj);
+    else for (const pp of np.properties) ofAddPropertySysfs(of, np, pp);
     if (profile.sysfsHoldsRef && !profile.sysfsRefBeforeAdd) ofNodeGet(of, np, SYSFS_HOLDER);
     of.k.emit({ type: 'sysfs.added', address: np.address, name });
     return 0;
@@ -174,9 +272,10 @@ export function ofAttachNodeSysfs(of: OfState, np: DeviceNode): number {
 export function kobjectDel(of: OfState, np: DeviceNode, keepParentRef = false): DeviceNode | null {
   return of.k.fn('kobject_del', () => {
     if (!np.kobj.inSysfs) return null;
-    for (const pp of np.properties) ofRemovePropertySysfs(pp);
+    // The property files go with the directory (kernfs_remove removes everything below it).
     if (np.kobj.dir) kernfsRemove(np.kobj.dir);
     np.kobj.dir = null;
+    np.kobj.files = null;
     np.kobj.inSysfs = false;
     of.k.emit({ type: 'sysfs.removed', address: np.address, name: np.kobj.sysfsName });
     const parent = np.parent;

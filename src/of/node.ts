@@ -1,9 +1,10 @@
 // struct device_node (K-NODE-1) and the states the simulator reports (K-NODE-5).
 
 import type { KernfsDir, KernfsFile } from '../kernel/kernfs.ts';
-import type { Refcount } from '../kernel/refcount.ts';
 import type { SlabObject } from '../kernel/slab.ts';
-import type { HolderTable } from './holders.ts';
+import type { HolderTable, RefLedger } from './holders.ts';
+import { BootImage } from './image.ts';
+import type { Kobject } from './kobj.ts';
 import type { Property } from './property.ts';
 
 // K-NODE-2
@@ -26,26 +27,35 @@ export function flagNames(flags: number): string[] {
 }
 
 /**
- * A property as the node holds it: its name, its value and its sysfs file while it has one. The value
- * is kept as a place in a shared store (the LPAR's value arena, or its own buffer) and handed out as a
- * view on each read: a view object per property would cost more than most values.
+ * A property as the node holds it: its name and its value. The value is kept as a place in a shared
+ * store (the LPAR's value arena, its own buffer, or the boot image) and handed out as a view on each
+ * read: a view object per property would cost more than most values. Boot properties are made on
+ * demand from the image (PropertyList), so two reads may give two equal objects.
  */
 export class NodeProperty implements Property {
   readonly name: string;
-  sysfs: KernfsFile | null = null;
-  /** The buffer that holds the value; not enumerable, so that reflection (the digest) sees `value`. */
-  declare private readonly store: Uint8Array;
+  private readonly store: Uint8Array | BootImage;
+  /** Into `store`; for an image, the property's index there. */
   private readonly offset: number;
   readonly length: number;
-  constructor(name: string, store: Uint8Array, offset = 0, length = store.length) {
+  constructor(name: string, store: Uint8Array | BootImage, offset = 0, length = -1) {
     this.name = name;
-    Object.defineProperty(this, 'store', { value: store, enumerable: false });
+    this.store = store;
     this.offset = offset;
-    this.length = length;
+    this.length =
+      store instanceof BootImage ? store.valueLengthOf(offset) : length < 0 ? store.length : length;
   }
   get value(): Uint8Array {
     const { store, offset, length } = this;
+    if (store instanceof BootImage) return store.value(offset);
     return offset === 0 && length === store.length ? store : store.subarray(offset, offset + length);
+  }
+  /** The same record (not only equal bytes): boot properties are made afresh on each read. */
+  is(other: NodeProperty): boolean {
+    return (
+      this === other ||
+      (this.store === other.store && this.offset === other.offset && this.name === other.name)
+    );
   }
   /** For reflection and JSON: what the property is, not where it lives. */
   toJSON(): Property {
@@ -53,40 +63,122 @@ export class NodeProperty implements Property {
   }
 }
 
-export interface Kobject {
-  readonly ref: Refcount;
-  /** kobj.state_in_sysfs */
-  inSysfs: boolean;
-  /** The name safe_name gave it (K-SYSFS-2), kept after removal for reports. */
-  sysfsName: string | null;
-  dir: KernfsDir | null;
-}
+/**
+ * A node's property list (struct property *properties). Boot properties stay in the boot image until
+ * the list first changes; then the list becomes an array of its own (copy-on-write). Nothing outside
+ * this class can tell the two apart except by memory.
+ */
+export class PropertyList implements Iterable<NodeProperty> {
+  private image: BootImage | null;
+  private readonly first: number;
+  private readonly count: number;
+  private own: NodeProperty[] | null;
+  /** Told before the boot properties are first copied (the node's kobject, for its sysfs files). */
+  watcher: { bootPropertiesCopied(props: readonly NodeProperty[]): void } | null = null;
 
-/** One reference operation, kept so the count can be re-derived from the ledger (invariants). */
-export type RefOp = 1 | -1;
+  private constructor(image: BootImage | null, first: number, count: number, own: NodeProperty[] | null) {
+    this.image = image;
+    this.first = first;
+    this.count = count;
+    this.own = own;
+  }
+
+  static fromImage(image: BootImage, node: number): PropertyList {
+    return new PropertyList(image, image.first(node), image.count(node), null);
+  }
+
+  static fromArray(props: NodeProperty[]): PropertyList {
+    return new PropertyList(null, 0, 0, props);
+  }
+
+  /** Still the boot image's, unchanged since boot. */
+  get fromBoot(): boolean {
+    return this.own === null;
+  }
+
+  get length(): number {
+    return this.own ? this.own.length : this.count;
+  }
+
+  /** Property i (from the end when negative, as Array.prototype.at). */
+  at(i: number): NodeProperty {
+    if (i < 0) i += this.length;
+    if (this.own) return this.own[i]!;
+    const k = this.first + i;
+    return new NodeProperty(this.image!.name(k), this.image!, k);
+  }
+
+  /** The first property called `name`, as of_find_property walks the list; -1 when there is none. */
+  indexOf(name: string): number {
+    if (this.own) return this.own.findIndex((p) => p.name === name);
+    const image = this.image!;
+    for (let i = 0; i < this.count; i++) if (image.name(this.first + i) === name) return i;
+    return -1;
+  }
+
+  find(name: string): NodeProperty | undefined {
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  *[Symbol.iterator](): IterableIterator<NodeProperty> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+
+  map<T>(fn: (p: NodeProperty, i: number) => T): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.length; i++) out.push(fn(this.at(i), i));
+    return out;
+  }
+
+  /** The list as objects of its own from now on (the copy of copy-on-write), in order. */
+  objects(): readonly NodeProperty[] {
+    if (!this.own) {
+      const own = this.map((p) => p);
+      this.watcher?.bootPropertiesCopied(own);
+      this.own = own;
+      this.image = null;
+    }
+    return this.own;
+  }
+
+  push(pp: NodeProperty): void {
+    this.objects();
+    this.own!.push(pp);
+  }
+
+  removeAt(i: number): NodeProperty {
+    this.objects();
+    return this.own!.splice(i, 1)[0]!;
+  }
+
+  replaceAt(i: number, pp: NodeProperty): NodeProperty {
+    this.objects();
+    const old = this.own![i]!;
+    this.own![i] = pp;
+    return old;
+  }
+}
 
 export interface DeviceNode extends SlabObject {
   name: string;
   type: string;
   fullName: string;
   phandle: number;
-  properties: NodeProperty[];
-  deadProperties: NodeProperty[];
+  readonly properties: PropertyList;
+  /** Removed and replaced properties, newest first (K-PROP-3); a shared empty array until the first. */
+  deadProperties: readonly NodeProperty[];
   parent: DeviceNode | null;
   child: DeviceNode | null;
   sibling: DeviceNode | null;
   flags: number;
   readonly kobj: Kobject;
   /** K-REF-1: gets not yet matched by puts, per holder (the simulator's addition). */
-  readonly holders: Map<string, number>;
-  /** Puts by a holder with nothing outstanding on this node, per holder. */
-  readonly unbalancedPuts: HolderTable;
-  /**
-   * The ledger's gets (+1) and puts (-1) since kref_init, in order: `base` is the count the oldest ones
-   * give (folded in through the same refcount rules), `ops` the recent ones. Folding keeps a hot node's
-   * ledger bounded without losing the check that the count moved only through gets and puts.
-   */
-  readonly refLedger: { base: Refcount; ops: RefOp[] };
+  readonly holders: HolderTable;
+  /** Puts by a holder with nothing outstanding on this node, per holder (NO_HOLDERS until the first). */
+  unbalancedPuts: HolderTable;
+  /** The gets and puts since kref_init (holders.ts). */
+  readonly refLedger: RefLedger;
   /** Set by the first attach; a node never attached and not freed is `orphaned`. */
   everAttached: boolean;
   /** Simulated time of allocation, for reports. */

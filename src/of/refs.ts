@@ -2,6 +2,7 @@
 // ledger (K-REF-1) and the profile's refcount behaviour (K-REF-4).
 
 import { refcountDecAndTest, refcountInc, refcountMode, refcountStep } from '../kernel/refcount.ts';
+import { HolderTable, NO_HOLDERS, RefLedger } from './holders.ts';
 import { childHolder, kobjectDel } from './kobj.ts';
 import { type DeviceNode, nodeState, OF_DETACHED, OF_DYNAMIC } from './node.ts';
 import { ofNodeFullName } from './printk-of.ts';
@@ -10,15 +11,16 @@ import type { OfState } from './state.ts';
 /** The holder of the reference kref_init gives every node (K-REF-1). */
 export const INITIAL_HOLDER = 'of_node_init';
 
-/** Recent operations kept per node before the oldest half is folded into the ledger's base. */
-const LEDGER_OPS_KEPT = 256;
-
 function ledgerRecord(of: OfState, np: DeviceNode, op: 1 | -1): void {
   const ledger = np.refLedger;
-  ledger.ops.push(op);
-  if (ledger.ops.length < LEDGER_OPS_KEPT) return;
-  const mode = refcountMode(of.k);
-  for (const old of ledger.ops.splice(0, LEDGER_OPS_KEPT / 2)) refcountStep(mode, ledger.base, old);
+  if (ledger.length === RefLedger.KEPT) {
+    // The oldest half goes into the base, through the rules the kernel path used.
+    const mode = refcountMode(of.k);
+    const half = RefLedger.KEPT / 2;
+    for (let i = 0; i < half; i++) refcountStep(mode, ledger, ledger.at(i));
+    ledger.drop(half);
+  }
+  ledger.push(op);
 }
 
 function ledgerGet(of: OfState, np: DeviceNode, holder: string): void {
@@ -32,6 +34,7 @@ function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
   else if (held === 1) np.holders.delete(holder);
   else {
     // K-REF-1: an unbalanced put still changes the count as the rules say.
+    if (np.unbalancedPuts === NO_HOLDERS) np.unbalancedPuts = new HolderTable();
     np.unbalancedPuts.set(holder, (np.unbalancedPuts.get(holder) ?? 0) + 1);
     of.k.counters.unbalancedPuts += 1;
     of.k.emit({ type: 'ref.unbalanced-put', address: np.address, holder });

@@ -51,6 +51,8 @@ export interface OfState {
   readonly valueArena: { buf: Uint8Array; used: number };
   /** K-NOTIFY: listeners in registration order. */
   readonly reconfigChain: ReconfigListener[];
+  /** Node names and types, one string each (see namesFromProperties in dynamic.ts). */
+  readonly names: Map<string, string>;
 }
 
 export function ofStateInit(k: Kernel): OfState {
@@ -67,6 +69,7 @@ export function ofStateInit(k: Kernel): OfState {
     childIndex: new Map(),
     valueArena: { buf: new Uint8Array(0), used: 0 },
     reconfigChain: [],
+    names: new Map(),
   };
 }
 

@@ -10,8 +10,9 @@
 import { ofFindAllNodesNext } from './base.ts';
 import { ofBootNodeInit, ofNodeAlloc } from './dynamic.ts';
 import { completeSteps, type FdtNode, type TreeAdapter, walkTree } from './fdt.ts';
+import { BootImage } from './image.ts';
 import { ofAttachNodeSysfs } from './kobj.ts';
-import type { DeviceNode } from './node.ts';
+import { type DeviceNode, PropertyList } from './node.ts';
 import { ofPopulatePhandleCache } from './phandle-cache.ts';
 import { enc, type Property } from './property.ts';
 import type { OfState } from './state.ts';
@@ -62,13 +63,33 @@ function inFrame(of: OfState, name: string, body: () => boolean): Generator<void
   })();
 }
 
-/** unflatten_device_tree, in steps; the same nodes at the same addresses in the same order. */
-export function* unflattenSteps(of: OfState, fdt: FdtNode, stats?: BootStats): Generator<void, DeviceNode> {
-  const count = (np: DeviceNode) => {
-    if (!stats) return;
-    stats.nodes += 1;
-    stats.properties += np.properties.length;
-    for (const pp of np.properties) stats.valueBytes += pp.value.length;
+/**
+ * unflatten_device_tree, in steps; the same nodes at the same addresses in the same order. The nodes'
+ * properties live in `image` (image.ts): a new image is filled as the nodes are made and sealed at the
+ * end; a sealed one (the same blob booted before) is read, and must describe this very tree.
+ */
+export function* unflattenSteps(
+  of: OfState,
+  fdt: FdtNode,
+  image: BootImage = new BootImage(),
+  stats?: BootStats,
+): Generator<void, DeviceNode> {
+  const reuse = image.isSealed;
+  let index = 0;
+  const alloc = (f: FdtNode, fullName: string): DeviceNode => {
+    const i = index++;
+    if (reuse) {
+      if (i >= image.nodes || image.fullNames[i] !== fullName)
+        throw new Error(`unflatten: boot image does not match the tree at node ${i} (${fullName})`);
+    } else image.add(fullName, populateProperties(f));
+    const np = ofNodeAlloc(of, image.fullNames[i]!, PropertyList.fromImage(image, i), 0);
+    if (stats) {
+      stats.nodes += 1;
+      stats.properties += image.count(i);
+      const first = image.first(i);
+      for (let k = first; k < first + image.count(i); k++) stats.valueBytes += image.valueLengthOf(k);
+    }
+    return np;
   };
   let root: DeviceNode | null = null;
   // A node whose children are being allocated: `next` of them done so far, `last` the latest. Children
@@ -86,9 +107,8 @@ export function* unflattenSteps(of: OfState, fdt: FdtNode, stats?: BootStats): G
   let current: Open | null = null;
   yield* inFrame(of, 'unflatten_device_tree', () => {
     if (!root) {
-      root = ofNodeAlloc(of, '/', populateProperties(fdt), 0);
+      root = alloc(fdt, '/');
       ofBootNodeInit(of, root);
-      count(root);
       current = { node: root, fdt, next: 0, last: null };
     }
     for (let budget = BOOT_NODES_PER_STEP; budget > 0; ) {
@@ -101,13 +121,12 @@ export function* unflattenSteps(of: OfState, fdt: FdtNode, stats?: BootStats): G
       const children = f.children;
       while (current.next < children.length && budget > 0) {
         const c = children[current.next++]!;
-        const child = ofNodeAlloc(of, c.name, populateProperties(c), 0);
+        const child = alloc(c, c.name);
         child.parent = node;
         if (current.last) current.last.sibling = child;
         else node.child = child;
         current.last = child;
         ofBootNodeInit(of, child);
-        count(child);
         pending.push({ node: child, fdt: c, next: 0, last: null });
         budget -= 1;
       }
@@ -119,14 +138,17 @@ export function* unflattenSteps(of: OfState, fdt: FdtNode, stats?: BootStats): G
       budget -= 1;
     }
     if (current || stack.length > 0) return true;
+    if (reuse && index !== image.nodes)
+      throw new Error(`unflatten: boot image has ${image.nodes} nodes, the tree ${index}`);
+    image.seal();
     of.root = root;
     return false;
   });
   return root!;
 }
 
-export function unflattenDeviceTree(of: OfState, fdt: FdtNode): DeviceNode {
-  return completeSteps(unflattenSteps(of, fdt));
+export function unflattenDeviceTree(of: OfState, fdt: FdtNode, image?: BootImage): DeviceNode {
+  return completeSteps(unflattenSteps(of, fdt, image));
 }
 
 /** of_core_init, in steps: every boot node into sysfs, in walk order; then the phandle cache fill. */

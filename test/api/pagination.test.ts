@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { allPages, type LparsimClient } from '../../src/client/client.ts';
 import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from '../../src/http/schemas/common.ts';
-import type { KernfsDir } from '../../src/kernel/kernfs.ts';
+import { KernfsDir } from '../../src/kernel/kernfs.ts';
 import { slabAddressOf } from '../../src/kernel/slab.ts';
 import { encodeCursor, leaks, refcounts } from '../../src/lpar/documents.ts';
 import type { Lpar } from '../../src/lpar/lpar.ts';
@@ -97,11 +97,12 @@ function kernfsDir(lpar: Lpar, path: string): KernfsDir {
 }
 
 /** Counts what is read of a Map or Set: entries iterated, and gets. Restore when done. */
-function countWork(collection: Map<unknown, unknown> | Set<unknown>) {
+function countWork(collection: Map<unknown, unknown> | Set<unknown> | KernfsDir) {
   const counts = { iterated: 0, gets: 0 };
   const target = collection as unknown as Record<PropertyKey, unknown>;
   const methods: PropertyKey[] = ['keys', 'values', 'entries', Symbol.iterator];
   for (const m of methods) {
+    if (typeof target[m] !== 'function') continue; // a directory's `entries` is the directory
     const original = (target[m] as () => Iterator<unknown>).bind(collection);
     target[m] = () => {
       const it = original();
@@ -116,8 +117,8 @@ function countWork(collection: Map<unknown, unknown> | Set<unknown>) {
       return counted;
     };
   }
-  if (collection instanceof Map) {
-    const original = collection.get.bind(collection);
+  if (collection instanceof Map || collection instanceof KernfsDir) {
+    const original = collection.get.bind(collection) as (key: unknown) => unknown;
     target.get = (key: unknown) => {
       counts.gets += 1;
       return original(key);

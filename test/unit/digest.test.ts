@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type KernfsDir, kernfsMkdirP } from '../../src/kernel/kernfs.ts';
+import { type KernfsDir, kernfsMkdirP, kernfsRemove } from '../../src/kernel/kernfs.ts';
 import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import {
   dmesgDocument,
@@ -20,6 +20,7 @@ import type { Lpar } from '../../src/lpar/lpar.ts';
 import { sysfsTar } from '../../src/lpar/sysfs-tar.ts';
 import { listDirectory } from '../../src/lpar/views.ts';
 import { ofPeekNodeByPath } from '../../src/of/base.ts';
+import { HolderTable } from '../../src/of/holders.ts';
 import { NodeProperty, OF_DETACHED } from '../../src/of/node.ts';
 import { ofNodeGet, ofNodePut } from '../../src/of/refs.ts';
 import { BUILTIN_SYSTEMS } from '../../src/pseries/systems.ts';
@@ -102,8 +103,12 @@ describe('lparDigest', () => {
     ['a sysfs directory', 'of.sysfs', (l) => kernfsMkdirP(l.of.sysfs, 'kernel/debug')],
     [
       'a property file unlinked',
-      'of.nodes',
-      (l) => Object.assign(node(l, RNG).properties[0]!, { sysfs: null }),
+      'of.sysfs',
+      (l) => {
+        const dir = node(l, RNG).kobj.dir!;
+        node(l, RNG).properties.objects(); // the files become entries
+        kernfsRemove(dir.get(node(l, RNG).properties.at(0).name)!);
+      },
     ],
     ['a vio driver datum', 'vio', (l) => [...l.vio.devices.values()][0]!.data.set('x', 1)],
     [
@@ -114,8 +119,12 @@ describe('lparDigest', () => {
     ['a cache fill collision count', 'of.cache', (l) => l.of.cache.fillCollisions++],
     ['a flag', 'of.nodes', (l) => Object.assign(node(l, RNG), { flags: node(l, RNG).flags | OF_DETACHED })],
     ['a holder', 'of.nodes', (l) => node(l, RNG).holders.set('x', 1)],
-    ['an unbalanced put record', 'of.nodes', (l) => node(l, RNG).unbalancedPuts.set('x', 1)],
-    ['a ledger operation', 'of.nodes', (l) => node(l, RNG).refLedger.ops.push(1)],
+    [
+      'an unbalanced put record',
+      'of.nodes',
+      (l) => Object.assign(node(l, RNG), { unbalancedPuts: new HolderTable().set('x', 1) }),
+    ],
+    ['a ledger operation', 'of.nodes', (l) => node(l, RNG).refLedger.push(1)],
     ['a saturated count', 'of.nodes', (l) => Object.assign(node(l, RNG).kobj.ref, { saturated: true })],
     ['a sysfs name', 'of.nodes', (l) => Object.assign(node(l, RNG).kobj, { sysfsName: 'x' })],
     ['a freed record', 'of.nodes', (l) => Object.assign(node(l, RNG), { freed: l.k.freeRecord() })],
@@ -123,12 +132,14 @@ describe('lparDigest', () => {
     [
       'a property value',
       'of.nodes',
-      (l) => node(l, RNG).properties.splice(0, 1, new NodeProperty('name', new Uint8Array([1]))),
+      (l) => node(l, RNG).properties.replaceAt(0, new NodeProperty('name', new Uint8Array([1]))),
     ],
     [
       'a dead property',
       'of.nodes',
-      (l) => node(l, RNG).deadProperties.push(new NodeProperty('x', new Uint8Array())),
+      (l) => {
+        node(l, RNG).deadProperties = [new NodeProperty('x', new Uint8Array())];
+      },
     ],
     ['a sibling pointer', 'of.nodes', (l) => Object.assign(node(l, RNG), { sibling: null })],
     ['the unattached set', 'of.unattached', (l) => l.of.unattached.add(node(l, RNG))],

@@ -163,6 +163,6 @@ describe('unflatten makes missing name properties (E13)', () => {
       named.properties.map((p) => p.name),
       ['reg', 'name'],
     );
-    assert.equal(cString(named.properties[1]!.value), 'x');
+    assert.equal(cString(named.properties.at(1).value), 'x');
   });
 });

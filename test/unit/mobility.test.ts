@@ -112,7 +112,7 @@ describe('the update loop reads work areas as K-MOB-2 says', () => {
       new Map([[memory.phandle, propAreas]]),
     );
     postMobilityFixup(lpar.of, rtas, lpar.cacheinfo);
-    assert.deepEqual(memory.properties.find((p) => p.name === 'ibm,dynamic-memory')!.value, big);
+    assert.deepEqual(memory.properties.find('ibm,dynamic-memory')!.value, big);
     assert.equal(updates, 1);
   });
 

@@ -77,7 +77,7 @@ describe('/proc/ppc64/ofdt (K-OFDT)', () => {
     assert.equal(w(lpar, `add_property ${h} extra 3 ab\0`).ok, true);
     assert.equal(w(lpar, `add_property ${h} extra 3 cd\0`).ok, true, 'of_add_property result is ignored');
     assert.equal(w(lpar, `update_property ${vty.phandle} extra 3 xy\0`).ok, true);
-    assert.equal(cString(vty.properties.find((p) => p.name === 'extra')!.value), 'xy');
+    assert.equal(cString(vty.properties.find('extra')!.value), 'xy');
     assert.equal(w(lpar, `remove_property ${h} extra`).ok, true);
     assert.equal((w(lpar, `remove_property ${h} extra`) as { errno?: string }).errno, 'ENODEV');
     assert.equal((w(lpar, 'add_property 0x12345 a 1 b') as { errno?: string }).errno, 'ENODEV');
