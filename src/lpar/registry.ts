@@ -9,6 +9,7 @@
 // steps (no more than SLICE_MS of work at a time); `create` runs them straight through. Either way the
 // LPAR is the same, and it is not visible (not in `lpars`) until it has booted.
 
+import { createHash } from 'node:crypto';
 import {
   customKernel,
   DEFAULT_KERNEL_OPTIONS,
@@ -27,6 +28,7 @@ import {
   fdtDecodeSteps,
   fdtScanSteps,
 } from '../of/fdt.ts';
+import { BootImage } from '../of/image.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
   DEFAULT_TREE_OPTIONS,
@@ -73,18 +75,20 @@ export interface CreateLparInput {
 
 /**
  * What the memory budget charges, in bytes of V8 heap (heapUsed + arrayBuffers): the one place these
- * estimates live. Measured on this codebase by booting trees of 50,000 nodes (built-in, the same tree
- * uploaded, flat uploads with no, ten small and one large property per node) and comparing the heap
- * after a full GC with the counts the boot reports (Lpar.bootStats): a node costs about 1.35 KB before
- * its properties, a property about 155 B, a value byte 1 B, a built-in node 3.4 KB in all; the
- * constants below round that up (a built-in node is charged 3.9 KB). When the per-node layout
- * (src/of, src/kernel) gets smaller, lower `node` and `property` here and nothing else changes.
+ * estimates live. An LPAR's nodes are charged to it; its boot image (of/image.ts: names, property
+ * records and values) is charged once for all the LPARs that share it. Measured on this codebase with
+ * `npm run bench` (bench/memory.ts): a built-in 100k-node tree costs about 950 B of heap and 290 B of
+ * buffers per node, of which the image holds about 12 B per property, the values and the full names;
+ * the constants below round that up by about a quarter. When the per-node layout (src/of, src/kernel)
+ * changes, change `node` and `property` here and nothing else.
  */
 export const MEMORY_COSTS = {
-  /** A booted node without its properties: the device_node, its kobject, sysfs directory and ledgers. */
-  node: 2048,
-  /** One property: its record and its sysfs file. */
-  property: 160,
+  /** A booted node, charged to its LPAR: device_node, kobject, sysfs directory, holders and ledger. */
+  node: 1152,
+  /** A node in a boot image: its full name and property range. */
+  imageNode: 64,
+  /** One property in a boot image: its name index and value place (its sysfs file is virtual). */
+  property: 24,
   /** One byte of property value. */
   valueByte: 1,
   /** Properties of an average built-in node (cpus and their l2/l3 caches, with links and phandles). */
@@ -97,8 +101,8 @@ export const MEMORY_COSTS = {
   transientNode: 600,
   /** While a create runs: each property of that flattened tree. */
   transientProperty: 140,
-  /** A node added after boot (ofdt add_node, a migration's re-adds), with a few properties. */
-  addedNode: 2048 + 2 * 160 + 64,
+  /** A node added after boot (ofdt add_node, a migration's re-adds), with a few properties and files. */
+  addedNode: 1152 + 4 * 200 + 64,
   /** A kept dmesg line, a kept event, a kept migration report (charged as they accumulate). */
   dmesgLine: 160,
   event: 160,
@@ -116,9 +120,16 @@ export function estimateNodes(
   return treeNodeCount(o);
 }
 
-/** Bytes a booted tree of `nodes` nodes, `properties` properties and `valueBytes` value bytes costs. */
+/** Bytes the boot image of a tree of `nodes` nodes, `properties` properties and `valueBytes` value bytes holds. */
+export function imageBytes(nodes: number, properties: number, valueBytes: number): number {
+  return (
+    nodes * MEMORY_COSTS.imageNode + properties * MEMORY_COSTS.property + valueBytes * MEMORY_COSTS.valueByte
+  );
+}
+
+/** Bytes a booted tree costs: its nodes, and its boot image unless that is shared already. */
 export function treeBytes(nodes: number, properties: number, valueBytes: number): number {
-  return nodes * MEMORY_COSTS.node + properties * MEMORY_COSTS.property + valueBytes * MEMORY_COSTS.valueByte;
+  return nodes * MEMORY_COSTS.node + imageBytes(nodes, properties, valueBytes);
 }
 
 /** Bytes a built-in tree with these options will cost once booted (before any growth). */
@@ -189,6 +200,27 @@ interface CreatePlan {
   readonly config: LparConfig;
   readonly system: ManagedSystem;
   readonly tree: () => Generator<void, FdtNode, undefined>;
+  /** For an upload: the blob's digest, known once `tree` ran (LPARs of one blob share its boot image). */
+  readonly blobKey: () => string | null;
+}
+
+/** Bytes of a blob hashed per step: a 60 MB upload is hashed in slices between which the loop runs. */
+const HASH_BYTES_PER_STEP = 1 << 20;
+
+/** SHA-256 of a blob, in steps (pure computation). */
+function* blobDigestSteps(blob: Uint8Array): Generator<void, string, undefined> {
+  const hash = createHash('sha256');
+  for (let off = 0; off < blob.length; off += HASH_BYTES_PER_STEP) {
+    hash.update(blob.subarray(off, off + HASH_BYTES_PER_STEP));
+    yield;
+  }
+  return hash.digest('hex');
+}
+
+/** A boot image shared by the LPARs booted from one blob, and which LPARs those are. */
+interface SharedImage {
+  readonly image: BootImage;
+  readonly users: Set<string>;
 }
 
 /**
@@ -223,6 +255,10 @@ export class Registry {
   private readonly pending = new Map<string, Reservation>();
   /** Bytes of property values each LPAR grew by through ofdt writes (chargeGrowth). */
   private readonly grown = new Map<string, number>();
+  /** Boot images of uploaded blobs by the blob's SHA-256, while an LPAR uses them. */
+  private readonly images = new Map<string, SharedImage>();
+  /** The blob digest of each LPAR that shares a boot image. */
+  private readonly imageOf = new Map<string, string>();
   private nextId = 1;
   private readonly now: () => Date;
 
@@ -266,7 +302,7 @@ export class Registry {
     const events = Math.min(lpar.events.lastId, 2 * c.maxEvents);
     return (
       MEMORY_COSTS.lpar +
-      treeBytes(boot.nodes, boot.properties, boot.valueBytes) +
+      boot.nodes * MEMORY_COSTS.node +
       laterNodes * MEMORY_COSTS.addedNode +
       (this.grown.get(c.id) ?? 0) * MEMORY_COSTS.valueByte +
       dmesg * MEMORY_COSTS.dmesgLine +
@@ -279,7 +315,15 @@ export class Registry {
     let reserved = 0;
     for (const r of this.pending.values()) reserved += r.bytes;
     let used = reserved;
-    for (const lpar of this.lpars.values()) used += this.lparBytes(lpar);
+    // Each boot image once, however many LPARs share it.
+    const images = new Set<BootImage>();
+    for (const lpar of this.lpars.values()) {
+      used += this.lparBytes(lpar);
+      if (images.has(lpar.bootImage)) continue;
+      images.add(lpar.bootImage);
+      const b = lpar.bootStats;
+      used += imageBytes(b.nodes, b.properties, b.valueBytes);
+    }
     return {
       budgetBytes: this.limits.memoryBudgetBytes ?? null,
       usedBytes: used,
@@ -387,6 +431,7 @@ export class Registry {
     let bytes: number;
     let what: string;
     let copy = () => {};
+    let blobKey: string | null = null;
     // An uploaded blob's /memreserve/ entries and boot CPU, kept so tree.dtb writes them back.
     let bootParams: FdtBootParams | undefined;
     if (input.dtb && scan) {
@@ -409,6 +454,7 @@ export class Registry {
         blob = source.slice();
       };
       tree = function* () {
+        blobKey = yield* blobDigestSteps(blob!);
         return (yield* fdtDecodeSteps(blob!, limits, { shareValues: true })).root;
       };
     } else {
@@ -473,7 +519,7 @@ export class Registry {
       pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       ...(bootParams ? { bootParams } : {}),
     };
-    return { reservation, config, system, tree };
+    return { reservation, config, system, tree, blobKey: () => blobKey };
   }
 
   /** Generates or decodes the tree, boots it, and makes the LPAR visible; a failure gives back the reservation. */
@@ -482,7 +528,17 @@ export class Registry {
     let lpar: Lpar;
     try {
       const fdt = yield* plan.tree();
-      lpar = yield* bootLparSteps(config, system, fdt);
+      const key = plan.blobKey();
+      lpar = yield* bootLparSteps(
+        config,
+        system,
+        fdt,
+        (key && this.images.get(key)?.image) || new BootImage(),
+      );
+      const shared = key ? this.images.get(key) : undefined;
+      if (key && !shared) this.images.set(key, { image: lpar.bootImage, users: new Set([config.id]) });
+      else if (shared?.image === lpar.bootImage) shared.users.add(config.id);
+      if (key && this.images.get(key)?.image === lpar.bootImage) this.imageOf.set(config.id, key);
     } catch (e) {
       this.pending.delete(reservation.id);
       // The id goes back when no later create took one (a refused create changes nothing).
@@ -509,5 +565,12 @@ export class Registry {
     lpar.events.close();
     this.lpars.delete(id);
     this.grown.delete(id);
+    const key = this.imageOf.get(id);
+    this.imageOf.delete(id);
+    const shared = key ? this.images.get(key) : undefined;
+    if (key && shared) {
+      shared.users.delete(id);
+      if (shared.users.size === 0) this.images.delete(key);
+    }
   }
 }

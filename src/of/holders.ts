@@ -8,7 +8,7 @@ import type { Refcount } from '../kernel/refcount.ts';
 
 // Two holders are kept in the table's own fields: most nodes have no more (of_node_init and sysfs).
 /** Pairs kept in a flat array beyond the inline ones, before a Map takes over. */
-const SMALL = 8;
+const SMALL = 32;
 
 export class HolderTable implements Iterable<[string, number]> {
   private k0: string | null = null;

@@ -22,7 +22,8 @@ interface CacheObject {
   readonly node: DeviceNode;
   readonly type: CacheType;
   readonly level: number;
-  readonly cpus: Set<number>;
+  /** shared_cpu_map: the CPUs using the object (a few: an exactly sized array costs less than a Set). */
+  cpus: readonly number[];
 }
 
 export interface CacheInfo {
@@ -41,7 +42,7 @@ function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheTyp
   of.k.fn('new_cache', () => {
     ofNodeGet(of, node, CACHEINFO_HOLDER);
     const list = info.byNode.get(node) ?? [];
-    list.push({ node, type, level, cpus: new Set() });
+    list.push({ node, type, level, cpus: [] });
     info.byNode.set(node, list);
   });
 }
@@ -78,7 +79,7 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
     const chain: CacheObject[] = [];
     info.chains.set(cpu, chain);
     let objects = lookupOrInstantiate(of, info, cpuNode, 1);
-    for (const o of objects) o.cpus.add(cpu);
+    for (const o of objects) if (!o.cpus.includes(cpu)) o.cpus = [...o.cpus, cpu];
     chain.push(...objects);
     let node: DeviceNode = cpuNode;
     let level = 1;
@@ -89,7 +90,7 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
       level += 1;
       objects = lookupOrInstantiate(of, info, next, level);
       ofNodePut(of, next, WALK_HOLDER);
-      for (const o of objects) o.cpus.add(cpu);
+      for (const o of objects) if (!o.cpus.includes(cpu)) o.cpus = [...o.cpus, cpu];
       chain.push(...objects);
       node = next;
     }
@@ -112,7 +113,10 @@ export function cacheinfoTeardown(of: OfState, info: CacheInfo): void {
   of.k.fn('cacheinfo_teardown', () => {
     for (const [cpu, chain] of info.chains) {
       for (const o of chain) {
-        if (!o.cpus.delete(cpu) || o.cpus.size > 0) continue;
+        const at = o.cpus.indexOf(cpu);
+        if (at < 0) continue;
+        o.cpus = o.cpus.filter((c) => c !== cpu);
+        if (o.cpus.length > 0) continue;
         of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
         const objects = info.byNode.get(o.node)!;
         objects.splice(objects.indexOf(o), 1);

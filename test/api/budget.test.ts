@@ -54,7 +54,7 @@ describe('the memory budget', () => {
     const small = (await create(app, { kernel: '5.8', name: 'small' })).json().id;
     const before = await fingerprint(app, small);
     const used = (await readyz(app)).memory.usedBytes;
-    const cores = 10_000; // about 30k nodes: far more than 48 MiB
+    const cores = 20_000; // about 60k nodes: far more than 48 MiB
     assert.ok(builtinTreeBytes({ ...DEFAULT_TREE_OPTIONS, cores }) > 48 * MIB);
     const start = performance.now();
     const res = await create(app, { kernel: '5.8', options: { cores } });
@@ -109,7 +109,7 @@ describe('the memory budget', () => {
 describe('concurrent creates reserve at the start', () => {
   it('the budget: of two creates that each fit alone, the second is a 507 while the first boots', async () => {
     const { app } = await testApp({ LPARSIM_MEMORY_BUDGET_MB: '160' });
-    const cores = 6_000; // about 18k nodes: about 70 MiB each as charged, more while booting
+    const cores = 12_000; // about 36k nodes: about 55 MiB each as charged, 130 MiB while booting
     const [a, b] = await Promise.all([
       create(app, { kernel: '5.8', options: { cores } }),
       create(app, { kernel: '5.8', options: { cores } }),
