@@ -16,6 +16,7 @@ import type { ManagedSystem } from '../pseries/systems.ts';
 import { leaks, staleEntries, stateCounts } from './documents.ts';
 import { conflict, LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
+import { MEMORY_COSTS } from './registry.ts';
 
 export type MigrationState = 'running' | 'completed' | 'failed';
 
@@ -24,6 +25,24 @@ export interface MigrationRequest {
   readonly dryRun: boolean;
   readonly updates?: readonly FirmwareUpdate[];
   readonly faults: readonly FirmwareFault[];
+  /**
+   * Asked before a real migration changes anything, with the bytes its work list may add (re-added
+   * nodes, new values, the report): the memory budget refuses there (Registry.assertMemoryFor).
+   */
+  readonly reserve?: (bytes: number, what: string) => void;
+}
+
+/** Nodes an `add` entry may bring (configure-connector returns a subtree: a facility node and its children). */
+const NODES_PER_ADD = 8;
+
+/** The most a work list can add to the LPAR's memory, as the budget charges it. */
+export function migrationGrowthBytes(updates: readonly FirmwareUpdate[]): number {
+  let bytes = MEMORY_COSTS.migration;
+  for (const u of updates) {
+    if (u.action === 'add') bytes += NODES_PER_ADD * MEMORY_COSTS.addedNode;
+    for (const p of u.properties ?? []) bytes += (p.value?.length ?? 0) + MEMORY_COSTS.property;
+  }
+  return bytes;
 }
 
 export interface Migration {
@@ -107,6 +126,11 @@ export function migrate(
     );
   // An explicit list is the client's own: sent as given, phandle 0 and all.
   const updates = req.updates ?? firmwareUpdates(lpar, req.destination);
+  if (!req.dryRun)
+    req.reserve?.(
+      migrationGrowthBytes(updates),
+      `a migration of ${lpar.config.id} to ${req.destination.name} (${updates.length} work-list entries)`,
+    );
   lpar.migrationCount += 1;
   const id = `m${lpar.migrationCount}`;
   const migration: Migration = {

@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { defaultMemoryBudgetMb } from '../../src/config.ts';
-import { builtinTreeBytes, MEMORY_COSTS } from '../../src/lpar/registry.ts';
+import { lparDigest } from '../../src/lpar/digest.ts';
+import { LparError } from '../../src/lpar/errors.ts';
+import { migrate } from '../../src/lpar/migrations.ts';
+import { builtinTreeBytes, MEMORY_COSTS, Registry } from '../../src/lpar/registry.ts';
 import { fdtEncode } from '../../src/of/fdt.ts';
 import { DEFAULT_TREE_OPTIONS } from '../../src/pseries/tree.ts';
 import { fingerprint, ofdtWrite, problemKind, problemOf, testApp } from '../helpers/app.ts';
+import { LIMITS } from '../helpers/model.ts';
 
 const MIB = 1024 * 1024;
 
@@ -148,5 +152,41 @@ describe('concurrent creates reserve at the start', () => {
     assert.equal(done.json().id, 'lpar-1');
     assert.equal(second.json().id, 'lpar-2');
     await app.close();
+  });
+});
+
+describe('the memory budget and migrations (issue 10: checked before any growth)', () => {
+  it('a migration whose work list would not fit is a 507 before anything changes; a dry run is not charged', () => {
+    // The budget is read at each check: a roomy one for the create, then one with a few KiB to spare,
+    // less than a migration re-adds.
+    const limits = { ...LIMITS, memoryBudgetBytes: 64 * MIB };
+    const registry = new Registry(limits, () => new Date(0));
+    const lpar = registry.create({ profile: 'power9', kernel: '4.18' });
+    limits.memoryBudgetBytes = registry.memory().usedBytes + 4096;
+    const destination = [...registry.systems.values()].find(
+      (s) => s.processor === lpar.system.processor && s.name !== lpar.system.name,
+    )!;
+    const reserve = (bytes: number, what: string) => registry.assertMemoryFor(bytes, what);
+    const before = lparDigest(lpar);
+    assert.throws(
+      () =>
+        migrate(
+          lpar,
+          { destination, dryRun: false, faults: [], reserve },
+          () => new Date(0),
+          () => 0,
+        ),
+      (e: unknown) =>
+        e instanceof LparError && e.kind === 'insufficient-storage' && /a migration of/.test(e.message),
+    );
+    assert.equal(lparDigest(lpar), before, 'a refused migration changes nothing');
+    assert.equal(lpar.migrations.length, 0);
+    const dry = migrate(
+      lpar,
+      { destination, dryRun: true, faults: [], reserve },
+      () => new Date(0),
+      () => 0,
+    );
+    assert.equal(dry.state, 'completed');
   });
 });

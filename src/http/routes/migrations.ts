@@ -36,13 +36,14 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['migrations'],
         summary: 'Migrate the LPAR to another managed system (runs post_mobility_fixup as its kernel does)',
         description:
-          'Kernel action: models the partition side of a live migration as task drmgr (the suspend, then post_mobility_fixup: activate-firmware, the ibm,update-nodes loop with its deletes, updates and adds, and, where the kernel has it, the cacheinfo teardown and rebuild). `dryRun` only computes the work list and changes nothing.',
+          'Kernel action: models the partition side of a live migration as task drmgr (the suspend, then post_mobility_fixup: activate-firmware, the ibm,update-nodes loop with its deletes, updates and adds, and, where the kernel has it, the cacheinfo teardown and rebuild). `dryRun` only computes the work list and changes nothing. A real migration is refused with 507 (LPARSIM_MEMORY_BUDGET_MB), before it changes anything, when what its work list may add does not fit in the memory budget.',
         params,
         body: MigrationBody,
         response: {
           201: MigrationDoc,
           409: Type.Ref('Problem'),
           422: Type.Ref('Problem'),
+          507: Type.Ref('Problem'),
           ...problemResponses,
         },
       },
@@ -59,6 +60,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
             dryRun: req.body.dryRun ?? false,
             faults: req.body.faults ?? [],
             ...(updates ? { updates } : {}),
+            reserve: (bytes, what) => app.registry.assertMemoryFor(bytes, what),
           },
           () => new Date(),
           () => performance.now(),
