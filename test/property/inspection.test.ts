@@ -129,6 +129,7 @@ const INSPECTIONS = [
   'tree.dtb',
   'tree.dts',
   'sysfs.tar',
+  'sysfs.tar.gz',
   'sys-directory',
   'proc-device-tree-directory',
   'property-file',
@@ -235,6 +236,7 @@ function inspectionUrl(id: string, t: ReturnType<typeof targets>, q: Inspection)
     case 'tree.dtb':
     case 'tree.dts':
     case 'sysfs.tar':
+    case 'sysfs.tar.gz':
       return `${lpar}/${q.kind}`;
     case 'sys-directory':
       return sysPath(at(t.dirs, q.pick)!);
