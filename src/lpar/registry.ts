@@ -28,7 +28,7 @@ import {
   fdtDecodeSteps,
   fdtScanSteps,
 } from '../of/fdt.ts';
-import { BootImage } from '../of/image.ts';
+import { BootImage, type ImageCapacity } from '../of/image.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
   DEFAULT_TREE_OPTIONS,
@@ -200,6 +200,8 @@ interface CreatePlan {
   readonly config: LparConfig;
   readonly system: ManagedSystem;
   readonly tree: () => Generator<void, FdtNode, undefined>;
+  /** What the boot image will hold, as the checks estimated it (so it is allocated once). */
+  readonly capacity: ImageCapacity;
   /** For an upload: the blob's digest, known once `tree` ran (LPARs of one blob share its boot image). */
   readonly blobKey: () => string | null;
 }
@@ -432,11 +434,18 @@ export class Registry {
     let what: string;
     let copy = () => {};
     let blobKey: string | null = null;
+    let capacity: ImageCapacity;
     // An uploaded blob's /memreserve/ entries and boot CPU, kept so tree.dtb writes them back.
     let bootParams: FdtBootParams | undefined;
     if (input.dtb && scan) {
       const source = input.dtb;
       bootParams = { reservations: scan.reservations, bootCpuidPhys: scan.bootCpuidPhys };
+      // E13 may append a `name` to every node: room for one of a few bytes each.
+      capacity = {
+        nodes: scan.nodes,
+        properties: scan.properties + scan.nodes,
+        valueBytes: scan.valueBytes + scan.nodes * 8,
+      };
       system = this.system(input.system ?? 'p9-alpha');
       // E13: a node without `name` gets one at boot; charged as if every node lacked it.
       bytes =
@@ -485,6 +494,11 @@ export class Registry {
       };
       treeOptions = options;
       const nodes = estimateNodes(options);
+      capacity = {
+        nodes,
+        properties: nodes * MEMORY_COSTS.builtinPropertiesPerNode,
+        valueBytes: nodes * MEMORY_COSTS.builtinValueBytesPerNode + dynamicMemoryBytes(options.memoryGiB),
+      };
       if (nodes > this.limits.maxNodesPerLpar)
         throw limitExceeded(
           `these options give ${nodes} nodes; at most ${this.limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`,
@@ -519,7 +533,7 @@ export class Registry {
       pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       ...(bootParams ? { bootParams } : {}),
     };
-    return { reservation, config, system, tree, blobKey: () => blobKey };
+    return { reservation, config, system, tree, capacity, blobKey: () => blobKey };
   }
 
   /** Generates or decodes the tree, boots it, and makes the LPAR visible; a failure gives back the reservation. */
@@ -533,7 +547,7 @@ export class Registry {
         config,
         system,
         fdt,
-        (key && this.images.get(key)?.image) || new BootImage(),
+        (key && this.images.get(key)?.image) || new BootImage(plan.capacity),
       );
       const shared = key ? this.images.get(key) : undefined;
       if (key && !shared) this.images.set(key, { image: lpar.bootImage, users: new Set([config.id]) });

@@ -16,6 +16,19 @@ function grown<T extends Uint32Array | Uint8Array>(a: T, need: number, make: (n:
   return b;
 }
 
+/** What a boot expects to put in an image (from the blob's scan or the built-in options). */
+export interface ImageCapacity {
+  readonly nodes: number;
+  readonly properties: number;
+  readonly valueBytes: number;
+}
+
+/** `a` cut to `used`: copied only when that frees more than an eighth of it. */
+function trimmed<T extends Uint32Array | Uint8Array>(a: T, used: number): T {
+  if (a.length - used <= a.length / 8) return a.subarray(0, used) as T;
+  return a.slice(0, used) as T;
+}
+
 export class BootImage {
   /** Nodes in unflatten order. */
   nodes = 0;
@@ -34,6 +47,22 @@ export class BootImage {
   values = new Uint8Array(0);
   valueBytes = 0;
   private sealed = false;
+
+  /**
+   * With the expected sizes the arrays are made once: growing a 250k-node image by doubling would
+   * allocate (and let the collector reclaim, in one pause) several times its size in buffers.
+   */
+  constructor(capacity?: ImageCapacity) {
+    if (!capacity) return;
+    const nodes = Math.max(0, Math.ceil(capacity.nodes));
+    const props = Math.max(0, Math.ceil(capacity.properties));
+    this.nodeFirst = new Uint32Array(nodes);
+    this.nodeCount = new Uint32Array(nodes);
+    this.propName = new Uint32Array(props);
+    this.valueStart = new Uint32Array(props);
+    this.valueLength = new Uint32Array(props);
+    this.values = new Uint8Array(Math.max(0, Math.ceil(capacity.valueBytes)));
+  }
 
   /** Appends a node with its properties (in their order); returns its index. */
   add(fullName: string, props: readonly Property[]): number {
@@ -72,12 +101,12 @@ export class BootImage {
   seal(): this {
     if (this.sealed) return this;
     this.sealed = true;
-    this.nodeFirst = this.nodeFirst.slice(0, this.nodes);
-    this.nodeCount = this.nodeCount.slice(0, this.nodes);
-    this.propName = this.propName.slice(0, this.properties);
-    this.valueStart = this.valueStart.slice(0, this.properties);
-    this.valueLength = this.valueLength.slice(0, this.properties);
-    this.values = this.values.slice(0, this.valueBytes);
+    this.nodeFirst = trimmed(this.nodeFirst, this.nodes);
+    this.nodeCount = trimmed(this.nodeCount, this.nodes);
+    this.propName = trimmed(this.propName, this.properties);
+    this.valueStart = trimmed(this.valueStart, this.properties);
+    this.valueLength = trimmed(this.valueLength, this.properties);
+    this.values = trimmed(this.values, this.valueBytes);
     this.nameIds.clear();
     return this;
   }
