@@ -134,6 +134,16 @@ export class LparsimClient {
   listLpars = () => this.json<{ items: Lpar[] }>({ method: 'GET', path: '/v1/lpars' });
   getLpar = (id: string) => this.json<Lpar>({ method: 'GET', path: this.lp(id) });
   deleteLpar = (id: string) => this.call({ method: 'DELETE', path: this.lp(id) }).then(() => undefined);
+  /** Creates the LPAR `name` with `body`, or finds it created with the same body (409 for another). */
+  putLpar = (name: string, body: Omit<CreateLpar, 'name'>) =>
+    this.json<Lpar>({ method: 'PUT', path: this.lp(name), headers: json, body: JSON.stringify(body) });
+  /** Boots the LPAR's tree again on its kernel (same id and name). */
+  rebootLpar = (id: string) => this.json<Lpar>({ method: 'POST', path: this.lp(id, '/reboot') });
+  /** Deletes every LPAR; answers how many. */
+  deleteAllLpars = () =>
+    this.json<{ deleted: number }>({ method: 'DELETE', path: '/v1/lpars?confirm=true' }).then(
+      (r) => r.deleted,
+    );
   nodeByPath = (id: string, path: string) =>
     this.json<Node>({ method: 'GET', path: this.lp(id, `/nodes?path=${encodeURIComponent(path)}`) });
   nodeByAddress = (id: string, address: string) =>

@@ -204,7 +204,14 @@ interface CreatePlan {
   readonly capacity: ImageCapacity;
   /** For an upload: the blob's digest, known once `tree` ran (LPARs of one blob share its boot image). */
   readonly blobKey: () => string | null;
+  /** The request, kept with the LPAR (reboot, PUT). */
+  readonly input: CreateLparInput;
+  /** A reboot: the LPAR this one replaces under the same id and name once it has booted. */
+  readonly replacing: Lpar | null;
 }
+
+const ID_PREFIX = 'lpar-';
+const ID_SHAPE = /^lpar-[0-9]+$/;
 
 /** Bytes of a blob hashed per step: a 60 MB upload is hashed in slices between which the loop runs. */
 const HASH_BYTES_PER_STEP = 1 << 20;
@@ -222,6 +229,8 @@ function* blobDigestSteps(blob: Uint8Array): Generator<void, string, undefined> 
 /** A boot image shared by the LPARs booted from one blob, and which LPARs those are. */
 interface SharedImage {
   readonly image: BootImage;
+  /** The blob it was booted from (kept for reboots, once for all its LPARs). */
+  readonly blob: Uint8Array;
   readonly users: Set<string>;
 }
 
@@ -261,6 +270,10 @@ export class Registry {
   private readonly images = new Map<string, SharedImage>();
   /** The blob digest of each LPAR that shares a boot image. */
   private readonly imageOf = new Map<string, string>();
+  /** LPAR ids by name (URLs take either). */
+  private readonly byName = new Map<string, string>();
+  /** Each LPAR's creation request. */
+  private readonly inputs = new Map<string, CreateLparInput>();
   private nextId = 1;
   private readonly now: () => Date;
 
@@ -270,10 +283,16 @@ export class Registry {
     this.events = new EventHub(limits.maxEventsPerLpar);
   }
 
-  get(id: string): Lpar {
-    const lpar = this.lpars.get(id);
-    if (!lpar) throw notFound('LPAR', `no LPAR with id ${JSON.stringify(id)}`);
+  /** An LPAR by id or by name (ids and names never collide: `lpar-<n>` names only their own LPAR). */
+  get(idOrName: string): Lpar {
+    const lpar = this.lpars.get(idOrName) ?? this.lpars.get(this.byName.get(idOrName) ?? '');
+    if (!lpar) throw notFound('LPAR', `no LPAR with id or name ${JSON.stringify(idOrName)}`);
     return lpar;
+  }
+
+  /** The request an LPAR was created with (a reboot boots it again; PUT compares with it). */
+  creationInput(idOrName: string): CreateLparInput {
+    return this.inputs.get(this.get(idOrName).config.id)!;
   }
 
   system(name: string): ManagedSystem {
@@ -377,13 +396,16 @@ export class Registry {
   }
 
   /** The checks that need nothing but the request: the LPAR limit, the kernel, the name. */
-  private check(input: CreateLparInput): {
+  private check(
+    input: CreateLparInput,
+    replacing: Lpar | null = null,
+  ): {
     kernel: KernelProfile;
     id: string;
     name: string;
     partitionNo: number;
   } {
-    if (this.lpars.size + this.pending.size >= this.limits.maxLpars)
+    if (!replacing && this.lpars.size + this.pending.size >= this.limits.maxLpars)
       throw limitExceeded(`at most ${this.limits.maxLpars} LPARs (LPARSIM_MAX_LPARS)`);
     const base = kernelProfile(input.kernel);
     if (!base)
@@ -394,11 +416,17 @@ export class Registry {
     // A what-if kernel: the base profile with some switches overridden (docs/kernel-model.md).
     const kernel = customKernel(base, input.switches ?? {});
     if (typeof kernel === 'string') throw badRequest('Bad kernel switch', kernel);
-    const partitionNo = this.nextId;
-    const id = `lpar-${partitionNo}`;
-    const name = input.name ?? id;
+    const partitionNo = replacing ? Number(replacing.config.id.slice(ID_PREFIX.length)) : this.nextId;
+    const id = `${ID_PREFIX}${partitionNo}`;
+    const name = replacing ? replacing.config.name : (input.name ?? id);
+    // An id-shaped name would shadow that LPAR in URLs, which take an id or a name.
+    if (name !== id && ID_SHAPE.test(name))
+      throw badRequest(
+        'Reserved LPAR name',
+        `${JSON.stringify(name)} is the form of an LPAR id (lpar-<n>); choose another name`,
+      );
     for (const other of this.lpars.values())
-      if (other.config.name === name)
+      if (other !== replacing && other.config.name === name)
         throw conflict(
           'LPAR name taken',
           `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`,
@@ -416,8 +444,8 @@ export class Registry {
    * Every check a create makes before doing any work (an upload's scan is done by the caller), then
    * its reservation. Throws on refusal, having changed nothing.
    */
-  private plan(input: CreateLparInput, scan: FdtScan | null): CreatePlan {
-    const { kernel, id, name, partitionNo } = this.check(input);
+  private plan(input: CreateLparInput, scan: FdtScan | null, replacing: Lpar | null = null): CreatePlan {
+    const { kernel, id, name, partitionNo } = this.check(input, replacing);
     const o = input.options ?? {};
     const kernelOptions: KernelOptions = {
       refcountFull: o.refcountFull ?? DEFAULT_KERNEL_OPTIONS.refcountFull,
@@ -516,7 +544,7 @@ export class Registry {
     // Reserved from here: the id, the name, a place under LPARSIM_MAX_LPARS and the bytes.
     const reservation: Reservation = { id, name, bytes };
     this.pending.set(id, reservation);
-    this.nextId += 1;
+    if (!replacing) this.nextId += 1;
     const config: LparConfig = {
       id,
       name,
@@ -533,7 +561,7 @@ export class Registry {
       pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       ...(bootParams ? { bootParams } : {}),
     };
-    return { reservation, config, system, tree, capacity, blobKey: () => blobKey };
+    return { reservation, config, system, tree, capacity, blobKey: () => blobKey, input, replacing };
   }
 
   /** Generates or decodes the tree, boots it, and makes the LPAR visible; a failure gives back the reservation. */
@@ -549,19 +577,27 @@ export class Registry {
         fdt,
         (key && this.images.get(key)?.image) || new BootImage(plan.capacity),
       );
+      // A reboot's old model goes first, so that its share of the image passes to the new one.
+      if (plan.replacing) this.retire(plan.replacing, { type: 'lpar.rebooted', lpar: config.id });
       const shared = key ? this.images.get(key) : undefined;
-      if (key && !shared) this.images.set(key, { image: lpar.bootImage, users: new Set([config.id]) });
+      if (key && !shared)
+        this.images.set(key, { image: lpar.bootImage, blob: plan.input.dtb!, users: new Set([config.id]) });
       else if (shared?.image === lpar.bootImage) shared.users.add(config.id);
       if (key && this.images.get(key)?.image === lpar.bootImage) this.imageOf.set(config.id, key);
     } catch (e) {
       this.pending.delete(reservation.id);
       // The id goes back when no later create took one (a refused create changes nothing).
-      if (this.nextId === Number(reservation.id.slice('lpar-'.length)) + 1) this.nextId -= 1;
+      if (!plan.replacing && this.nextId === Number(reservation.id.slice(ID_PREFIX.length)) + 1)
+        this.nextId -= 1;
       throw e;
     }
     this.pending.delete(reservation.id);
     const id = config.id;
     this.lpars.set(id, lpar);
+    this.byName.set(config.name, id);
+    // An uploaded blob is kept once for all the LPARs that share its image.
+    const blob = this.images.get(this.imageOf.get(id) ?? '')?.blob;
+    this.inputs.set(id, blob && plan.input.dtb ? { ...plan.input, dtb: blob } : plan.input);
     for (const e of lpar.events.since(0)) this.events.publish(e);
     this.unsubscribers.set(
       id,
@@ -570,14 +606,44 @@ export class Registry {
     return lpar;
   }
 
-  delete(id: string): void {
-    this.get(id);
-    const lpar = this.lpars.get(id)!;
-    lpar.events.append([{ type: 'lpar.deleted', lpar: id }], lpar.k.clock.usec);
+  /** Boots the LPAR's tree again on its kernel, on the system it runs on now: a new model, same id and name. */
+  reboot(idOrName: string): Lpar {
+    const old = this.get(idOrName);
+    const input: CreateLparInput = { ...this.creationInput(old.config.id), system: old.system.name };
+    const scan = input.dtb ? completeSteps(scanDtbSteps(input.dtb, this.limits)) : null;
+    return completeSteps(this.build(this.plan(input, scan, old)));
+  }
+
+  /** reboot in slices of SLICE_MS, as createAsync. */
+  async rebootAsync(idOrName: string): Promise<Lpar> {
+    const old = this.get(idOrName);
+    const input: CreateLparInput = { ...this.creationInput(old.config.id), system: old.system.name };
+    const scan = input.dtb ? await runSliced(scanDtbSteps(input.dtb, this.limits)) : null;
+    return runSliced(this.build(this.plan(input, scan, old)));
+  }
+
+  delete(idOrName: string): void {
+    const lpar = this.get(idOrName);
+    this.retire(lpar, { type: 'lpar.deleted', lpar: lpar.config.id });
+  }
+
+  /** Every LPAR (those still booting finish and stay). */
+  deleteAll(): number {
+    const ids = [...this.lpars.keys()];
+    for (const id of ids) this.delete(id);
+    return ids.length;
+  }
+
+  /** The LPAR leaves the registry: its last event, its streams end, its share of a boot image goes. */
+  private retire(lpar: Lpar, last: { type: 'lpar.deleted' | 'lpar.rebooted'; lpar: string }): void {
+    const id = lpar.config.id;
+    lpar.events.append([last], lpar.k.clock.usec);
     this.unsubscribers.get(id)?.();
     this.unsubscribers.delete(id);
     lpar.events.close();
     this.lpars.delete(id);
+    this.byName.delete(lpar.config.name);
+    this.inputs.delete(id);
     this.grown.delete(id);
     const key = this.imageOf.get(id);
     this.imageOf.delete(id);

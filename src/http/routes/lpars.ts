@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lparDocument } from '../../lpar/documents.ts';
-import { badRequest } from '../../lpar/errors.ts';
+import { badRequest, conflict } from '../../lpar/errors.ts';
 import type { CreateLparInput } from '../../lpar/registry.ts';
 import { Items, LparParams, problemResponses, RawBody, StringEnum } from '../schemas/common.ts';
 import { CreateLparBody, KernelName, LparDoc } from '../schemas/lpars.ts';
@@ -16,6 +16,44 @@ const createdResponses = {
   422: Type.Ref('Problem'),
   507: Type.Ref('Problem'),
 };
+
+type CreateBody = Static<typeof CreateLparBody>;
+
+/** The registry's request from a JSON create body (POST /v1/lpars and PUT /v1/lpars/{name}). */
+function inputFromBody(b: CreateBody): CreateLparInput {
+  let dtb: Uint8Array | undefined;
+  if (b.dtb !== undefined) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
+    dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
+  }
+  return {
+    ...(b.name !== undefined ? { name: b.name } : {}),
+    profile: b.profile ?? 'power9',
+    kernel: b.kernel,
+    ...(b.phandleScheme ? { phandleScheme: b.phandleScheme } : {}),
+    ...(b.seed !== undefined ? { seed: b.seed } : {}),
+    ...(b.system ? { system: b.system } : {}),
+    ...(b.switches ? { switches: b.switches } : {}),
+    ...(b.options ? { options: b.options } : {}),
+    ...(dtb ? { dtb } : {}),
+  };
+}
+
+/** A creation request as comparable text: keys sorted at every level, blobs as base64. */
+function canonical(input: CreateLparInput): string {
+  const sorted = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v && typeof v === 'object')
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+      );
+    return v;
+  };
+  return JSON.stringify(sorted(input));
+}
 
 export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /**
@@ -48,24 +86,40 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: createdResponses,
       },
     },
+    async (req, reply) => created(req, reply, inputFromBody(req.body)),
+  );
+  app.put(
+    '/v1/lpars/:lpar',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Create an LPAR by name, idempotently',
+        description:
+          'The same body as POST /v1/lpars, with the LPAR\'s name in the URL (a `name` in the body must equal it). The first time it boots the LPAR (201, as POST); again with the same body it answers 200 with the LPAR as it is now and changes nothing; with a different body 409. So a compose client can be run any number of times.',
+        params: Type.Object({ lpar: CreateLparBody.properties.name }),
+        body: CreateLparBody,
+        response: { ...createdResponses, 200: LparDoc },
+      },
+    },
     async (req, reply) => {
-      const b = req.body;
-      let dtb: Uint8Array | undefined;
-      if (b.dtb !== undefined) {
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
-        dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
-      }
-      return created(req, reply, {
-        ...(b.name !== undefined ? { name: b.name } : {}),
-        profile: b.profile ?? 'power9',
-        kernel: b.kernel,
-        ...(b.phandleScheme ? { phandleScheme: b.phandleScheme } : {}),
-        ...(b.seed !== undefined ? { seed: b.seed } : {}),
-        ...(b.system ? { system: b.system } : {}),
-        ...(b.switches ? { switches: b.switches } : {}),
-        ...(b.options ? { options: b.options } : {}),
-        ...(dtb ? { dtb } : {}),
-      });
+      const name = req.params.lpar!;
+      if (req.body.name !== undefined && req.body.name !== name)
+        throw badRequest(
+          'Name mismatch',
+          `the body names ${JSON.stringify(req.body.name)}, the URL ${JSON.stringify(name)}`,
+        );
+      const input = { ...inputFromBody(req.body), name };
+      const existing = [...app.registry.lpars.values()].find((l) => l.config.name === name);
+      if (!existing) return created(req, reply, input);
+      if (canonical(app.registry.creationInput(existing.config.id)) !== canonical(input))
+        throw conflict(
+          'LPAR exists with another definition',
+          `an LPAR named ${JSON.stringify(name)} (${existing.config.id}) was created with a different body; delete it or PUT the same body`,
+        );
+      return reply
+        .code(200)
+        .header('location', `/v1/lpars/${existing.config.id}`)
+        .send(lparDocument(existing));
     },
   );
   app.post(
@@ -140,6 +194,54 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => lparDocument(app.registry.get(req.params.lpar)),
+  );
+  app.delete(
+    '/v1/lpars',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Delete every LPAR',
+        description:
+          'Removes all LPARs and ends their event streams, as DELETE of each would; needs `?confirm=true` (400 otherwise, changing nothing). LPARs still booting finish and stay. Ids are not reused.',
+        querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+          400: Type.Ref('Problem'),
+        },
+      },
+    },
+    async (req) => {
+      if (req.query.confirm !== true)
+        throw badRequest('Confirmation needed', 'DELETE /v1/lpars removes every LPAR: send ?confirm=true');
+      const deleted = app.registry.deleteAll();
+      req.log.info({ deleted }, 'all lpars deleted');
+      return { deleted };
+    },
+  );
+  app.post(
+    '/v1/lpars/:lpar/reboot',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'Reboot an LPAR',
+        description:
+          "Boots the same tree again (the built-in profile with the same options and seed, or the same blob) on the same kernel, on the managed system the LPAR runs on now, under the same id and name: a fresh kernel, OF state, dmesg and event log; migrations and references are gone. The old event streams end with `lpar.rebooted`. Waits behind the LPAR's running operations; checked against the memory budget (507) before any work.",
+        params: LparParams,
+        response: {
+          200: LparDoc,
+          409: Type.Ref('Problem'),
+          413: Type.Ref('Problem'),
+          507: Type.Ref('Problem'),
+          ...problemResponses,
+        },
+      },
+    },
+    async (req, reply) => {
+      const old = app.registry.get(req.params.lpar);
+      const lpar = await old.exclusive(() => app.registry.rebootAsync(old.config.id));
+      req.log.info({ lpar: lpar.config.id, nodes: lpar.of.nodes.size }, 'lpar rebooted');
+      return reply.code(200).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
+    },
   );
   app.delete(
     '/v1/lpars/:lpar',

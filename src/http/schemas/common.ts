@@ -70,7 +70,10 @@ export const Page = <T extends TSchema, P extends TProperties = Record<never, ne
 export const Open = <T extends TProperties>(props: T, description?: string) =>
   Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
 
-export const LparId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'LPAR id, e.g. lpar-1' });
+export const LparId = Type.String({
+  pattern: '^[A-Za-z0-9._-]{1,64}$',
+  description: 'LPAR id (lpar-1) or name',
+});
 export const LparParams = Type.Object({ lpar: LparId });
 
 export const PHANDLE_PATTERN = '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$';
