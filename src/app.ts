@@ -25,16 +25,24 @@ export interface BuildOptions {
   readonly logStream?: NodeJS.WritableStream;
 }
 
-let requestCounter = 0;
+/** A client's x-request-id is kept only when it is this safe to log and echo (issue 11). */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  // Per app, so two apps in one process (tests) number their requests apart.
+  let requestCounter = 0;
   const app = Fastify({
     logger: options.logStream
       ? { level: config.LOG_LEVEL, stream: options.logStream }
       : { level: config.LOG_LEVEL },
     bodyLimit: config.LPARSIM_BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`,
+    // The header is read here, not by fastify, which would take any value a client sends.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const sent = req.headers['x-request-id'];
+      if (typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent)) return sent;
+      return `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`;
+    },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
