@@ -1,6 +1,5 @@
 // struct device_node (K-NODE-1) and the states the simulator reports (K-NODE-5).
 
-import type { KernfsDir, KernfsFile } from '../kernel/kernfs.ts';
 import type { SlabObject } from '../kernel/slab.ts';
 import type { HolderTable, RefLedger } from './holders.ts';
 import { BootImage } from './image.ts';

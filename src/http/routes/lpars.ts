@@ -95,7 +95,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create an LPAR by name, idempotently',
         description:
-          'The same body as POST /v1/lpars, with the LPAR\'s name in the URL (a `name` in the body must equal it). The first time it boots the LPAR (201, as POST); again with the same body it answers 200 with the LPAR as it is now and changes nothing; with a different body 409. So a compose client can be run any number of times.',
+          "The same body as POST /v1/lpars, with the LPAR's name in the URL (a `name` in the body must equal it). The first time it boots the LPAR (201, as POST); again with the same body it answers 200 with the LPAR as it is now and changes nothing; with a different body 409. So a compose client can be run any number of times.",
         params: Type.Object({ lpar: CreateLparBody.properties.name }),
         body: CreateLparBody,
         response: { ...createdResponses, 200: LparDoc },
