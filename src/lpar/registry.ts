@@ -23,6 +23,7 @@ import {
   type FdtBootParams,
   FdtError,
   FdtLimitError,
+  FdtNameError,
   type FdtNode,
   type FdtScan,
   fdtDecodeSteps,
@@ -235,8 +236,9 @@ interface SharedImage {
 }
 
 /**
- * An uploaded blob, checked within the limits, in steps; a blob that cannot be read is a 422 problem,
- * one beyond the node or depth limit a 413 naming it.
+ * An uploaded blob, checked within the limits, in steps; a blob that cannot be read, or that names a
+ * node or property with a name no path component may have, is a 422 problem whose detail and `offset`
+ * member say where in the blob; one beyond the node or depth limit a 413 naming it.
  */
 function* scanDtbSteps(dtb: Uint8Array, limits: RegistryLimits): Generator<void, FdtScan, undefined> {
   try {
@@ -248,7 +250,13 @@ function* scanDtbSteps(dtb: Uint8Array, limits: RegistryLimits): Generator<void,
           ? `the blob has more than ${limits.maxNodesPerLpar} nodes; at most ${limits.maxNodesPerLpar} per LPAR (LPARSIM_MAX_NODES_PER_LPAR)`
           : `the blob nests deeper than ${limits.maxTreeDepth}; at most ${limits.maxTreeDepth} levels (LPARSIM_MAX_TREE_DEPTH)`,
       );
-    if (e instanceof FdtError) throw new LparError('unprocessable', 'Unreadable device tree blob', e.message);
+    if (e instanceof FdtError)
+      throw new LparError(
+        'unprocessable',
+        e instanceof FdtNameError ? 'Unsafe name in device tree blob' : 'Unreadable device tree blob',
+        e.message,
+        e.offset === undefined ? {} : { offset: e.offset },
+      );
     throw e;
   }
 }

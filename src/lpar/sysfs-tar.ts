@@ -8,6 +8,11 @@
 // the tree must not change while the archive is written, which the export route ensures by holding the
 // LPAR's operation queue (src/http/routes/exports.ts).
 //
+// Entry names are safe to extract (issue 11): every one is `base/` followed by sysfs names, and a name
+// that is not one safe path component (empty, `.`, `..`, or holding `/` or NUL) is left out of the
+// archive with everything under it (isTarComponent). Uploads refuse such names (src/of/fdt.ts), but
+// an ofdt write can still make them, as the kernel's parser does (docs/kernel-notes.md, note 33).
+//
 // An export only looks (issue 9): a property file's bytes are taken from the property it shows, as
 // the kernel's read would copy them, without running the file's reader, entering a task or taking a
 // reference; nodes are matched to their directories by walking the tree beside the directories.
@@ -193,6 +198,17 @@ class TarWriter {
 
 // ---- the walk ----
 
+/**
+ * Whether a sysfs name can be one component of an entry name: an extractor that trusts names must not
+ * be able to climb out of its directory (`..`), write elsewhere (`/`), or see a name cut short (NUL).
+ * The rest of the archive is unchanged: like tar(1) run on the partition, which skips `.`, `..` and
+ * empty names when it reads a directory and cannot stat a name with `/` in it, the archive leaves them
+ * out (and, for a directory, its whole subtree).
+ */
+export function isTarComponent(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+}
+
 const byName = (a: KernfsNode, b: KernfsNode) => (a.name < b.name ? -1 : 1);
 /** Directories up to this size are sorted at once; bigger ones by a merge sort in steps. */
 const SORT_AT_ONCE = 4096;
@@ -274,6 +290,10 @@ export function* sysfsTarChunks(lpar: Lpar): Generator<Uint8Array | null, void, 
         continue;
       }
       const entry = frame.entries[frame.next++]!;
+      if (!isTarComponent(entry.name)) {
+        if (++work % 256 === 0) yield null;
+        continue;
+      }
       const name = `${frame.prefix}/${entry.name}`;
       if (entry.kind === 'dir') {
         out.entry('directory', `${name}/`, entry.mode);

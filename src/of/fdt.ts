@@ -50,7 +50,24 @@ const U64_LIMIT = 1n << 64n;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-export class FdtError extends Error {}
+/** A blob that cannot be read. `offset`: the byte of the blob where the problem is, named in the message too. */
+export class FdtError extends Error {
+  readonly offset: number | undefined;
+  constructor(message: string, offset?: number) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+/**
+ * A node or property name that no path component may hold (a sysfs directory or file, a tar entry):
+ * empty (except the root's), `.`, `..`, with a `/`, NUL or newline, or over FDT_MAX_NAME_BYTES. The
+ * kernel accepts them (docs/kernel-notes.md, note 32); uploads refuse them.
+ */
+export class FdtNameError extends FdtError {}
+
+/** NAME_MAX: the longest node or property name an upload may carry, in bytes. */
+export const FDT_MAX_NAME_BYTES = 255;
 
 /**
  * How the codec walks a tree it did not build: its name (the root's is ""), its properties, and its
@@ -128,6 +145,11 @@ const align4 = (n: number) => (n + 3) & ~3;
 export const FDT_CHUNK_BYTES = 64 * 1024;
 /** Nodes between the encoder's and decoder's yields (`null` steps): a bounded amount of work. */
 export const FDT_NODES_PER_STEP = 512;
+/**
+ * Tokens (and reservation entries) between the scan's and decoder's yields, whatever the nodes: a blob
+ * of 15 million FDT_NOPs or properties in one node is still read in bounded steps.
+ */
+export const FDT_TOKENS_PER_STEP = 8192;
 
 /** A growable output that hands out full chunks: each yielded chunk belongs to the consumer. */
 class ChunkWriter {
@@ -343,7 +365,7 @@ function reader(blob: Uint8Array) {
   const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
   const check = (off: number, n: number) => {
     if (off < 0 || off + n > blob.length)
-      throw new FdtError(`read past the end of the blob at offset ${off}`);
+      throw new FdtError(`read past the end of the blob at offset ${off}`, off);
   };
   return {
     u32(off: number): number {
@@ -359,28 +381,104 @@ function reader(blob: Uint8Array) {
 
 type Reader = ReturnType<typeof reader>;
 
+/**
+ * The header, checked as libfdt's fdt_check_header does (4.18 onwards) and further: versions 16..17
+ * readable and consistent (last_comp_version not above version), totalsize within the blob and at
+ * least the header, the struct block 4-byte aligned, each block starting after the header and ending
+ * within totalsize, and the struct and strings blocks apart (the reservation block is placed against
+ * them by memReserveMapLimit). Every message names the offset: of the block, or of the header field.
+ */
 function readHeader(blob: Uint8Array, r: Reader): FdtHeader {
   if (blob.length < HEADER_SIZE)
-    throw new FdtError(`blob is ${blob.length} bytes, shorter than the 40-byte FDT header`);
-  if (r.u32(0) !== FDT_MAGIC) throw new FdtError(`bad magic 0x${r.u32(0).toString(16)}, expected 0xd00dfeed`);
-  const total = r.u32(4);
-  const offStruct = r.u32(8);
-  const offStrings = r.u32(12);
+    throw new FdtError(
+      `blob is ${blob.length} bytes, shorter than the 40-byte FDT header (it ends at offset ${blob.length})`,
+      blob.length,
+    );
+  if (r.u32(0) !== FDT_MAGIC)
+    throw new FdtError(`bad magic 0x${r.u32(0).toString(16)} at offset 0, expected 0xd00dfeed`, 0);
   const version = r.u32(20);
   const lastComp = r.u32(24);
-  if (total > blob.length) throw new FdtError(`header says ${total} bytes but the blob has ${blob.length}`);
-  if (version < 16 || lastComp > 17)
-    throw new FdtError(`unsupported FDT version ${version} (last compatible ${lastComp})`);
+  if (version < 16)
+    throw new FdtError(`FDT version ${version} (header offset 20) is older than 16, the oldest readable`, 20);
+  if (lastComp > 17)
+    throw new FdtError(
+      `last_comp_version ${lastComp} (header offset 24) is newer than 17, the newest readable`,
+      24,
+    );
+  if (lastComp > version)
+    throw new FdtError(
+      `last_comp_version ${lastComp} (header offset 24) is newer than the blob's version ${version} (header offset 20)`,
+      24,
+    );
+  const headerSize = version >= 17 ? HEADER_SIZE : HEADER_SIZE_V16;
+  const total = r.u32(4);
+  if (total > blob.length)
+    throw new FdtError(
+      `totalsize ${total} (header offset 4) is past the end of the ${blob.length}-byte blob`,
+      4,
+    );
+  if (total < headerSize)
+    throw new FdtError(
+      `totalsize ${total} (header offset 4) is smaller than the ${headerSize}-byte header`,
+      4,
+    );
+  const offStruct = r.u32(8);
+  const offStrings = r.u32(12);
+  const offRsvmap = r.u32(16);
   const sizeStrings = r.u32(32);
-  const sizeStruct = version >= 17 ? r.u32(36) : total - offStruct;
-  if (offStruct + sizeStruct > total || offStrings + sizeStrings > total)
-    throw new FdtError('struct or strings block outside the blob');
+  const blockStart = (what: string, start: number, field: number) => {
+    if (start < headerSize)
+      throw new FdtError(
+        `${what} at offset ${start} (header offset ${field}) overlaps the ${headerSize}-byte header`,
+        start,
+      );
+    if (start > total)
+      throw new FdtError(
+        `${what} at offset ${start} (header offset ${field}) starts past totalsize ${total}`,
+        start,
+      );
+  };
+  const blockEnd = (what: string, start: number, size: number, fields: string) => {
+    if (start + size > total)
+      throw new FdtError(
+        `${what} at offset ${start}, ${size} bytes (header offsets ${fields}), ends at offset ${start + size}, past totalsize ${total}`,
+        start,
+      );
+  };
+  blockStart('struct block', offStruct, 8);
+  if (offStruct % 4 !== 0)
+    throw new FdtError(
+      `struct block at offset ${offStruct} (header offset 8) is not 4-byte aligned`,
+      offStruct,
+    );
+  blockStart('strings block', offStrings, 12);
+  blockEnd('strings block', offStrings, sizeStrings, '12 and 32');
+  let sizeStruct: number;
+  if (version >= 17) {
+    sizeStruct = r.u32(36);
+    blockEnd('struct block', offStruct, sizeStruct, '8 and 36');
+  } else {
+    // Version 16 has no size_dt_struct: the block runs to the next block or to totalsize.
+    let end = total;
+    for (const start of [offStrings, offRsvmap]) if (start > offStruct && start < end) end = start;
+    sizeStruct = end - offStruct;
+  }
+  if (
+    sizeStruct > 0 &&
+    sizeStrings > 0 &&
+    offStruct < offStrings + sizeStrings &&
+    offStrings < offStruct + sizeStruct
+  )
+    throw new FdtError(
+      `the struct block (offsets ${offStruct} to ${offStruct + sizeStruct}) and the strings block (offsets ${offStrings} to ${offStrings + sizeStrings}) overlap at offset ${Math.max(offStruct, offStrings)}`,
+      Math.max(offStruct, offStrings),
+    );
   return {
     total,
     offStruct,
     offStrings,
-    offRsvmap: r.u32(16),
-    headerSize: version >= 17 ? HEADER_SIZE : HEADER_SIZE_V16,
+    offRsvmap,
+    headerSize,
     bootCpuidPhys: r.u32(28),
     sizeStrings,
     sizeStruct,
@@ -401,15 +499,20 @@ function memReserveMapLimit(h: FdtHeader): { end: number; what: string } {
   if (h.offRsvmap >= h.total)
     throw new FdtError(
       `memory reservation block at offset ${h.offRsvmap} is outside the blob (totalsize ${h.total})`,
+      h.offRsvmap,
     );
   if (h.offRsvmap < h.headerSize)
     throw new FdtError(
       `memory reservation block at offset ${h.offRsvmap} overlaps the ${h.headerSize}-byte header`,
+      h.offRsvmap,
     );
   let limit = { end: h.total, what: `the end of the blob (totalsize ${h.total})` };
   for (const b of blocks) {
     if (h.offRsvmap >= b.start && h.offRsvmap < b.start + b.size)
-      throw new FdtError(`memory reservation block at offset ${h.offRsvmap} lies inside ${b.what}`);
+      throw new FdtError(
+        `memory reservation block at offset ${h.offRsvmap} lies inside ${b.what} (offsets ${b.start} to ${b.start + b.size})`,
+        h.offRsvmap,
+      );
     if (b.start > h.offRsvmap && b.start < limit.end)
       limit = { end: b.start, what: `${b.what} at offset ${b.start}` };
   }
@@ -423,15 +526,19 @@ function memReserveMapLimit(h: FdtHeader): { end: number; what: string } {
  * it: refused, like a block that runs into the next block or past the blob, or an entry that wraps
  * past 2^64.
  */
-function readMemReserveMap(r: Reader, h: FdtHeader): FdtReserveEntry[] {
+function* readMemReserveMap(r: Reader, h: FdtHeader): Generator<void, FdtReserveEntry[], undefined> {
   const limit = memReserveMapLimit(h);
   if (h.offRsvmap % 8 !== 0)
-    throw new FdtError(`memory reservation block at offset ${h.offRsvmap} is not 8-byte aligned`);
+    throw new FdtError(
+      `memory reservation block at offset ${h.offRsvmap} is not 8-byte aligned`,
+      h.offRsvmap,
+    );
   const out: FdtReserveEntry[] = [];
   for (let off = h.offRsvmap; ; off += RESERVE_ENTRY_SIZE) {
     if (off + RESERVE_ENTRY_SIZE > limit.end)
       throw new FdtError(
         `memory reservation block at offset ${h.offRsvmap} has no 0,0 terminator before ${limit.what}`,
+        h.offRsvmap,
       );
     const address = r.u64(off);
     const size = r.u64(off + 8);
@@ -439,12 +546,15 @@ function readMemReserveMap(r: Reader, h: FdtHeader): FdtReserveEntry[] {
     if (size === 0n)
       throw new FdtError(
         `memory reservation entry ${out.length} (offset ${off}) has address ${hex64(address)} and size 0; only the 0,0 terminator may have size 0`,
+        off,
       );
     if (address + size > U64_LIMIT)
       throw new FdtError(
         `memory reservation entry ${out.length} (offset ${off}) ${hex64(address)} + ${hex64(size)} wraps past 2^64`,
+        off,
       );
     out.push({ address, size });
+    if (out.length % FDT_TOKENS_PER_STEP === 0) yield;
   }
 }
 
@@ -486,10 +596,48 @@ interface StructVisitor {
   prop(name: string, valueStart: number, length: number): void;
 }
 
+const SLASH = 0x2f;
+const NEWLINE = 0x0a;
+const DOT = 0x2e;
+
 /**
- * The struct block token by token, with every check decoding makes: limits (nodes, depth), strings
- * inside their blocks, values inside the struct block, one root, balanced nodes, FDT_END last. The
- * scan and the decode share it, so a blob that scans cleanly decodes without error.
+ * Checks the name that starts at `start` in a block ending at `limit`, and returns where its NUL is.
+ * Reads at most FDT_MAX_NAME_BYTES + 1 bytes, so a name costs its length whatever follows it.
+ * `what` says which name it is (its offset is in the message: FdtNameError names it).
+ */
+function checkName(
+  blob: Uint8Array,
+  start: number,
+  limit: number,
+  what: string,
+  mayBeEmpty: boolean,
+): number {
+  const stop = Math.min(limit, start + FDT_MAX_NAME_BYTES + 1);
+  let i = start;
+  for (; i < stop; i++) {
+    const c = blob[i]!;
+    if (c === 0) break;
+    if (c === SLASH) throw new FdtNameError(`${what} contains "/" (at offset ${i})`, start);
+    if (c === NEWLINE) throw new FdtNameError(`${what} contains a newline (at offset ${i})`, start);
+  }
+  const length = i - start;
+  if (length > FDT_MAX_NAME_BYTES)
+    throw new FdtNameError(`${what} is longer than ${FDT_MAX_NAME_BYTES} bytes`, start);
+  if (i >= limit) throw new FdtError(`unterminated string at offset ${start}`, start);
+  if (length === 0 && !mayBeEmpty) throw new FdtNameError(`${what} is empty`, start);
+  if (blob[start] === DOT && (length === 1 || (length === 2 && blob[start + 1] === DOT)))
+    throw new FdtNameError(`${what} is "${length === 1 ? '.' : '..'}"`, start);
+  return i;
+}
+
+/**
+ * The struct block token by token, with every check decoding makes: limits (nodes, depth), names that
+ * can be path components (checkName; a node name's padding is zeros, so no name hides bytes after a
+ * NUL), strings inside their blocks, values inside the struct block, one root, balanced nodes,
+ * FDT_END last. The scan and the decode share it, so a blob that scans cleanly decodes without error.
+ * Linear: each token is read once, each node name and each distinct property name checked once, for
+ * at most FDT_MAX_NAME_BYTES + 1 bytes; a step is at most FDT_NODES_PER_STEP nodes and
+ * FDT_TOKENS_PER_STEP tokens.
  */
 function* walkStruct(
   blob: Uint8Array,
@@ -509,46 +657,66 @@ function* walkStruct(
   let maxDepth = 0;
   let depth = 0; // open nodes
   let rooted = false;
+  let tokens = 0;
   for (;;) {
-    if (off >= structEnd) throw new FdtError('struct block ended without FDT_END');
+    if (off + 4 > structEnd)
+      throw new FdtError(
+        `struct block at offset ${h.offStruct} ends at offset ${structEnd} without FDT_END`,
+        structEnd,
+      );
+    const at = off;
     const token = r.u32(off);
     off += 4;
+    if (++tokens % FDT_TOKENS_PER_STEP === 0) yield;
     if (token === FDT_BEGIN_NODE) {
-      const nul = blob.indexOf(0, off);
-      if (nul < 0 || nul >= structEnd) throw new FdtError(`unterminated string at offset ${off}`);
+      if (depth === 0 && rooted) throw new FdtError(`a second root node at offset ${at}`, at);
+      const nul = checkName(blob, off, structEnd, `node name at offset ${off}`, depth === 0);
+      const next = (nul + 1 + 3) & ~3; // offStruct is 4-aligned: so is every token
+      for (let i = nul + 1; i < next && i < structEnd; i++)
+        if (blob[i] !== 0)
+          throw new FdtNameError(
+            `node name at offset ${off} contains a NUL (at offset ${nul}) followed by byte 0x${blob[i]!.toString(16)} at offset ${i}`,
+            off,
+          );
       nodes += 1;
       if (nodes > limits.maxNodes) throw new FdtLimitError('nodes', `more than ${limits.maxNodes} nodes`);
       if (depth >= limits.maxDepth)
         throw new FdtLimitError('depth', `nesting deeper than ${limits.maxDepth}`);
-      if (depth === 0) {
-        if (rooted) throw new FdtError('more than one root node');
-        rooted = true;
-      }
+      rooted = true;
       if (depth > maxDepth) maxDepth = depth;
       visit?.begin(decodeName(blob, off, nul), depth);
       depth += 1;
-      off = (nul + 1 + 3) & ~3;
+      off = next;
       if (nodes % FDT_NODES_PER_STEP === 0) yield;
     } else if (token === FDT_END_NODE) {
-      if (depth === 0) throw new FdtError('FDT_END_NODE without a node');
+      if (depth === 0) throw new FdtError(`FDT_END_NODE without a node at offset ${at}`, at);
       depth -= 1;
       visit?.end();
     } else if (token === FDT_PROP) {
+      if (depth === 0) throw new FdtError(`property outside any node at offset ${at}`, at);
       const len = r.u32(off);
       const nameoff = r.u32(off + 4);
       off += 8;
-      if (off + len > structEnd) throw new FdtError(`property value past the struct block at offset ${off}`);
+      if (off + len > structEnd)
+        throw new FdtError(`property value past the struct block at offset ${off}`, off);
       if (nameoff >= sizeStrings)
-        throw new FdtError(`property name offset ${nameoff} outside the strings block`);
+        throw new FdtError(
+          `the property at offset ${at} names string offset ${nameoff}, outside the ${sizeStrings}-byte strings block at offset ${offStrings}`,
+          at,
+        );
       let name = propNames.get(nameoff);
       if (name === undefined) {
         const start = offStrings + nameoff;
-        const nul = blob.indexOf(0, start);
-        if (nul < 0 || nul >= stringsEnd) throw new FdtError(`unterminated string at offset ${start}`);
+        const nul = checkName(
+          blob,
+          start,
+          stringsEnd,
+          `property name at offset ${start} (string offset ${nameoff}, named by the property at offset ${at})`,
+          false,
+        );
         name = decodeName(blob, start, nul);
         propNames.set(nameoff, name);
       }
-      if (depth === 0) throw new FdtError('property outside any node');
       properties += 1;
       valueBytes += len;
       visit?.prop(name, off, len);
@@ -556,11 +724,11 @@ function* walkStruct(
     } else if (token === FDT_NOP) {
       // skip
     } else if (token === FDT_END) {
-      if (depth !== 0) throw new FdtError('FDT_END inside an open node');
+      if (depth !== 0) throw new FdtError(`FDT_END inside an open node at offset ${at}`, at);
       break;
-    } else throw new FdtError(`unknown token 0x${token.toString(16)} at offset ${off - 4}`);
+    } else throw new FdtError(`unknown token 0x${token.toString(16)} at offset ${at}`, at);
   }
-  if (!rooted) throw new FdtError('no root node');
+  if (!rooted) throw new FdtError(`the struct block at offset ${h.offStruct} has no root node`, h.offStruct);
   return { nodes, properties, valueBytes, maxDepth };
 }
 
@@ -575,7 +743,7 @@ export function* fdtScanSteps(
 ): Generator<void, FdtScan, undefined> {
   const r = reader(blob);
   const h = readHeader(blob, r);
-  const reservations = readMemReserveMap(r, h);
+  const reservations = yield* readMemReserveMap(r, h);
   const counts = yield* walkStruct(blob, r, h, limits, null);
   return { ...counts, reservations, bootCpuidPhys: h.bootCpuidPhys, totalSize: h.total };
 }
@@ -609,7 +777,7 @@ export function* fdtDecodeSteps(
 ): Generator<void, FdtBlob, undefined> {
   const r = reader(blob);
   const h = readHeader(blob, r);
-  const reservations = readMemReserveMap(r, h);
+  const reservations = yield* readMemReserveMap(r, h);
   const share = options.shareValues === true;
   let root: FdtNode | null = null;
   const stack: FdtNode[] = [];

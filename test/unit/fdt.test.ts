@@ -1,16 +1,22 @@
-// The FDT codec's memory reservation block and boot_cpuid_phys (issue 9), and the `name` properties
-// unflattening makes (E13).
+// The FDT codec's memory reservation block and boot_cpuid_phys (issue 9), the `name` properties
+// unflattening makes (E13), and what an upload refuses (issue 11): names no path component may hold,
+// inconsistent headers, both with the offset; and the scan's bounded steps.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ofPeekNodeByPath } from '../../src/of/base.ts';
 import {
+  FDT_MAX_NAME_BYTES,
+  FDT_TOKENS_PER_STEP,
   type FdtBootParams,
   FdtError,
+  FdtNameError,
   type FdtNode,
   fdtDecode,
   fdtDecodeBlob,
   fdtEncode,
+  fdtScan,
+  fdtScanSteps,
 } from '../../src/of/fdt.ts';
 import { cString, enc } from '../../src/of/property.ts';
 import { bootTree } from '../helpers/model.ts';
@@ -164,5 +170,148 @@ describe('unflatten makes missing name properties (E13)', () => {
       ['reg', 'name'],
     );
     assert.equal(cString(named.properties.at(1).value), 'x');
+  });
+});
+
+/** The error a scan of `blob` throws (it must throw). */
+function scanError(blob: Uint8Array): FdtError {
+  try {
+    fdtScan(blob, LIMITS);
+  } catch (e) {
+    assert.ok(e instanceof FdtError, String(e));
+    return e;
+  }
+  assert.fail('the scan accepted the blob');
+}
+
+/** `blob` with `bytes` inserted into its struct block at `at` (sizes and later offsets moved). */
+function insertIntoStruct(blob: Uint8Array, at: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(blob.length + bytes.length);
+  out.set(blob.subarray(0, at));
+  out.set(bytes, at);
+  out.set(blob.subarray(at), at + bytes.length);
+  const v = view(out);
+  v.setUint32(4, v.getUint32(4) + bytes.length);
+  v.setUint32(12, v.getUint32(12) + bytes.length);
+  v.setUint32(36, v.getUint32(36) + bytes.length);
+  return out;
+}
+
+describe('names an upload refuses (issue 11): FdtNameError with the offset of the name', () => {
+  const child = (name: string) =>
+    fdtEncode({ name: '', props: [], children: [{ name, props: [], children: [] }] });
+  const prop = (name: string) => fdtEncode({ name: '', props: [{ name, value: enc.u32(1) }], children: [] });
+
+  it('node names: "/", newline, empty, ".", "..", over 255 bytes, bytes after a NUL; the offset is the name’s', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['a/b', /contains "\/" \(at offset 69\)/],
+      ['ab\n', /contains a newline \(at offset 70\)/],
+      ['', /is empty/],
+      ['.', /is "\."/],
+      ['..', /is "\.\."/],
+      ['x'.repeat(FDT_MAX_NAME_BYTES + 1), /is longer than 255 bytes/],
+      ['ab\0cd', /contains a NUL \(at offset 70\) followed by byte 0x63 at offset 71/],
+    ];
+    for (const [name, reason] of cases) {
+      const e = scanError(child(name));
+      assert.ok(e instanceof FdtNameError, `${JSON.stringify(name)}: ${e.message}`);
+      assert.equal(e.offset, 68, JSON.stringify(name));
+      assert.match(e.message, /^node name at offset 68 /);
+      assert.match(e.message, reason);
+      assert.throws(() => fdtDecodeBlob(child(name), LIMITS), FdtNameError, 'the decode refuses it too');
+    }
+  });
+
+  it('property names: the same rules, at the name’s offset in the strings block', () => {
+    for (const name of ['a/b', 'a\nb', '', '.', '..', 'y'.repeat(256)]) {
+      const blob = prop(name);
+      const at = view(blob).getUint32(12);
+      const e = scanError(blob);
+      assert.ok(e instanceof FdtNameError, `${JSON.stringify(name)}: ${e.message}`);
+      assert.equal(e.offset, at, JSON.stringify(name));
+      assert.match(
+        e.message,
+        new RegExp(
+          `^property name at offset ${at} \\(string offset 0, named by the property at offset 64\\)`,
+        ),
+      );
+    }
+  });
+
+  it('accepts what is safe: the root’s empty name, 255 bytes, dots inside a name, `#`, `@`, `,`', () => {
+    const safe = fdtEncode({
+      name: '',
+      props: [{ name: 'p'.repeat(255), value: enc.u32(1) }],
+      children: [
+        { name: 'n'.repeat(255), props: [{ name: '...', value: enc.u32(2) }], children: [] },
+        { name: 'PowerPC,POWER9@8', props: [{ name: '.hidden', value: enc.u32(3) }], children: [] },
+        { name: 'a..b#1', props: [], children: [] },
+      ],
+    });
+    assert.equal(fdtScan(safe, LIMITS).nodes, 4);
+  });
+
+  it('a name costs at most 256 bytes to check: a name offset into a long run without NUL stops there', () => {
+    const blob = prop('z'.repeat(100_000));
+    assert.match(scanError(blob).message, /is longer than 255 bytes$/);
+  });
+});
+
+describe('headers an upload refuses (issue 11), and version 16', () => {
+  const blob = fdtEncode(bare(), BOOT);
+  const v = view(blob);
+  const offStruct = v.getUint32(8);
+  const offStrings = v.getUint32(12);
+  const total = v.getUint32(4);
+
+  it('every refusal names an offset, and FdtError carries it', () => {
+    const cases: Array<[Uint8Array, number, RegExp]> = [
+      [
+        setHeader(setHeader(blob, 20, 16), 24, 17),
+        24,
+        /last_comp_version 17 .* newer than the blob's version 16/,
+      ],
+      [setHeader(blob, 4, 20), 4, /totalsize 20 \(header offset 4\) is smaller than the 40-byte header/],
+      [setHeader(blob, 12, offStruct + 4), offStruct + 4, /overlap at offset/],
+      [setHeader(blob, 8, offStruct + 1), offStruct + 1, /not 4-byte aligned/],
+      [setHeader(blob, 8, total + 4), total + 4, /starts past totalsize/],
+      [setHeader(blob, 32, total), offStrings, /past totalsize/],
+    ];
+    for (const [bad, offset, reason] of cases) {
+      const e = scanError(bad);
+      assert.match(e.message, reason);
+      assert.equal(e.offset, offset, e.message);
+      assert.match(e.message, new RegExp(`offset ${offset}\\b`));
+      assert.ok(!(e instanceof FdtNameError));
+    }
+  });
+
+  it('the reservation block’s refusals carry their offset too', () => {
+    assert.equal(scanError(setHeader(blob, 16, 44)).offset, 44);
+    const sizeZero = blob.slice();
+    view(sizeZero).setBigUint64(64, 0n);
+    assert.equal(scanError(sizeZero).offset, 56);
+  });
+
+  it('a version-16 blob (no size_dt_struct) reads its struct block up to the next block', () => {
+    const v16 = setHeader(blob, 20, 16);
+    const back = fdtDecodeBlob(v16, LIMITS);
+    assert.equal(JSON.stringify(back.root), JSON.stringify(bare()));
+    assert.deepEqual(back.reservations, BOOT.reservations);
+  });
+});
+
+describe('the scan runs in bounded steps (issue 11)', () => {
+  it('yields every FDT_TOKENS_PER_STEP tokens, even in one node: 100k FDT_NOPs are many steps', () => {
+    const base = fdtEncode({ name: '', props: [], children: [] });
+    const at = view(base).getUint32(8) + 8; // after the root's FDT_BEGIN_NODE and empty name
+    const nops = new Uint8Array(4 * 100_000);
+    for (let i = 0; i < 100_000; i++) view(nops).setUint32(4 * i, 4);
+    const blob = insertIntoStruct(base, at, nops);
+    const steps = fdtScanSteps(blob, LIMITS);
+    let yields = 0;
+    for (let r = steps.next(); !r.done; r = steps.next()) yields += 1;
+    assert.ok(yields >= Math.floor(100_000 / FDT_TOKENS_PER_STEP), `${yields} steps`);
+    assert.equal(fdtScan(blob, LIMITS).nodes, 1);
   });
 });
