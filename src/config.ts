@@ -28,7 +28,11 @@ export const DEFAULT_BODY_LIMIT_BYTES = 96 * 1024 * 1024;
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port to listen on' }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Address to listen on' }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Address to listen on: loopback unless asked (the container image sets 0.0.0.0)',
+  }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
@@ -105,7 +109,8 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 600_000,
     default: 10_000,
-    description: 'How long shutdown waits for in-flight requests',
+    description:
+      'How long SIGTERM/SIGINT lets in-flight requests and downloads finish; connections still open then are reset',
   }),
 });
 
