@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
+import { registerAuth } from './http/plugins/auth.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.addSchema(Problem);
   registerProblemHandlers(app);
+  await registerAuth(app, config.LPARSIM_TOKEN);
   await registerSwagger(app);
   await app.register(healthRoutes);
   await app.register(catalogueRoutes);

@@ -37,6 +37,15 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  LPARSIM_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      maxLength: 512,
+      pattern: '^[\\x21-\\x7e]+$',
+      description:
+        'When set, every route but /healthz and /readyz needs Authorization: Bearer <token> (401 otherwise); at least 16 printable characters',
+    }),
+  ),
   LPARSIM_MAX_LPARS: Type.Integer({
     minimum: 1,
     maximum: 100_000,
@@ -119,6 +128,9 @@ export type Config = Static<typeof ConfigSchema>;
 export class ConfigError extends Error {}
 
 /** Reads the known variables from `env`, applies defaults, and validates; throws ConfigError naming the variable. */
+/** Variables whose values are never printed. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['LPARSIM_TOKEN']);
+
 export function loadConfig(env: Record<string, string | undefined> = {}): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.properties)) {
@@ -129,7 +141,9 @@ export function loadConfig(env: Record<string, string | undefined> = {}): Config
   const first = Value.Errors(ConfigSchema, converted).First();
   if (first) {
     const variable = first.path.replace(/^\//, '') || 'configuration';
-    throw new ConfigError(`invalid ${variable}=${JSON.stringify(env[variable] ?? '')}: ${first.message}`);
+    // A secret is never echoed, not even a malformed one.
+    const shown = SECRET_VARIABLES.has(variable) ? '(hidden)' : JSON.stringify(env[variable] ?? '');
+    throw new ConfigError(`invalid ${variable}=${shown}: ${first.message}`);
   }
   return converted as Config;
 }

@@ -36,7 +36,7 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const client = new LparsimClient(undiciTransport(values.url!));
+const client = new LparsimClient(undiciTransport(values.url!, process.env.LPARSIM_TOKEN || undefined));
 const [command, ...args] = positionals;
 const need = (n: number) => {
   if (args.length < n) throw new Error(`${command} needs ${n} argument${n > 1 ? 's' : ''}\n${USAGE}`);

@@ -17,12 +17,17 @@ export interface HttpResponse {
 
 export type Transport = (req: HttpRequest) => Promise<HttpResponse>;
 
-export function undiciTransport(baseUrl: string): Transport {
+/**
+ * HTTP over undici. With a token (the CLI and scenario runner pass LPARSIM_TOKEN) every request
+ * carries `Authorization: Bearer <token>`.
+ */
+export function undiciTransport(baseUrl: string, token: string | undefined = undefined): Transport {
   const base = baseUrl.replace(/\/$/, '');
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   return async (req) => {
     const res = await request(`${base}${req.path}`, {
       method: req.method,
-      headers: req.headers ?? {},
+      headers: { ...auth, ...(req.headers ?? {}) },
       ...(req.body !== undefined ? { body: req.body } : {}),
     });
     const body = new Uint8Array(await res.body.arrayBuffer());

@@ -95,7 +95,8 @@ async function main(): Promise<number> {
   // Only now, with every file good and something to run, reach for the service.
   let close = async () => {};
   let client: LparsimClient;
-  if (values.url) client = new LparsimClient(undiciTransport(values.url));
+  if (values.url)
+    client = new LparsimClient(undiciTransport(values.url, process.env.LPARSIM_TOKEN || undefined));
   else {
     const app = await buildApp({ ...loadConfig({}), LOG_LEVEL: 'silent' });
     client = new LparsimClient(injectTransport(app));

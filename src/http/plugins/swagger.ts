@@ -3,6 +3,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { BEARER_SCHEME } from './auth.ts';
 
 export const OPENAPI_INFO = {
   title: 'lparsim',
@@ -34,6 +35,8 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
       openapi: '3.1.0',
       info: OPENAPI_INFO,
       servers: [{ url: '/' }],
+      components: { securitySchemes: { bearerAuth: BEARER_SCHEME } },
+      security: [{ bearerAuth: [] }],
       tags: [
         { name: 'health', description: 'Liveness, readiness, metrics' },
         { name: 'catalogue', description: 'Kernel profiles, tree profiles and managed systems' },

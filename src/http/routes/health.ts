@@ -9,7 +9,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Liveness',
-        description: 'Inspection (no side effects).',
+        description: 'Inspection (no side effects). Needs no token.',
+        security: [],
         response: { 200: Type.Object({ status: Type.Literal('ok') }) },
       },
     },
@@ -21,8 +22,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['health'],
         summary: 'Readiness: the registry answers, with the memory budget and its use',
+        security: [],
         description:
-          'Inspection (no side effects). `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
+          'Inspection (no side effects). Needs no token. `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
         response: {
           200: Type.Object({
             status: Type.Literal('ready'),

@@ -129,7 +129,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'Create an LPAR from a flattened device tree sent as the raw body',
         description:
-          'For example the output of `dtc -I fs -O dtb /proc/device-tree` on a real partition: `curl --data-binary @tree.dtb -H "content-type: application/octet-stream" "…/v1/lpars/from-dtb?kernel=4.18"`. The blob is scanned before anything is built: a blob that cannot be read is 422; more nodes than LPARSIM_MAX_NODES_PER_LPAR or deeper nesting than LPARSIM_MAX_TREE_DEPTH is 413; no room in the memory budget is 507. Any tree.dtb lparsim exports can be sent back here under the default limits.',
+          'For example the output of `dtc -I fs -O dtb /proc/device-tree` on a real partition: `curl --data-binary @tree.dtb -H "content-type: application/octet-stream" "…/v1/lpars/from-dtb?kernel=4.18"`. The blob is scanned before anything is built: a blob that cannot be read is 422; more nodes than LPARSIM_MAX_NODES_PER_LPAR or deeper nesting than LPARSIM_MAX_TREE_DEPTH is 413; no room in the memory budget is 507. Any tree.dtb lparsim exports can be sent back here under the default limits, unless ofdt writes gave nodes or properties names that are not one safe path component (docs/kernel-notes.md, note 33).',
         querystring: Type.Object(
           {
             kernel: KernelName,
