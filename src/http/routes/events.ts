@@ -25,10 +25,11 @@ function lastEventId(req: FastifyRequest, since: number | undefined): number {
   return fromHeader ?? since ?? 0;
 }
 
-/** Open streams, ended when the server closes so shutdown is not held up. */
-const openStreams = new Set<() => void>();
+/** Open streams of one app, ended when that app closes so shutdown is not held up (and no other app's). */
+type OpenStreams = Set<() => void>;
 
 function stream(
+  openStreams: OpenStreams,
   req: FastifyRequest,
   reply: FastifyReply,
   backlog: ReadonlyArray<{ id: number; event: LparEvent }>,
@@ -66,6 +67,7 @@ function stream(
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const openStreams: OpenStreams = new Set();
   app.addHook('preClose', async () => {
     for (const close of [...openStreams]) close();
   });
@@ -87,7 +89,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const lpar = app.registry.get(req.params.lpar);
       const after = lastEventId(req, req.query.since);
       const backlog = lpar.events.since(after).map((event) => ({ id: event.id, event }));
-      stream(req, reply, backlog, req.query.follow !== false, (send, end) => {
+      stream(openStreams, req, reply, backlog, req.query.follow !== false, (send, end) => {
         const unsubscribe = lpar.events.subscribe((e) => send(e, e.id));
         const unclose = lpar.events.onClose(end);
         return () => {
@@ -112,7 +114,9 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       const hub = app.registry.events;
       const after = lastEventId(req, req.query.since);
-      stream(req, reply, hub.since(after), req.query.follow !== false, (send) => hub.subscribe(send));
+      stream(openStreams, req, reply, hub.since(after), req.query.follow !== false, (send) =>
+        hub.subscribe(send),
+      );
     },
   );
 };
