@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import './http/context.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
-import { registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes } from './http/routes/events.ts';
@@ -48,6 +48,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
     },
     routerOptions: { maxParamLength: 4096 },
+    // Errors Node's HTTP parser raises before there is a request (oversized headers, 431; a request
+    // that timed out, 408; a malformed one, 400) are problems too, written to the socket as it closes.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, title, detail] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [
+              431,
+              'Request header fields too large',
+              'the request headers exceed the server limit (node --max-http-header-size)',
+            ]
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request timeout', 'the request was not received in time']
+            : [400, 'Bad request', 'the request could not be parsed as HTTP/1.1'];
+      const slug =
+        status === 431 ? 'header-fields-too-large' : status === 408 ? 'request-timeout' : 'bad-request';
+      const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail });
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+      socket.destroy(err);
+    },
     // Errors fastify raises before routing (bad URL encoding, bad content type) are problems too.
     frameworkErrors: (error, request, reply) => {
       sendProblem(reply, request, error.statusCode ?? 400, 'bad-request', 'Bad request', error.message);

@@ -15,6 +15,7 @@ const STATUS: Readonly<Record<ProblemKind, number>> = {
   'task-killed': 409,
   panicked: 409,
   'insufficient-storage': 507,
+  'unsupported-media-type': 415,
 };
 
 export function sendProblem(

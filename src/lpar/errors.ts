@@ -9,7 +9,8 @@ export type ProblemKind =
   | 'unprocessable'
   | 'task-killed'
   | 'panicked'
-  | 'insufficient-storage';
+  | 'insufficient-storage'
+  | 'unsupported-media-type';
 
 export class LparError extends Error {
   readonly kind: ProblemKind;

@@ -126,21 +126,29 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['edits'],
         summary: 'One write(2) to /proc/ppc64/ofdt',
         description:
-          'Kernel action: models ofdt_write and its do_* command as task `drmgr`, with every side effect of that command (lookups by path or through the phandle cache, references, attach and detach with sysfs and the reconfig notifier chain, dmesg). The body is the exact bytes a tool such as drmgr writes (application/octet-stream or text/plain). Errors answer problem+json with `errno` (EINVAL 400, ENODEV 404, EBUSY 409). A write the kernel fails leaves what the kernel leaves (e.g. its parse-failure line in dmesg, or a leaked lookup reference).',
+          'Kernel action: models ofdt_write and its do_* command as task `drmgr`, with every side effect of that command (lookups by path or through the phandle cache, references, attach and detach with sysfs and the reconfig notifier chain, dmesg). The body is the exact bytes a tool such as drmgr writes (application/octet-stream or text/plain; a JSON body is 415). Errors answer problem+json with `errno` (EINVAL 400, ENODEV 404, EBUSY 409). A write the kernel fails leaves what the kernel leaves (e.g. its parse-failure line in dmesg, or a leaked lookup reference).',
         params: Type.Object({ lpar: LparId }),
         consumes: ['application/octet-stream', 'text/plain'],
         body: RawBody('the exact bytes of one write(2) to /proc/ppc64/ofdt'),
-        response: problemOrOk,
+        response: { ...problemOrOk, 415: Type.Ref('Problem') },
       },
     },
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
       const body = req.body as unknown;
+      // A write(2) is bytes: a body fastify parsed (JSON) is not what any tool writes, and its text
+      // would not be the bytes the client meant.
+      if (body !== undefined && !(body instanceof Uint8Array))
+        throw new LparError(
+          'unsupported-media-type',
+          'Unsupported media type',
+          `an ofdt write is the raw bytes of one write(2): send application/octet-stream or text/plain, not ${JSON.stringify(String(req.headers['content-type'] ?? ''))}; the JSON equivalents are POST …/nodes, …/properties`,
+        );
       // A view of the body, not a copy: a write can be as large as the body limit.
       const bytes =
         body instanceof Uint8Array
           ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
-          : new TextEncoder().encode(String(body ?? ''));
+          : new Uint8Array(0);
       return write(app.registry, lpar, bytes);
     },
   );
