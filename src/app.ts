@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
+import { registerJournal } from './http/journal.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
@@ -19,6 +20,8 @@ import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { Problem } from './http/schemas/common.ts';
+import { ServiceClock } from './journal/clock.ts';
+import { Journal } from './journal/journal.ts';
 import { Registry } from './lpar/registry.ts';
 
 export interface BuildOptions {
@@ -82,18 +85,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,
     maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES,
   };
+  // Every reading of real time a model sees (journal/clock.ts): recorded with journaled requests.
+  const clock = new ServiceClock();
+  app.decorate('clock', clock);
   app.decorate(
     'registry',
-    new Registry({
-      pathLimits,
-      maxLpars: config.LPARSIM_MAX_LPARS,
-      maxNodesPerLpar: config.LPARSIM_MAX_NODES_PER_LPAR,
-      maxEventsPerLpar: config.LPARSIM_MAX_EVENTS_PER_LPAR,
-      maxDmesgLines: config.LPARSIM_MAX_DMESG_LINES,
-      maxMigrationsKept: config.LPARSIM_MAX_MIGRATIONS_KEPT,
-      maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
-      memoryBudgetBytes: config.LPARSIM_MEMORY_BUDGET_MB * 1024 * 1024,
-    }),
+    new Registry(
+      {
+        pathLimits,
+        maxLpars: config.LPARSIM_MAX_LPARS,
+        maxNodesPerLpar: config.LPARSIM_MAX_NODES_PER_LPAR,
+        maxEventsPerLpar: config.LPARSIM_MAX_EVENTS_PER_LPAR,
+        maxDmesgLines: config.LPARSIM_MAX_DMESG_LINES,
+        maxMigrationsKept: config.LPARSIM_MAX_MIGRATIONS_KEPT,
+        maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
+        memoryBudgetBytes: config.LPARSIM_MEMORY_BUDGET_MB * 1024 * 1024,
+      },
+      () => clock.now(),
+    ),
   );
   app.decorate('pathLimits', {
     maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,
@@ -114,6 +123,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addSchema(Problem);
   registerProblemHandlers(app);
   await registerAuth(app, config.LPARSIM_TOKEN);
+  if (config.LPARSIM_DATA_DIR) {
+    const journal = new Journal(config.LPARSIM_DATA_DIR);
+    registerJournal(app, journal, clock);
+    app.addHook('onClose', async () => journal.close());
+  }
   await registerSwagger(app);
   await app.register(healthRoutes);
   await app.register(catalogueRoutes);

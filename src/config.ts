@@ -37,6 +37,13 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  LPARSIM_DATA_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Directory of the durable journal (journal.sqlite): every request that changes a model is written there before it is answered, and replayed at start. Unset: state is in memory',
+    }),
+  ),
   LPARSIM_TOKEN: Type.Optional(
     Type.String({
       minLength: 16,

@@ -84,6 +84,18 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // The journal first (LPARSIM_DATA_DIR): the service listens with every LPAR as it was.
+  if (app.journalReplay) {
+    const started = performance.now();
+    const replay = await app.journalReplay();
+    const ms = Math.round(performance.now() - started);
+    if (replay.diverged.length)
+      app.log.error(
+        { diverged: replay.diverged.slice(0, 20), count: replay.diverged.length },
+        'journal replay diverged',
+      );
+    app.log.info({ entries: replay.entries, ms, lpars: app.registry.lpars.size }, 'journal replayed');
+  }
   await app.listen({ port: config.PORT, host: config.HOST });
 }
 

@@ -85,6 +85,8 @@ export class Lpar {
   get nextRefId(): number {
     return this.nextRef;
   }
+  /** Kernel actions run so far (Lpar.run): how the journal tells a GET that acted from one that looked. */
+  actions = 0;
   /** Serialises mutations (a migration may await persistence in later versions). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -126,6 +128,7 @@ export class Lpar {
    */
   run<T>(comm: string, fn: () => T): T {
     this.assertAlive();
+    this.actions += 1;
     try {
       return this.k.tasks.runAs(comm, fn);
     } catch (e) {

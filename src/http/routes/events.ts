@@ -45,6 +45,8 @@ function stream(
     connection: 'keep-alive',
     'x-request-id': req.id,
   });
+  // The headers go now: a stream with no backlog would otherwise answer only at the first heartbeat.
+  res.flushHeaders();
   const send = (e: LparEvent, id: number) =>
     res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
   for (const { id, event } of backlog) send(event, id);

@@ -62,8 +62,8 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ...(updates ? { updates } : {}),
             reserve: (bytes, what) => app.registry.assertMemoryFor(bytes, what),
           },
-          () => new Date(),
-          () => performance.now(),
+          () => app.clock.now(),
+          () => app.clock.ms(),
         ),
       );
       req.log.info(
