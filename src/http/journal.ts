@@ -74,13 +74,13 @@ export function registerJournal(app: FastifyInstance, journal: Journal, clock: S
     if (!replaying) clock.record();
   });
 
-  const finish = (req: Tracked, status: number | null) => {
+  const finish = (req: Tracked, status: number) => {
     const p = req[PENDING];
     if (!p?.release) return;
     try {
       const tape = replaying ? [] : clock.stop();
       const changed = req.method !== 'GET' || (p.lpar !== null && p.lpar.actions !== p.actionsBefore);
-      if (!replaying && status !== null && changed) {
+      if (!replaying && changed) {
         const body = req.body;
         journal.append({
           version: JOURNAL_VERSION,
@@ -107,9 +107,10 @@ export function registerJournal(app: FastifyInstance, journal: Journal, clock: S
     finish(request as Tracked, reply.statusCode);
     return payload;
   });
-  // A request answered without onSend (a hijacked reply, a client gone) still lets the lock go.
-  app.addHook('onResponse', async (request) => finish(request as Tracked, null));
-  app.addHook('onRequestAbort', async (request) => finish(request as Tracked, null));
+  // A reply that skipped onSend (hijacked) is journaled and lets the lock go once written. There is
+  // no release on a client's abort: the handler still runs to its end, and what it changed must be
+  // journaled before anything else runs, or a replay would diverge from what came after it.
+  app.addHook('onResponse', async (request, reply) => finish(request as Tracked, reply.statusCode));
 }
 
 export interface ReplayResult {
