@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Problem } from '../../src/http/schemas/common.ts';
+import { NodeDoc, NodeSummaryPage, nodeDocJson } from '../../src/http/schemas/nodes.ts';
+import { nodeDocument } from '../../src/lpar/documents.ts';
 import { fingerprint, problemOf, testApp } from '../helpers/app.ts';
 
 let app: FastifyInstance;
@@ -150,5 +154,148 @@ describe('references (K-REF-1)', () => {
       ['rng_init', 'rng-user', 'vio:ibm,random-v1'],
     );
     assert.ok(leaks.filter((l: { state: string }) => l.state === 'orphaned').length === 3);
+  });
+});
+
+/**
+ * What fastify's schema serializer writes for a payload under a response schema (the reference the
+ * node routes answered with before nodeDocJson), or null when it refuses the payload.
+ */
+async function referenceSerializer() {
+  const ref = Fastify();
+  ref.addSchema(Problem);
+  let payload: unknown;
+  ref.get('/doc', { schema: { response: { 200: NodeDoc } } }, async () => payload);
+  ref.get(
+    '/union',
+    { schema: { response: { 200: Type.Union([NodeDoc, NodeSummaryPage]) } } },
+    async () => payload,
+  );
+  await ref.ready();
+  const write = async (schema: 'doc' | 'union', value: unknown): Promise<string | null> => {
+    payload = value;
+    const res = await ref.inject({ url: `/${schema}` });
+    return res.statusCode === 200 ? res.body : null;
+  };
+  return { write, close: () => ref.close() };
+}
+
+describe('node documents as JSON', () => {
+  it('are the bytes the NodeDoc schema serializer writes, for every node of migrated trees', async () => {
+    const ref = await referenceSerializer();
+    const { app: other } = await testApp();
+    const states = new Set<string>();
+    try {
+      for (const [kernel, profile] of [
+        ['4.18', 'power9'],
+        ['5.16', 'power10'],
+      ] as const) {
+        const lparId = (
+          await other.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel, profile } })
+        ).json().id;
+        const at = (url: string) => `/v1/lpars/${lparId}${url}`;
+        const send = (method: 'POST' | 'DELETE', url: string, payload?: object) =>
+          other.inject({ method, url: at(url), ...(payload ? { payload } : {}) });
+        assert.equal((await send('POST', '/migrations', { destination: 'p9-beta' })).statusCode, 201);
+        assert.equal((await send('POST', '/migrations', { destination: 'p9-alpha' })).statusCode, 201);
+        // Odd values (u64-aligned, strings, bytes, empty, non-ASCII, long), a dead property, holders.
+        const hexes = [
+          '',
+          '00',
+          '6100',
+          '61006200',
+          '0000',
+          'c3a97400',
+          '1f00',
+          '0000000100000002',
+          'ab'.repeat(40),
+        ];
+        const added = await send('POST', '/nodes', {
+          path: '/vdevice/odd@1',
+          properties: hexes.map((hex, i) => ({ name: `p${i}`, hex })),
+        });
+        assert.equal(added.statusCode, 201, added.body);
+        const odd = (await other.inject({ url: at('/nodes?path=/vdevice/odd@1') })).json();
+        const phandle = odd.phandle || 0xfffffff5;
+        await send('POST', '/refs', { node: { path: '/vdevice/odd@1' }, holder: 'z-holder' });
+        await send('POST', '/refs/put', { node: { path: '/vdevice/vty@30000000' }, holder: 'stranger' });
+        await other.inject({
+          method: 'POST',
+          url: at('/proc/ppc64/ofdt'),
+          headers: { 'content-type': 'application/octet-stream' },
+          payload: Buffer.from(`update_property ${phandle} p1 3 zz\0`, 'latin1'),
+        });
+        const lpar = other.registry.get(lparId);
+        for (const np of lpar.of.nodes.values()) {
+          const doc = nodeDocument(lpar, np);
+          states.add(doc.state);
+          const expected = await ref.write('doc', doc);
+          assert.ok(expected !== null);
+          assert.equal(nodeDocJson(doc), expected, np.address);
+          assert.equal((await other.inject({ url: at(`/nodes/${np.address}`) })).body, expected);
+          if (doc.path !== null) {
+            const byPath = await other.inject({ url: at(`/nodes?path=${encodeURIComponent(doc.path)}`) });
+            // Two attached nodes can share a path after a migration (the sysfs rename): the first wins.
+            const found = nodeDocument(lpar, lpar.resolve({ path: doc.path }));
+            assert.equal(byPath.body, await ref.write('union', found), doc.path);
+          }
+        }
+        // A page of the same route: what the response union wrote for it.
+        for (const query of ['', '?state=detached', '?limit=7']) {
+          const page = await other.inject({ url: at(`/nodes${query}`) });
+          assert.equal(page.statusCode, 200);
+          assert.equal(page.headers['content-type'], 'application/json; charset=utf-8');
+          assert.equal(page.body, await ref.write('union', JSON.parse(page.body)), query);
+        }
+      }
+      assert.deepEqual([...states].sort(), ['attached', 'detached', 'freed', 'orphaned', 'released']);
+    } finally {
+      await other.close();
+      await ref.close();
+    }
+  });
+
+  it('leaves any other shape to the schema serializer', async () => {
+    const ref = await referenceSerializer();
+    try {
+      const lpar = app.registry.get(id);
+      const np = lpar.resolve({ path: '/chosen' });
+      const doc = nodeDocument(lpar, np) as unknown as Record<string, unknown>;
+      const props = doc.properties as Array<Record<string, unknown>>;
+      assert.ok(
+        props.some((p) => p.u64 !== undefined),
+        'a u64 property, written in schema order',
+      );
+      assert.equal(nodeDocJson(doc), await ref.write('doc', doc));
+      const variants: Array<[string, unknown, 'null' | 'same']> = [
+        ['an extra member', { ...doc, extra: 1 }, 'null'],
+        ['members in another order', { name: doc.name, ...doc }, 'null'],
+        ['a missing member', { ...doc, children: undefined }, 'null'],
+        ['a number for a string', { ...doc, name: 42 }, 'null'],
+        ['a fraction for an integer', { ...doc, phandle: 1.5 }, 'null'],
+        ['a string for an integer', { ...doc, refcount: '3' }, 'null'],
+        ['saturated', { ...doc, refcount: 'saturated' }, 'same'],
+        ['a toJSON', { ...doc, sysfs: { ...(doc.sysfs as object), toJSON: () => ({}) } }, 'null'],
+        ['a holder with more', { ...doc, holders: [{ holder: 'a', count: 1, why: 'x' }] }, 'null'],
+        ['a freed record', { ...doc, freed: { comm: 'x', pid: 1, trace: 't', usec: 2 } }, 'same'],
+        [
+          'a freed record with more',
+          { ...doc, freed: { comm: 'x', pid: 1, trace: 't', usec: 2, y: 1 } },
+          'null',
+        ],
+        ['a property with more', { ...doc, properties: [{ ...props[0], more: true }] }, 'null'],
+        ['a value of another kind', { ...doc, properties: [{ ...props[0], value: { a: 1 } }] }, 'null'],
+        ['escapes', { ...doc, name: 'a"b\\c\u0001\ud800', flags: ['\n'] }, 'same'],
+        ['null', null, 'null'],
+        ['an array', [doc], 'null'],
+      ];
+      for (const [what, value, outcome] of variants) {
+        const json = nodeDocJson(value);
+        if (outcome === 'null') assert.equal(json, null, what);
+        else assert.equal(json, await ref.write('doc', value), what);
+      }
+    } finally {
+      await ref.close();
+    }
   });
 });
