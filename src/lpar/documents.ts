@@ -42,6 +42,21 @@ export function holdersOf(np: DeviceNode): Array<{ holder: string; count: number
     .sort((a, b) => a.holder.localeCompare(b.holder));
 }
 
+/** One property as the node document shows it, its members in the schema's order (no spreads). */
+function propertyDocument(name: string, value: Uint8Array) {
+  const decoded = decodeValue(value);
+  const length = value.length;
+  const hex = toHex(value);
+  if (decoded.kind !== 'u32')
+    return 'value' in decoded
+      ? { name, length, hex, type: decoded.kind, value: decoded.value }
+      : { name, length, hex, type: decoded.kind };
+  const u64 = u64Cells(value);
+  return u64
+    ? { name, length, hex, type: decoded.kind, value: decoded.value, u64 }
+    : { name, length, hex, type: decoded.kind, value: decoded.value };
+}
+
 export function nodeDocument(lpar: Lpar, np: DeviceNode) {
   const state = nodeState(np);
   return {
@@ -62,19 +77,11 @@ export function nodeDocument(lpar: Lpar, np: DeviceNode) {
     freed: np.freed
       ? { comm: np.freed.comm, pid: np.freed.pid, trace: np.freed.trace, usec: np.freed.usec }
       : null,
-    properties: np.properties.map((p) => {
-      const decoded = decodeValue(p.value);
-      const u64 = decoded.kind === 'u32' ? u64Cells(p.value) : null;
-      const base = { name: p.name, length: p.value.length, hex: toHex(p.value), ...(u64 ? { u64 } : {}) };
-      return 'value' in decoded
-        ? { ...base, type: decoded.kind, value: decoded.value }
-        : { ...base, type: decoded.kind };
+    properties: np.properties.map((p) => propertyDocument(p.name, p.value)),
+    deadProperties: np.deadProperties.map((p) => {
+      const value = p.value;
+      return { name: p.name, length: value.length, hex: toHex(value) };
     }),
-    deadProperties: np.deadProperties.map((p) => ({
-      name: p.name,
-      length: p.value.length,
-      hex: toHex(p.value),
-    })),
     children: childrenOf(np).map((c) => ({ name: c.fullName, address: c.address, state: nodeState(c) })),
   };
 }

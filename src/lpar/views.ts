@@ -29,7 +29,7 @@ export function viewPathParts(path: string, limits: PathLimits): string[] {
   for (const p of parts) {
     if (p === '..') throw badRequest('Bad path', 'paths may not contain ".." components');
     if (p.includes('\0')) throw badRequest('Bad path', 'paths may not contain NUL');
-    if (new TextEncoder().encode(p).length > limits.maxComponentBytes)
+    if (p.length * 3 > limits.maxComponentBytes && Buffer.byteLength(p, 'utf8') > limits.maxComponentBytes)
       throw badRequest('Bad path', `a path component is longer than ${limits.maxComponentBytes} bytes`);
   }
   return parts;

@@ -7,7 +7,6 @@ export interface Property {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export const enc = {
   empty: (): Uint8Array => new Uint8Array(0),
@@ -48,7 +47,8 @@ export function readU32(value: Uint8Array, index = 0): number | undefined {
 
 export function u32Cells(value: Uint8Array): number[] {
   const cells: number[] = [];
-  for (let i = 0; i + 4 <= value.length; i += 4) cells.push(readU32(value, i / 4)!);
+  for (let i = 0; i + 4 <= value.length; i += 4)
+    cells.push(((value[i]! << 24) | (value[i + 1]! << 16) | (value[i + 2]! << 8) | value[i + 3]!) >>> 0);
   return cells;
 }
 
@@ -58,18 +58,27 @@ export function cString(value: Uint8Array): string {
   return new TextDecoder().decode(end < 0 ? value : value.subarray(0, end));
 }
 
-/** Printable string list as dtc judges it: NUL-terminated, non-empty, printable characters only. */
+/**
+ * Printable string list as dtc judges it: NUL-terminated, no empty string, characters 0x20-0x7e only.
+ * Such a list is ASCII, so it is read from the bytes without a UTF-8 decoder (node documents decode
+ * every property of a node on each GET).
+ */
 function asStringList(value: Uint8Array): string[] | null {
-  if (value.length === 0 || value[value.length - 1] !== 0) return null;
-  let text: string;
-  try {
-    text = decoder.decode(value.subarray(0, value.length - 1));
-  } catch {
-    return null;
+  const n = value.length;
+  if (n < 2 || value[n - 1] !== 0) return null; // [0] alone is one empty string
+  for (let i = 0; i < n - 1; i++) {
+    const b = value[i]!;
+    if (b === 0) {
+      if (i === 0 || value[i - 1] === 0) return null; // an empty string
+    } else if (b < 0x20 || b > 0x7e) return null;
   }
-  const parts = text.split('\0');
-  if (parts.some((p) => p.length === 0 || !/^[\x20-\x7e]+$/.test(p))) return null;
-  return parts;
+  if (n >= 2 && value[n - 2] === 0) return null; // the last string is empty
+  const body = value.subarray(0, n - 1);
+  const text =
+    body.length <= 64
+      ? String.fromCharCode.apply(null, body as unknown as number[])
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+  return text.split('\0');
 }
 
 export type DecodedValue =
@@ -96,14 +105,20 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 /** A value as big-endian u64 cells (hex strings: they exceed JavaScript's safe integers); null unless 8-byte aligned. */
 export function u64Cells(value: Uint8Array): string[] | null {
   if (value.length === 0 || value.length % 8 !== 0) return null;
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const cells = u32Cells(value);
   const out: string[] = [];
-  for (let i = 0; i < value.length; i += 8) out.push(`0x${view.getBigUint64(i).toString(16)}`);
+  for (let i = 0; i < cells.length; i += 2) {
+    const hi = cells[i]!;
+    const lo = cells[i + 1]!;
+    out.push(hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`);
+  }
   return out;
 }
 
+/** Lower-case hex: a table for short values, Buffer's native encoder for longer ones. */
 export function toHex(value: Uint8Array): string {
+  if (value.length > 16) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
   let out = '';
-  for (const b of value) out += HEX[b];
+  for (let i = 0; i < value.length; i++) out += HEX[value[i]!];
   return out;
 }
