@@ -11,7 +11,7 @@
 // and the test is skipped, saying why, if that cannot be reached.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
+import { logLines } from '../helpers/child.ts';
 import {
   all,
   copiesOf,
@@ -67,36 +68,6 @@ function run(
       resolve({ code, output });
     });
   });
-}
-
-/** The child's stdout as lines, and a way to wait for a line that matches. */
-function logLines(child: ChildProcess) {
-  const lines: string[] = [];
-  const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
-  let buf = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buf += chunk.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      for (const w of [...waiters]) {
-        const m = w.re.exec(line);
-        if (m) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(m);
-        }
-      }
-    }
-  });
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const seen = lines.map((l) => re.exec(l)).find(Boolean);
-      if (seen) return resolve(seen);
-      waiters.push({ re, resolve });
-      child.once('exit', () => reject(new Error(`exited before ${re}:\n${lines.join('\n')}`)));
-    });
-  return { lines, waitFor };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,6 +14,7 @@ import { undiciTransport } from '../../src/client/transport.ts';
 import { loadConfig } from '../../src/config.ts';
 import { loadScenarios } from '../../src/scenario/files.ts';
 import { runScenario } from '../../src/scenario/runner.ts';
+import { logLines } from '../helpers/child.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 
@@ -160,36 +161,6 @@ function startMain(env: Record<string, string>): ChildProcess {
     env: { ...process.env, HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-/** The child's stdout as lines, and a way to wait for a line that matches. */
-function logLines(child: ChildProcess) {
-  const lines: string[] = [];
-  const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
-  let buf = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buf += chunk.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      for (const w of [...waiters]) {
-        const m = w.re.exec(line);
-        if (m) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(m);
-        }
-      }
-    }
-  });
-  const waitFor = (re: RegExp) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const seen = lines.map((l) => re.exec(l)).find(Boolean);
-      if (seen) return resolve(seen);
-      waiters.push({ re, resolve });
-      child.once('exit', () => reject(new Error(`exited before ${re}: ${lines.join('\n')}`)));
-    });
-  return { lines, waitFor };
 }
 
 describe('the process entry point', () => {

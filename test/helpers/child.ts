@@ -1,0 +1,33 @@
+// Child processes in end-to-end tests: the server's log lines as they come.
+
+import type { ChildProcess } from 'node:child_process';
+
+/** The child's stdout as lines, and a way to wait for a line that matches. */
+export function logLines(child: ChildProcess) {
+  const lines: string[] = [];
+  const waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
+  let buf = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of [...waiters]) {
+        const m = w.re.exec(line);
+        if (m) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
+      }
+    }
+  });
+  const waitFor = (re: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const seen = lines.map((l) => re.exec(l)).find(Boolean);
+      if (seen) return resolve(seen);
+      waiters.push({ re, resolve });
+      child.once('exit', () => reject(new Error(`exited before ${re}: ${lines.join('\n')}`)));
+    });
+  return { lines, waitFor };
+}
