@@ -35,6 +35,16 @@ function defaultBudget() {
   };
 }
 
+/** A memory delta divided among `n` nodes or LPARs. */
+function share(d: ReturnType<typeof memDelta>, n: number) {
+  return {
+    heapUsed: d.heapUsed / n,
+    arrayBuffers: d.arrayBuffers / n,
+    heapPlusArrayBuffers: (d.heapUsed + d.arrayBuffers) / n,
+    rss: d.rss / n,
+  };
+}
+
 const registry = benchRegistry({ maxLpars: 5000, maxNodesPerLpar: 400_000 });
 const build = (nodes: number, name?: string) =>
   createLpar(registry, {
@@ -66,12 +76,7 @@ if (args.mode === 'tree') {
     nodes,
     createMs,
     delta: d,
-    perNode: {
-      heapUsed: d.heapUsed / nodes,
-      arrayBuffers: d.arrayBuffers / nodes,
-      heapPlusArrayBuffers: (d.heapUsed + d.arrayBuffers) / nodes,
-      rss: d.rss / nodes,
-    },
+    perNode: share(d, nodes),
     budget: defaultBudget(),
     alive: registry.lpars.size,
   });
@@ -118,12 +123,7 @@ if (args.mode === 'tree') {
     createMsPerLpar: createMs / Math.max(1, n),
     baseline: before,
     delta: d,
-    perLpar: {
-      heapUsed: d.heapUsed / n,
-      arrayBuffers: d.arrayBuffers / n,
-      heapPlusArrayBuffers: (d.heapUsed + d.arrayBuffers) / n,
-      rss: d.rss / n,
-    },
+    perLpar: share(d, n),
     budget: defaultBudget(),
   });
 }
