@@ -13,9 +13,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceClock } from '../journal/clock.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { Lpar } from '../lpar/lpar.ts';
+import { OPENAPI_INFO } from './plugins/swagger.ts';
 
-/** The lparsim version written with each entry; a replay refuses entries of another. */
-export const JOURNAL_VERSION = '0.1.0';
+/** The lparsim version written with each entry (the OpenAPI document's); a replay refuses entries of another. */
+export const JOURNAL_VERSION = OPENAPI_INFO.version;
 
 /** GETs that only read and may take long: they neither wait for the lock nor are journaled. */
 const LOOK_ONLY = /\/(events|sysfs\.tar(\.gz)?|tree\.dtb|tree\.dts)(\?|$)/;

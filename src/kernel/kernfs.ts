@@ -13,6 +13,8 @@ export interface KernfsVirtualFiles {
   readonly virtualCount: number;
   virtualFile(dir: KernfsDir, name: string): KernfsFile | undefined;
   virtualFiles(dir: KernfsDir): KernfsFile[];
+  /** Turns them into entries of `dir` (the owner calls dir.materialize with the objects it keeps). */
+  materialize(dir: KernfsDir): void;
 }
 
 /** Entries a directory keeps in a plain array (searched in order) before it makes a Map. */
@@ -123,12 +125,19 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
     return this.virtual !== null;
   }
 
-  /** The virtual files become ordinary entries, first, in their order (the listing does not change). */
+  /**
+   * The virtual files become ordinary entries, first, in their order (the listing does not change):
+   * `files` from the owner, or, without them, the owner is asked to do it (it keeps the objects).
+   */
   materialize(files: readonly KernfsFile[] | null = null): void {
     const v = this.virtual;
     if (!v) return;
+    if (!files) {
+      v.materialize(this);
+      return;
+    }
     this.virtual = null;
-    const list = files ?? v.virtualFiles(this);
+    const list = files;
     const real = this.real;
     this.real = null;
     for (const f of list) {

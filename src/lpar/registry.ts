@@ -298,6 +298,11 @@ export class Registry {
     return lpar;
   }
 
+  /** The LPAR called `name`, if one is (not by id). */
+  byNameOrNull(name: string): Lpar | null {
+    return this.lpars.get(this.byName.get(name) ?? '') ?? null;
+  }
+
   /** The request an LPAR was created with (a reboot boots it again; PUT compares with it). */
   creationInput(idOrName: string): CreateLparInput {
     return this.inputs.get(this.get(idOrName).config.id)!;
@@ -433,12 +438,9 @@ export class Registry {
         'Reserved LPAR name',
         `${JSON.stringify(name)} is the form of an LPAR id (lpar-<n>); choose another name`,
       );
-    for (const other of this.lpars.values())
-      if (other !== replacing && other.config.name === name)
-        throw conflict(
-          'LPAR name taken',
-          `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`,
-        );
+    const other = this.byNameOrNull(name);
+    if (other && other !== replacing)
+      throw conflict('LPAR name taken', `an LPAR named ${JSON.stringify(name)} exists (${other.config.id})`);
     for (const other of this.pending.values())
       if (other.name === name)
         throw conflict(
@@ -614,15 +616,10 @@ export class Registry {
     return lpar;
   }
 
-  /** Boots the LPAR's tree again on its kernel, on the system it runs on now: a new model, same id and name. */
-  reboot(idOrName: string): Lpar {
-    const old = this.get(idOrName);
-    const input: CreateLparInput = { ...this.creationInput(old.config.id), system: old.system.name };
-    const scan = input.dtb ? completeSteps(scanDtbSteps(input.dtb, this.limits)) : null;
-    return completeSteps(this.build(this.plan(input, scan, old)));
-  }
-
-  /** reboot in slices of SLICE_MS, as createAsync. */
+  /**
+   * Boots the LPAR's tree again on its kernel, on the system it runs on now: a new model, same id and
+   * name. In slices of SLICE_MS, as createAsync.
+   */
   async rebootAsync(idOrName: string): Promise<Lpar> {
     const old = this.get(idOrName);
     const input: CreateLparInput = { ...this.creationInput(old.config.id), system: old.system.name };

@@ -110,6 +110,11 @@ export class Kobject implements Refcount, KernfsVirtualFiles {
   virtualFiles(dir: KernfsDir): KernfsFile[] {
     return this[PROPS].map((p) => new PropertyFile(p, p.name, dir));
   }
+  /** kernfs asks (a directory grown past SEEKABLE_ENTRIES): the files become entries now. */
+  materialize(_dir: KernfsDir): void {
+    // Copying the boot list tells bootPropertiesCopied; a list copied already is passed on directly.
+    this.bootPropertiesCopied(this[PROPS].objects());
+  }
   /** The list's copy-on-write, before its first change: the files take the list's new objects. */
   bootPropertiesCopied(props: readonly NodeProperty[]): void {
     const dir = this.dir;
@@ -142,18 +147,12 @@ function distinctNames(props: PropertyList): boolean {
 
 /** Property files as entry objects from now on (a change of one of them is coming). */
 function materializePropertyFiles(np: DeviceNode): void {
-  if (np.kobj.dir?.hasVirtual) np.properties.objects(); // the copy tells the kobject (bootPropertiesCopied)
+  np.kobj.dir?.materialize();
 }
 
 /** The file of `pp` in its node's directory, if it has one. */
 function fileOf(np: DeviceNode, pp: NodeProperty): KernfsFile | undefined {
-  const kept = np.kobj.files?.get(pp);
-  if (kept) return kept;
-  // A big directory turned its virtual files into entries itself (kernfsAdd): find the file by record.
-  const dir = np.kobj.dir;
-  if (!dir) return undefined;
-  for (const e of dir.values()) if (e instanceof PropertyFile && e.prop.is(pp)) return e;
-  return undefined;
+  return np.kobj.files?.get(pp);
 }
 
 /**

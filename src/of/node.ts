@@ -49,13 +49,6 @@ export class NodeProperty implements Property {
     if (store instanceof BootImage) return store.value(offset);
     return offset === 0 && length === store.length ? store : store.subarray(offset, offset + length);
   }
-  /** The same record (not only equal bytes): boot properties are made afresh on each read. */
-  is(other: NodeProperty): boolean {
-    return (
-      this === other ||
-      (this.store === other.store && this.offset === other.offset && this.name === other.name)
-    );
-  }
   /** For reflection and JSON: what the property is, not where it lives. */
   toJSON(): Property {
     return { name: this.name, value: this.value };

@@ -78,6 +78,26 @@ describe('boot image and virtual property files (issue 10)', () => {
     );
   });
 
+  it('a directory grown past the seekable mark keeps its property files changeable (kernfs asks the kobject)', () => {
+    const kids = Array.from({ length: 1100 }, (_, i) => fnode(`kid@${i.toString(16)}`));
+    const of = bootTree('5.8', fnode('', {}, [fnode('big@1', { phandle: enc.u32(5), a: enc.u32(1) }, kids)]));
+    const d = dir(of.sysfs, 'big@1');
+    assert.equal(d.hasVirtual, false, 'made entries when it grew past SEEKABLE_ENTRIES');
+    assert.deepEqual(names(d).slice(0, 3), ['name', 'phandle', 'a']);
+    assert.equal(ofdtWrite(of, te.encode('update_property 5 a 4 \0\0\0\x02')).ok, true);
+    // The old file went: one `a`, at the end, and no `a#1`.
+    assert.equal(
+      names(d)
+        .filter((n) => n.startsWith('a'))
+        .join(),
+      'a',
+    );
+    assert.equal(names(d).at(-1), 'a');
+    assert.equal(ofdtWrite(of, te.encode('remove_property 5 a')).ok, true);
+    assert.equal(d.get('a'), undefined);
+    assert.equal(d.size, 2 + 1100);
+  });
+
   it('duplicate property names in a blob still get safe_name renames (no virtual files)', () => {
     const of = bootTree(
       '5.8',

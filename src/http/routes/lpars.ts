@@ -109,7 +109,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `the body names ${JSON.stringify(req.body.name)}, the URL ${JSON.stringify(name)}`,
         );
       const input = { ...inputFromBody(req.body), name };
-      const existing = [...app.registry.lpars.values()].find((l) => l.config.name === name);
+      const existing = app.registry.byNameOrNull(name);
       if (!existing) return created(req, reply, input);
       if (canonical(app.registry.creationInput(existing.config.id)) !== canonical(input))
         throw conflict(
