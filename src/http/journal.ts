@@ -18,8 +18,18 @@ import { OPENAPI_INFO } from './plugins/swagger.ts';
 /** The lparsim version written with each entry (the OpenAPI document's); a replay refuses entries of another. */
 export const JOURNAL_VERSION = OPENAPI_INFO.version;
 
-/** GETs that only read and may take long: they neither wait for the lock nor are journaled. */
-const LOOK_ONLY = /\/(events|sysfs\.tar(\.gz)?|tree\.dtb|tree\.dts)(\?|$)/;
+/** Set on requests of routes that only read and may take long (exports, event streams). */
+const LOOK_ONLY = Symbol('look-only');
+
+/**
+ * For a plugin whose routes only read and may stream for long: they neither wait for the lock nor are
+ * journaled (exports.ts, events.ts).
+ */
+export function lookOnlyRoutes(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request) => {
+    (request as Tracked)[LOOK_ONLY] = true;
+  });
+}
 
 interface Pending {
   readonly lpar: Lpar | null;
@@ -28,7 +38,7 @@ interface Pending {
 }
 
 const PENDING = Symbol('journal');
-type Tracked = FastifyRequest & { [PENDING]?: Pending };
+type Tracked = FastifyRequest & { [PENDING]?: Pending; [LOOK_ONLY]?: true };
 
 /** One at a time, in arrival order. */
 class Mutex {
@@ -68,7 +78,7 @@ export function registerJournal(app: FastifyInstance, journal: Journal, clock: S
 
   app.addHook('preHandler', async (request) => {
     const req = request as Tracked;
-    if (!req.url.startsWith('/v1/') || (req.method === 'GET' && LOOK_ONLY.test(req.url))) return;
+    if (!req.url.startsWith('/v1/') || req[LOOK_ONLY]) return;
     const release = await lock.acquire();
     const lpar = lparOf(app, req);
     req[PENDING] = { lpar, actionsBefore: lpar?.actions ?? 0, release };

@@ -67,6 +67,8 @@ describe('the journal (issue 11)', () => {
     const beforeLook = journal.count;
     // Looking is not journaled; a phandle lookup (a kernel action) is.
     await app.inject({ url: `/v1/lpars/${id}/refcounts` });
+    for (const url of ['/tree.dtb', '/tree.dts', '/sysfs.tar', '/sysfs.tar.gz', '/events?follow=false'])
+      assert.equal((await app.inject({ url: `/v1/lpars/${id}${url}` })).statusCode, 200, url);
     assert.equal(journal.count, beforeLook, 'an inspection adds no entry');
     const lookup = await app.inject({ url: `/v1/lpars/${id}/phandles/${phandle}` });
     assert.equal(lookup.statusCode, 200, lookup.body);

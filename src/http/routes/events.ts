@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LparEvent } from '../../lpar/events.ts';
+import { lookOnlyRoutes } from '../journal.ts';
 import { LparId, problemResponses } from '../schemas/common.ts';
 
 const EventsQuery = Type.Object(
@@ -69,6 +70,7 @@ function stream(
 }
 
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  lookOnlyRoutes(app);
   const openStreams: OpenStreams = new Set();
   app.addHook('preClose', async () => {
     for (const close of [...openStreams]) close();

@@ -23,6 +23,7 @@ import { fdtEncodeChunks, NO_BOOT_PARAMS } from '../../of/fdt.ts';
 import { liveTree } from '../../of/unflatten.ts';
 import { negotiateGzip } from '../accept-encoding.ts';
 import { gzipped } from '../gzip.ts';
+import { lookOnlyRoutes } from '../journal.ts';
 import { LparId } from '../schemas/common.ts';
 
 /**
@@ -77,6 +78,7 @@ const SYSFS_TAR_DESCRIPTION =
   'Inspection (no side effects): every directory and property file at one instant, values copied. Streamed as it is read; ofdt writes and migrations on this LPAR wait until it ends.';
 
 export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  lookOnlyRoutes(app);
   const params = Type.Object({ lpar: LparId });
   app.get(
     '/v1/lpars/:lpar/sysfs.tar',
