@@ -2,7 +2,6 @@
 // on) and the operations the API offers on it. Every operation runs as a named task, and the events
 // the model reported are drained into the LPAR's event log when it ends.
 
-import { fnv1a } from '../kernel/hash.ts';
 import { Kernel, TaskKilled } from '../kernel/kernel.ts';
 import type { KernelOptions, KernelProfile } from '../kernel/profiles.ts';
 import { ofFindNodeByPath, ofPeekNodeByPath } from '../of/base.ts';
@@ -35,6 +34,8 @@ export interface LparConfig {
   readonly kernel: KernelProfile;
   readonly phandleScheme: PhandleScheme | null;
   readonly seed: number;
+  /** Who the LPAR was born as: an import or a reboot boots the same tree and kernel again. */
+  readonly identity: LparIdentity;
   readonly kernelOptions: KernelOptions;
   readonly treeOptions: TreeOptions | null;
   readonly createdAt: string;
@@ -44,6 +45,20 @@ export interface LparConfig {
   readonly pathLimits: PathLimits;
   /** An uploaded blob's /memreserve/ entries and boot_cpuid_phys (tree.dtb writes them back). */
   readonly bootParams?: FdtBootParams;
+}
+
+/**
+ * The identity an LPAR was created with, which its history carries (GET /v1/lpars/{lpar}/journal):
+ * a built-in tree is made from the partition's name and number, and the kernel draws its randomness
+ * (the oops id) from `kernelSeed`, the seed mixed with the birth id so that LPARs of one seed differ.
+ * An imported LPAR keeps the identity of the one it was exported from, under its own id and name.
+ */
+export interface LparIdentity {
+  readonly id: string;
+  readonly name: string;
+  readonly partitionNo: number;
+  readonly kernelSeed: number;
+  readonly createdAt: string;
 }
 
 export interface ExplicitRef {
@@ -321,12 +336,7 @@ export function* bootLparSteps(
     fdt,
     config.treeOptions?.memoryGiB ?? memoryFromTree(fdt),
   );
-  const k = new Kernel(
-    config.kernel,
-    config.kernelOptions,
-    config.seed ^ fnv1a(config.id),
-    config.maxDmesgLines,
-  );
+  const k = new Kernel(config.kernel, config.kernelOptions, config.identity.kernelSeed, config.maxDmesgLines);
   const of = ofStateInit(k);
   let dmesgLines = 0;
   const fold = () => {

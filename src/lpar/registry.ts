@@ -10,6 +10,7 @@
 // LPAR is the same, and it is not visible (not in `lpars`) until it has booted.
 
 import { createHash } from 'node:crypto';
+import { fnv1a } from '../kernel/hash.ts';
 import {
   customKernel,
   DEFAULT_KERNEL_OPTIONS,
@@ -43,7 +44,7 @@ import {
 } from '../pseries/tree.ts';
 import { badRequest, conflict, insufficientStorage, LparError, limitExceeded, notFound } from './errors.ts';
 import { EventHub } from './events.ts';
-import { bootLparSteps, type Lpar, type LparConfig } from './lpar.ts';
+import { bootLparSteps, type Lpar, type LparConfig, type LparIdentity } from './lpar.ts';
 import type { PathLimits } from './views.ts';
 
 export interface RegistryLimits {
@@ -72,6 +73,13 @@ export interface CreateLparInput {
   readonly dtb?: Uint8Array;
   /** Overrides of the kernel profile's switches: a what-if kernel. */
   readonly switches?: Readonly<Record<string, unknown>>;
+  /**
+   * Boot as this identity (an imported history's): the tree's partition name and number, the kernel
+   * seed and the creation time are its, while the id is new and the name is `name` or its name.
+   */
+  readonly identity?: LparIdentity;
+  /** With `identity`: take its id and name too (a replay in a registry of its own, journal/verify.ts). */
+  readonly asRecorded?: boolean;
 }
 
 /**
@@ -429,9 +437,14 @@ export class Registry {
     // A what-if kernel: the base profile with some switches overridden (docs/kernel-model.md).
     const kernel = customKernel(base, input.switches ?? {});
     if (typeof kernel === 'string') throw badRequest('Bad kernel switch', kernel);
-    const partitionNo = replacing ? Number(replacing.config.id.slice(ID_PREFIX.length)) : this.nextId;
-    const id = `${ID_PREFIX}${partitionNo}`;
-    const name = replacing ? replacing.config.name : (input.name ?? id);
+    const born = input.identity;
+    const recorded = born !== undefined && input.asRecorded === true;
+    const number = replacing ? Number(replacing.config.id.slice(ID_PREFIX.length)) : this.nextId;
+    const partitionNo = born?.partitionNo ?? number;
+    const id = recorded ? born.id : `${ID_PREFIX}${number}`;
+    const name = replacing ? replacing.config.name : recorded ? born.name : (input.name ?? born?.name ?? id);
+    if (recorded && !replacing && (this.lpars.has(id) || this.pending.has(id)))
+      throw conflict('LPAR id taken', `${id} exists here; a replay as recorded needs a registry of its own`);
     // An id-shaped name would shadow that LPAR in URLs, which take an id or a name.
     if (name !== id && ID_SHAPE.test(name))
       throw badRequest(
@@ -456,6 +469,7 @@ export class Registry {
    */
   private plan(input: CreateLparInput, scan: FdtScan | null, replacing: Lpar | null = null): CreatePlan {
     const { kernel, id, name, partitionNo } = this.check(input, replacing);
+    const born = input.identity;
     const o = input.options ?? {};
     const kernelOptions: KernelOptions = {
       refcountFull: o.refcountFull ?? DEFAULT_KERNEL_OPTIONS.refcountFull,
@@ -527,7 +541,7 @@ export class Registry {
         platformFacilities: o.platformFacilities ?? DEFAULT_TREE_OPTIONS.platformFacilities,
         phandleScheme: input.phandleScheme ?? 'phyp',
         seed,
-        partitionName: name,
+        partitionName: born?.name ?? name,
         partitionNo,
       };
       treeOptions = options;
@@ -554,9 +568,18 @@ export class Registry {
     // Reserved from here: the id, the name, a place under LPARSIM_MAX_LPARS and the bytes.
     const reservation: Reservation = { id, name, bytes };
     this.pending.set(id, reservation);
-    if (!replacing) this.nextId += 1;
+    if (!replacing && !input.asRecorded) this.nextId += 1;
+    const createdAt = born?.createdAt || this.now().toISOString();
+    const identity: LparIdentity = {
+      id: born?.id ?? id,
+      name: born?.name ?? name,
+      partitionNo,
+      kernelSeed: born?.kernelSeed ?? seed ^ fnv1a(id),
+      createdAt,
+    };
     const config: LparConfig = {
       id,
+      identity,
       name,
       profile: input.dtb ? 'dtb' : input.profile,
       kernel,
@@ -564,7 +587,7 @@ export class Registry {
       seed,
       kernelOptions,
       treeOptions,
-      createdAt: this.now().toISOString(),
+      createdAt,
       maxEvents: this.limits.maxEventsPerLpar,
       maxDmesgLines: this.limits.maxDmesgLines ?? 100_000,
       maxMigrationsKept: this.limits.maxMigrationsKept ?? 1000,
@@ -597,7 +620,11 @@ export class Registry {
     } catch (e) {
       this.pending.delete(reservation.id);
       // The id goes back when no later create took one (a refused create changes nothing).
-      if (!plan.replacing && this.nextId === Number(reservation.id.slice(ID_PREFIX.length)) + 1)
+      if (
+        !plan.replacing &&
+        !plan.input.asRecorded &&
+        this.nextId === Number(reservation.id.slice(ID_PREFIX.length)) + 1
+      )
         this.nextId -= 1;
       throw e;
     }
@@ -607,7 +634,9 @@ export class Registry {
     this.byName.set(config.name, id);
     // An uploaded blob is kept once for all the LPARs that share its image.
     const blob = this.images.get(this.imageOf.get(id) ?? '')?.blob;
-    this.inputs.set(id, blob && plan.input.dtb ? { ...plan.input, dtb: blob } : plan.input);
+    // A reboot keeps the request the LPAR was created by (PUT compares with it, a history starts from it).
+    if (!plan.replacing)
+      this.inputs.set(id, blob && plan.input.dtb ? { ...plan.input, dtb: blob } : plan.input);
     for (const e of lpar.events.since(0)) this.events.publish(e);
     this.unsubscribers.set(
       id,
@@ -622,7 +651,12 @@ export class Registry {
    */
   async rebootAsync(idOrName: string): Promise<Lpar> {
     const old = this.get(idOrName);
-    const input: CreateLparInput = { ...this.creationInput(old.config.id), system: old.system.name };
+    // The same identity, booted now: the reboot's own time.
+    const input: CreateLparInput = {
+      ...this.creationInput(old.config.id),
+      system: old.system.name,
+      identity: { ...old.config.identity, createdAt: '' },
+    };
     const scan = input.dtb ? await runSliced(scanDtbSteps(input.dtb, this.limits)) : null;
     return runSliced(this.build(this.plan(input, scan, old)));
   }
@@ -648,7 +682,7 @@ export class Registry {
     lpar.events.close();
     this.lpars.delete(id);
     this.byName.delete(lpar.config.name);
-    this.inputs.delete(id);
+    if (last.type === 'lpar.deleted') this.inputs.delete(id);
     this.grown.delete(id);
     const key = this.imageOf.get(id);
     this.imageOf.delete(id);
