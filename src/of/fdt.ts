@@ -578,7 +578,10 @@ export interface FdtScan extends FdtBootParams {
   readonly totalSize: number;
 }
 
-/** An ASCII name straight from the bytes; anything else through TextDecoder (as before). */
+/**
+ * A name as a string: ASCII straight from the bytes (most names are short ASCII, and a TextDecoder
+ * call per node name costs more than the name), anything else through TextDecoder.
+ */
 function decodeName(blob: Uint8Array, start: number, end: number): string {
   if (end - start > 64) return textDecoder.decode(blob.subarray(start, end));
   let s = '';
@@ -590,44 +593,104 @@ function decodeName(blob: Uint8Array, start: number, end: number): string {
   return s;
 }
 
-interface StructVisitor {
-  begin(name: string, depth: number): void;
-  end(): void;
-  prop(name: string, valueStart: number, length: number): void;
-}
-
 const SLASH = 0x2f;
 const NEWLINE = 0x0a;
 const DOT = 0x2e;
 
 /**
+ * Which name checkName checks, for its messages: a node name (`nameoff` -1) or the property name at
+ * string offset `nameoff` that the property at `at` names. Built only when a check fails, not for
+ * every name read.
+ */
+function nameSubject(start: number, nameoff: number, at: number): string {
+  return nameoff < 0
+    ? `node name at offset ${start}`
+    : `property name at offset ${start} (string offset ${nameoff}, named by the property at offset ${at})`;
+}
+
+/**
  * Checks the name that starts at `start` in a block ending at `limit`, and returns where its NUL is.
  * Reads at most FDT_MAX_NAME_BYTES + 1 bytes, so a name costs its length whatever follows it.
- * `what` says which name it is (its offset is in the message: FdtNameError names it).
+ * `nameoff` and `at` say which name it is (nameSubject; its offset is in the message: FdtNameError
+ * names it).
  */
 function checkName(
   blob: Uint8Array,
   start: number,
   limit: number,
-  what: string,
   mayBeEmpty: boolean,
+  nameoff: number,
+  at: number,
 ): number {
   const stop = Math.min(limit, start + FDT_MAX_NAME_BYTES + 1);
   let i = start;
   for (; i < stop; i++) {
     const c = blob[i]!;
     if (c === 0) break;
-    if (c === SLASH) throw new FdtNameError(`${what} contains "/" (at offset ${i})`, start);
-    if (c === NEWLINE) throw new FdtNameError(`${what} contains a newline (at offset ${i})`, start);
+    if (c === SLASH)
+      throw new FdtNameError(`${nameSubject(start, nameoff, at)} contains "/" (at offset ${i})`, start);
+    if (c === NEWLINE)
+      throw new FdtNameError(`${nameSubject(start, nameoff, at)} contains a newline (at offset ${i})`, start);
   }
   const length = i - start;
   if (length > FDT_MAX_NAME_BYTES)
-    throw new FdtNameError(`${what} is longer than ${FDT_MAX_NAME_BYTES} bytes`, start);
+    throw new FdtNameError(
+      `${nameSubject(start, nameoff, at)} is longer than ${FDT_MAX_NAME_BYTES} bytes`,
+      start,
+    );
   if (i >= limit) throw new FdtError(`unterminated string at offset ${start}`, start);
-  if (length === 0 && !mayBeEmpty) throw new FdtNameError(`${what} is empty`, start);
+  if (length === 0 && !mayBeEmpty)
+    throw new FdtNameError(`${nameSubject(start, nameoff, at)} is empty`, start);
   if (blob[start] === DOT && (length === 1 || (length === 2 && blob[start + 1] === DOT)))
-    throw new FdtNameError(`${what} is "${length === 1 ? '.' : '..'}"`, start);
+    throw new FdtNameError(`${nameSubject(start, nameoff, at)} is "${length === 1 ? '.' : '..'}"`, start);
   return i;
+}
+
+/**
+ * Builds the FdtNode tree as the walk reads it (the decode; the scan builds nothing). A value is a
+ * view into `values` (the blob, or the decoder's copy of its struct block, which starts at
+ * `valueBase` of the blob) unless it is longer than `viewMax`, then a copy of its own.
+ */
+class TreeBuilder {
+  root: FdtNode | null = null;
+  private readonly stack: FdtNode[] = [];
+  private readonly blob: Uint8Array;
+  private readonly buffer: ArrayBufferLike;
+  /** Where the blob's byte 0 would be in `buffer` (negative for the struct block's copy). */
+  private readonly shift: number;
+  private readonly viewMax: number;
+  constructor(blob: Uint8Array, values: Uint8Array, valueBase: number, viewMax: number) {
+    this.blob = blob;
+    this.buffer = values.buffer;
+    this.shift = values.byteOffset - valueBase;
+    this.viewMax = viewMax;
+  }
+  begin(name: string): void {
+    const node: FdtNode = { name, props: [], children: [] };
+    const stack = this.stack;
+    if (stack.length === 0) this.root = node;
+    else stack[stack.length - 1]!.children.push(node);
+    stack.push(node);
+  }
+  end(): void {
+    this.stack.pop();
+  }
+  prop(name: string, start: number, length: number): void {
+    // The constructor rather than subarray: subarray's species lookup costs more than the view.
+    const value =
+      length > this.viewMax
+        ? this.blob.slice(start, start + length)
+        : new Uint8Array(this.buffer, this.shift + start, length);
+    this.stack[this.stack.length - 1]!.props.push({ name, value });
+  }
+}
+
+/** What a walk of the struct block counted. */
+interface StructCounts {
+  readonly nodes: number;
+  readonly properties: number;
+  readonly valueBytes: number;
+  readonly maxDepth: number;
 }
 
 /**
@@ -637,98 +700,145 @@ function checkName(
  * FDT_END last. The scan and the decode share it, so a blob that scans cleanly decodes without error.
  * Linear: each token is read once, each node name and each distinct property name checked once, for
  * at most FDT_MAX_NAME_BYTES + 1 bytes; a step is at most FDT_NODES_PER_STEP nodes and
- * FDT_TOKENS_PER_STEP tokens.
+ * FDT_TOKENS_PER_STEP tokens. A class, not a generator, so that the token loop (run) is a plain
+ * method; walkStruct makes the steps.
  */
+class StructWalk implements StructCounts {
+  nodes = 0;
+  properties = 0;
+  valueBytes = 0;
+  maxDepth = 0;
+  private depth = 0; // open nodes
+  private rooted = false;
+  private tokens = 0;
+  private off: number;
+  private readonly structEnd: number;
+  private readonly stringsEnd: number;
+  private readonly propNames = new Map<number, string>();
+  private readonly view: DataView;
+  private readonly blob: Uint8Array;
+  private readonly r: Reader;
+  private readonly h: FdtHeader;
+  private readonly limits: FdtDecodeLimits;
+  private readonly build: TreeBuilder | null;
+  constructor(blob: Uint8Array, r: Reader, h: FdtHeader, limits: FdtDecodeLimits, build: TreeBuilder | null) {
+    this.blob = blob;
+    this.r = r;
+    this.h = h;
+    this.limits = limits;
+    this.build = build;
+    this.view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+    this.off = h.offStruct;
+    this.structEnd = h.offStruct + h.sizeStruct;
+    this.stringsEnd = h.offStrings + h.sizeStrings;
+  }
+
+  /** Big-endian u32 at `off`; past the blob, the reader's error. */
+  private u32(off: number): number {
+    return off + 4 <= this.blob.length ? this.view.getUint32(off) : this.r.u32(off);
+  }
+
+  /** Reads tokens up to a step's bound; true once FDT_END has been read. */
+  run(): boolean {
+    const structEnd = this.structEnd;
+    for (;;) {
+      const at = this.off;
+      if (at + 4 > structEnd)
+        throw new FdtError(
+          `struct block at offset ${this.h.offStruct} ends at offset ${structEnd} without FDT_END`,
+          structEnd,
+        );
+      // structEnd is within the blob (readHeader), so the token is too.
+      const token = this.view.getUint32(at);
+      this.off = at + 4;
+      const stepDone = ++this.tokens % FDT_TOKENS_PER_STEP === 0;
+      if (token === FDT_BEGIN_NODE) {
+        if (this.beginNode(at)) return false;
+      } else if (token === FDT_END_NODE) {
+        if (this.depth === 0) throw new FdtError(`FDT_END_NODE without a node at offset ${at}`, at);
+        this.depth -= 1;
+        this.build?.end();
+      } else if (token === FDT_PROP) this.prop(at);
+      else if (token === FDT_NOP) {
+        // skip
+      } else if (token === FDT_END) {
+        if (this.depth !== 0) throw new FdtError(`FDT_END inside an open node at offset ${at}`, at);
+        if (!this.rooted)
+          throw new FdtError(
+            `the struct block at offset ${this.h.offStruct} has no root node`,
+            this.h.offStruct,
+          );
+        return true;
+      } else throw new FdtError(`unknown token 0x${token.toString(16)} at offset ${at}`, at);
+      if (stepDone) return false;
+    }
+  }
+
+  /** FDT_BEGIN_NODE at `at`: its name, padding and limits. True when the node ends a step. */
+  private beginNode(at: number): boolean {
+    const { blob, structEnd, depth } = this;
+    const off = at + 4;
+    if (depth === 0 && this.rooted) throw new FdtError(`a second root node at offset ${at}`, at);
+    const nul = checkName(blob, off, structEnd, depth === 0, -1, at);
+    const next = (nul + 1 + 3) & ~3; // offStruct is 4-aligned: so is every token
+    for (let i = nul + 1; i < next && i < structEnd; i++)
+      if (blob[i] !== 0)
+        throw new FdtNameError(
+          `node name at offset ${off} contains a NUL (at offset ${nul}) followed by byte 0x${blob[i]!.toString(16)} at offset ${i}`,
+          off,
+        );
+    const nodes = ++this.nodes;
+    if (nodes > this.limits.maxNodes)
+      throw new FdtLimitError('nodes', `more than ${this.limits.maxNodes} nodes`);
+    if (depth >= this.limits.maxDepth)
+      throw new FdtLimitError('depth', `nesting deeper than ${this.limits.maxDepth}`);
+    this.rooted = true;
+    if (depth > this.maxDepth) this.maxDepth = depth;
+    this.build?.begin(decodeName(blob, off, nul));
+    this.depth = depth + 1;
+    this.off = next;
+    return nodes % FDT_NODES_PER_STEP === 0;
+  }
+
+  /** FDT_PROP at `at`: its value inside the struct block, its name inside the strings block. */
+  private prop(at: number): void {
+    if (this.depth === 0) throw new FdtError(`property outside any node at offset ${at}`, at);
+    const { offStrings, sizeStrings } = this.h;
+    const len = this.u32(at + 4);
+    const nameoff = this.u32(at + 8);
+    const off = at + 12;
+    if (off + len > this.structEnd)
+      throw new FdtError(`property value past the struct block at offset ${off}`, off);
+    if (nameoff >= sizeStrings)
+      throw new FdtError(
+        `the property at offset ${at} names string offset ${nameoff}, outside the ${sizeStrings}-byte strings block at offset ${offStrings}`,
+        at,
+      );
+    let name = this.propNames.get(nameoff);
+    if (name === undefined) {
+      const start = offStrings + nameoff;
+      const nul = checkName(this.blob, start, this.stringsEnd, false, nameoff, at);
+      name = decodeName(this.blob, start, nul);
+      this.propNames.set(nameoff, name);
+    }
+    this.properties += 1;
+    this.valueBytes += len;
+    this.build?.prop(name, off, len);
+    this.off = (off + len + 3) & ~3;
+  }
+}
+
+/** The struct block walked in steps (StructWalk), building into `build` when there is one. */
 function* walkStruct(
   blob: Uint8Array,
   r: Reader,
   h: FdtHeader,
   limits: FdtDecodeLimits,
-  visit: StructVisitor | null,
-): Generator<void, { nodes: number; properties: number; valueBytes: number; maxDepth: number }, undefined> {
-  const { offStrings, sizeStrings } = h;
-  const structEnd = h.offStruct + h.sizeStruct;
-  const stringsEnd = offStrings + sizeStrings;
-  const propNames = new Map<number, string>();
-  let off = h.offStruct;
-  let nodes = 0;
-  let properties = 0;
-  let valueBytes = 0;
-  let maxDepth = 0;
-  let depth = 0; // open nodes
-  let rooted = false;
-  let tokens = 0;
-  for (;;) {
-    if (off + 4 > structEnd)
-      throw new FdtError(
-        `struct block at offset ${h.offStruct} ends at offset ${structEnd} without FDT_END`,
-        structEnd,
-      );
-    const at = off;
-    const token = r.u32(off);
-    off += 4;
-    if (++tokens % FDT_TOKENS_PER_STEP === 0) yield;
-    if (token === FDT_BEGIN_NODE) {
-      if (depth === 0 && rooted) throw new FdtError(`a second root node at offset ${at}`, at);
-      const nul = checkName(blob, off, structEnd, `node name at offset ${off}`, depth === 0);
-      const next = (nul + 1 + 3) & ~3; // offStruct is 4-aligned: so is every token
-      for (let i = nul + 1; i < next && i < structEnd; i++)
-        if (blob[i] !== 0)
-          throw new FdtNameError(
-            `node name at offset ${off} contains a NUL (at offset ${nul}) followed by byte 0x${blob[i]!.toString(16)} at offset ${i}`,
-            off,
-          );
-      nodes += 1;
-      if (nodes > limits.maxNodes) throw new FdtLimitError('nodes', `more than ${limits.maxNodes} nodes`);
-      if (depth >= limits.maxDepth)
-        throw new FdtLimitError('depth', `nesting deeper than ${limits.maxDepth}`);
-      rooted = true;
-      if (depth > maxDepth) maxDepth = depth;
-      visit?.begin(decodeName(blob, off, nul), depth);
-      depth += 1;
-      off = next;
-      if (nodes % FDT_NODES_PER_STEP === 0) yield;
-    } else if (token === FDT_END_NODE) {
-      if (depth === 0) throw new FdtError(`FDT_END_NODE without a node at offset ${at}`, at);
-      depth -= 1;
-      visit?.end();
-    } else if (token === FDT_PROP) {
-      if (depth === 0) throw new FdtError(`property outside any node at offset ${at}`, at);
-      const len = r.u32(off);
-      const nameoff = r.u32(off + 4);
-      off += 8;
-      if (off + len > structEnd)
-        throw new FdtError(`property value past the struct block at offset ${off}`, off);
-      if (nameoff >= sizeStrings)
-        throw new FdtError(
-          `the property at offset ${at} names string offset ${nameoff}, outside the ${sizeStrings}-byte strings block at offset ${offStrings}`,
-          at,
-        );
-      let name = propNames.get(nameoff);
-      if (name === undefined) {
-        const start = offStrings + nameoff;
-        const nul = checkName(
-          blob,
-          start,
-          stringsEnd,
-          `property name at offset ${start} (string offset ${nameoff}, named by the property at offset ${at})`,
-          false,
-        );
-        name = decodeName(blob, start, nul);
-        propNames.set(nameoff, name);
-      }
-      properties += 1;
-      valueBytes += len;
-      visit?.prop(name, off, len);
-      off = (off + len + 3) & ~3;
-    } else if (token === FDT_NOP) {
-      // skip
-    } else if (token === FDT_END) {
-      if (depth !== 0) throw new FdtError(`FDT_END inside an open node at offset ${at}`, at);
-      break;
-    } else throw new FdtError(`unknown token 0x${token.toString(16)} at offset ${at}`, at);
-  }
-  if (!rooted) throw new FdtError(`the struct block at offset ${h.offStruct} has no root node`, h.offStruct);
+  build: TreeBuilder | null,
+): Generator<void, StructCounts, undefined> {
+  const walk = new StructWalk(blob, r, h, limits, build);
+  while (!walk.run()) yield;
+  const { nodes, properties, valueBytes, maxDepth } = walk;
   return { nodes, properties, valueBytes, maxDepth };
 }
 
@@ -778,28 +888,15 @@ export function* fdtDecodeSteps(
   const r = reader(blob);
   const h = readHeader(blob, r);
   const reservations = yield* readMemReserveMap(r, h);
-  const share = options.shareValues === true;
-  let root: FdtNode | null = null;
-  const stack: FdtNode[] = [];
-  yield* walkStruct(blob, r, h, limits, {
-    begin(name) {
-      const node: FdtNode = { name, props: [], children: [] };
-      if (stack.length === 0) root = node;
-      else stack[stack.length - 1]!.children.push(node);
-      stack.push(node);
-    },
-    end() {
-      stack.pop();
-    },
-    prop(name, start, length) {
-      const value =
-        share && length <= SHARED_VALUE_MAX
-          ? blob.subarray(start, start + length)
-          : blob.slice(start, start + length);
-      stack[stack.length - 1]!.props.push({ name, value });
-    },
-  });
-  return { root: root!, reservations, bootCpuidPhys: h.bootCpuidPhys };
+  // Without sharing, the values are views into one private copy of the struct block rather than a
+  // copy each: a small typed array that owns its bytes takes twice the heap of a view (it has an
+  // ArrayBuffer of its own), and a 250k-node tree has millions of values. They never alias `blob`.
+  const build =
+    options.shareValues === true
+      ? new TreeBuilder(blob, blob, 0, SHARED_VALUE_MAX)
+      : new TreeBuilder(blob, blob.slice(h.offStruct, h.offStruct + h.sizeStruct), h.offStruct, Infinity);
+  yield* walkStruct(blob, r, h, limits, build);
+  return { root: build.root!, reservations, bootCpuidPhys: h.bootCpuidPhys };
 }
 
 /** Parses a blob with its boot parameters; throws FdtError with a reason a user can act on. */
