@@ -13,14 +13,14 @@ import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { type BootStats, ofCoreInitSteps, unflattenSteps } from '../of/unflatten.ts';
-import { type CacheInfo, cacheInfoNew, cacheinfoInit } from '../pseries/cacheinfo.ts';
+import { type CacheInfo, cacheInfoNew, cacheinfoInitSteps } from '../pseries/cacheinfo.ts';
 import { type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
-import { rngInit } from '../pseries/rng.ts';
+import { rngInitSteps } from '../pseries/rng.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
-import { type CpuTopology, topologyInit } from '../pseries/topology.ts';
+import { type CpuTopology, topologyInitSteps } from '../pseries/topology.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
-import { type VioBus, vioBusInit } from '../pseries/vio.ts';
+import { type VioBus, vioBusInitSteps } from '../pseries/vio.ts';
 import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
@@ -356,19 +356,12 @@ export function* bootLparSteps(
   const stats: BootStats = { nodes: 0, properties: 0, valueBytes: 0 };
   yield* folded(unflattenSteps(of, fdt, image, stats));
   yield* folded(ofCoreInitSteps(of));
-  yield;
-  // The initcalls are one step each (src/pseries/{topology,cacheinfo,rng,vio}.ts are not chunked).
-  const cpus = topologyInit(of);
-  fold();
-  yield;
+  // The initcalls, each in bounded steps too (a CPU, device or node count per step).
+  const cpus = yield* folded(topologyInitSteps(of));
   const cacheinfo = cacheInfoNew();
-  cacheinfoInit(of, cacheinfo);
-  fold();
-  yield;
-  rngInit(of);
-  fold();
-  yield;
-  const vio = vioBusInit(of, config.kernelOptions.pfoDevices === 'fixed');
+  yield* folded(cacheinfoInitSteps(of, cacheinfo));
+  yield* folded(rngInitSteps(of));
+  const vio = yield* folded(vioBusInitSteps(of, config.kernelOptions.pfoDevices === 'fixed'));
   return new Lpar(config, system, { firmwareRecord, image, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
 }
 

@@ -1,6 +1,7 @@
 // Lookups and walks (drivers/of/base.c). Functions that return a node say in their name or doc whether
 // the caller owns a reference (K-REF-3).
 
+import { completeSteps } from './fdt.ts';
 import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
 import { ofNodeGet, ofNodePut } from './refs.ts';
 import type { OfState } from './state.ts';
@@ -22,6 +23,29 @@ export function ofFindAllNodesNext(of: OfState, prev: DeviceNode | null): Device
 
 export function* forEachOfAllnodes(of: OfState): Generator<DeviceNode> {
   for (let np = ofFindAllNodesNext(of, null); np; np = ofFindAllNodesNext(of, np)) yield np;
+}
+
+/**
+ * Nodes a step of an all-nodes walk visits before it yields. Visiting a node is a few pointer reads,
+ * so a step of this many stays well under a slice of the event loop at a quarter of a million nodes.
+ */
+export const WALK_NODES_PER_STEP = 2048;
+
+/**
+ * Runs a step generator as the modelled function `name`: the frame is pushed for each step and popped
+ * before it yields, as `Kernel.fn` does for a whole call, so whatever a step reports (a warning's call
+ * chain) sees the same chain as the unchunked call did.
+ */
+export function* inFrameSteps<T>(
+  of: OfState,
+  name: string,
+  steps: Generator<void, T, undefined>,
+): Generator<void, T, undefined> {
+  for (;;) {
+    const r = of.k.fn(name, () => steps.next());
+    if (r.done) return r.value;
+    yield;
+  }
 }
 
 export function ofFindProperty(np: DeviceNode, name: string): NodeProperty | undefined {
@@ -182,16 +206,39 @@ export function ofFindCompatibleNode(
   compatible: string,
   holder: string,
 ): DeviceNode | null {
-  return of.k.fn('of_find_compatible_node', () => {
-    let found: DeviceNode | null = null;
-    for (let np = ofFindAllNodesNext(of, from); np; np = ofFindAllNodesNext(of, np)) {
-      if (ofCompatibleList(np).includes(compatible)) {
-        found = np;
-        break;
-      }
+  return completeSteps(ofFindCompatibleNodeSteps(of, from, compatible, holder));
+}
+
+/**
+ * ofFindCompatibleNode in steps of WALK_NODES_PER_STEP nodes (a boot-time initcall walks the whole
+ * tree when the node sits after /cpus). The walk is over a tree nothing changes meanwhile (a boot
+ * runs alone on its LPAR), so it finds what the one-piece walk finds.
+ */
+export function ofFindCompatibleNodeSteps(
+  of: OfState,
+  from: DeviceNode | null,
+  compatible: string,
+  holder: string,
+): Generator<void, DeviceNode | null, undefined> {
+  return inFrameSteps(of, 'of_find_compatible_node', findCompatibleSteps(of, from, compatible, holder));
+}
+
+function* findCompatibleSteps(
+  of: OfState,
+  from: DeviceNode | null,
+  compatible: string,
+  holder: string,
+): Generator<void, DeviceNode | null, undefined> {
+  let found: DeviceNode | null = null;
+  let visited = 0;
+  for (let np = ofFindAllNodesNext(of, from); np; np = ofFindAllNodesNext(of, np)) {
+    if (ofCompatibleList(np).includes(compatible)) {
+      found = np;
+      break;
     }
-    ofNodeGet(of, found, holder);
-    ofNodePut(of, from, holder);
-    return found;
-  });
+    if (++visited % WALK_NODES_PER_STEP === 0) yield;
+  }
+  ofNodeGet(of, found, holder);
+  ofNodePut(of, from, holder);
+  return found;
 }

@@ -3,7 +3,8 @@
 // would, stale pointers included.
 
 import type { PhandleCacheModel } from '../kernel/profiles.ts';
-import { forEachOfAllnodes, ofFindProperty } from './base.ts';
+import { ofFindAllNodesNext, ofFindProperty, WALK_NODES_PER_STEP } from './base.ts';
+import { completeSteps } from './fdt.ts';
 import { type DeviceNode, nodeState, OF_DETACHED } from './node.ts';
 import { readU32 } from './property.ts';
 import { ofNodeGet, ofNodePut } from './refs.ts';
@@ -75,31 +76,54 @@ function validPhandle(h: number): boolean {
 
 /** K-CACHE-2/3/4: the boot-time fill (of_populate_phandle_cache, or of_core_init for hash128). */
 export function ofPopulatePhandleCache(of: OfState): void {
+  completeSteps(ofPopulatePhandleCacheSteps(of));
+}
+
+/**
+ * ofPopulatePhandleCache in steps of WALK_NODES_PER_STEP nodes: of_core_init fills the cache at boot,
+ * when a quarter-million-node tree makes each of its walks a long one. Nothing changes the tree
+ * between the steps (the boot runs alone on its LPAR), so the slots come out as in one piece.
+ */
+export function* ofPopulatePhandleCacheSteps(of: OfState): Generator<void, void, undefined> {
   const { cache } = of;
   cache.fillCollisions = 0;
   if (cache.model === 'none') return;
   if (cache.model === 'hash128') {
     // First node wins: a slot is filled only while empty.
-    for (const np of forEachOfAllnodes(of)) {
-      if (!np.phandle) continue;
+    yield* eachOfAllnodesSteps(of, (np) => {
+      if (!np.phandle) return;
       const slot = hash32(np.phandle, HASH128_BITS);
       if (cache.slots[slot]) cache.fillCollisions += 1;
       else cache.slots[slot] = np;
-    }
+    });
     return;
   }
   let phandles = 0;
-  for (const np of forEachOfAllnodes(of)) if (validPhandle(np.phandle)) phandles += 1;
+  yield* eachOfAllnodesSteps(of, (np) => {
+    if (validPhandle(np.phandle)) phandles += 1;
+  });
   const size = roundupPowOfTwo(phandles);
   cache.slots = new Array(size).fill(null);
   cache.mask = size - 1;
-  for (const np of forEachOfAllnodes(of)) {
-    if (!validPhandle(np.phandle)) continue;
+  yield* eachOfAllnodesSteps(of, (np) => {
+    if (!validPhandle(np.phandle)) return;
     const slot = (np.phandle & cache.mask) >>> 0;
     // Last node wins; in pow2-refs the overwritten node keeps the reference taken for it forever.
     if (cache.slots[slot]) cache.fillCollisions += 1;
     if (cache.model === 'pow2-refs') ofNodeGet(of, np, CACHE_HOLDER);
     cache.slots[slot] = np;
+  });
+}
+
+/** for_each_of_allnodes with `visit`, yielding every WALK_NODES_PER_STEP nodes. */
+function* eachOfAllnodesSteps(
+  of: OfState,
+  visit: (np: DeviceNode) => void,
+): Generator<void, void, undefined> {
+  let visited = 0;
+  for (let np = ofFindAllNodesNext(of, null); np; np = ofFindAllNodesNext(of, np)) {
+    visit(np);
+    if (++visited % WALK_NODES_PER_STEP === 0) yield;
   }
 }
 

@@ -13,7 +13,7 @@ import { completeSteps, type FdtNode, type TreeAdapter, walkTree } from './fdt.t
 import { BootImage } from './image.ts';
 import { ofAttachNodeSysfs } from './kobj.ts';
 import { type DeviceNode, PropertyList } from './node.ts';
-import { ofPopulatePhandleCache } from './phandle-cache.ts';
+import { ofPopulatePhandleCacheSteps } from './phandle-cache.ts';
 import { enc, type Property } from './property.ts';
 import type { OfState } from './state.ts';
 
@@ -151,24 +151,29 @@ export function unflattenDeviceTree(of: OfState, fdt: FdtNode, image?: BootImage
   return completeSteps(unflattenSteps(of, fdt, image));
 }
 
-/** of_core_init, in steps: every boot node into sysfs, in walk order; then the phandle cache fill. */
+/**
+ * of_core_init, in steps: every boot node into sysfs, in walk order; then the phandle cache fill, whose
+ * walks are in steps too (ofPopulatePhandleCacheSteps), inside the same frame.
+ */
 export function* ofCoreInitSteps(of: OfState): Generator<void, void> {
   let np: DeviceNode | null = null;
   let started = false;
+  let fill: Generator<void, void, undefined> | null = null;
   yield* inFrame(of, 'of_core_init', () => {
-    if (!started) {
-      started = true;
-      np = ofFindAllNodesNext(of, null);
+    if (!fill) {
+      if (!started) {
+        started = true;
+        np = ofFindAllNodesNext(of, null);
+      }
+      for (let budget = BOOT_NODES_PER_STEP; np && budget > 0; budget--) {
+        // The next node is taken after the attach, as for_each_of_allnodes does.
+        ofAttachNodeSysfs(of, np);
+        np = ofFindAllNodesNext(of, np);
+      }
+      if (np) return true;
+      fill = ofPopulatePhandleCacheSteps(of);
     }
-    for (let budget = BOOT_NODES_PER_STEP; np && budget > 0; budget--) {
-      // The next node is taken after the attach, as for_each_of_allnodes does.
-      ofAttachNodeSysfs(of, np);
-      np = ofFindAllNodesNext(of, np);
-    }
-    if (np) return true;
-    // One step: ofPopulatePhandleCache (src/of/phandle-cache.ts) walks the tree twice at most.
-    ofPopulatePhandleCache(of);
-    return false;
+    return !fill.next().done;
   });
 }
 

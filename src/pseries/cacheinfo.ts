@@ -5,12 +5,13 @@
 // node, shared by the threads of a core. Mobility tears them all down before the device-tree update
 // and rebuilds them after it where the profile has `cacheinfoRebuild`.
 
-import { ofFindProperty } from '../of/base.ts';
+import { inFrameSteps, ofFindProperty } from '../of/base.ts';
+import { completeSteps } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofParsePhandle } from '../of/phandle-cache.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
-import { logicalCpus } from './topology.ts';
+import { CPUS_PER_STEP, logicalCpusSteps } from './topology.ts';
 
 export const CACHEINFO_HOLDER = 'cacheinfo';
 /** The holder of the transient references cache_chain_instantiate takes while it walks. */
@@ -100,9 +101,20 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
 
 /** cacheinfo_cpu_online for every CPU (boot, and cacheinfo_rebuild after a migration). */
 export function cacheinfoInit(of: OfState, info: CacheInfo): void {
-  of.k.fn('cacheinfo_init', () => {
-    for (const { cpu, node } of logicalCpus(of)) cacheChainInstantiate(of, info, cpu, node);
-  });
+  completeSteps(cacheinfoInitSteps(of, info));
+}
+
+/** cacheinfoInit in steps of CPUS_PER_STEP CPUs (the boot's), each inside the cacheinfo_init frame. */
+export function cacheinfoInitSteps(of: OfState, info: CacheInfo): Generator<void, void, undefined> {
+  return inFrameSteps(of, 'cacheinfo_init', cpusOnlineSteps(of, info));
+}
+
+function* cpusOnlineSteps(of: OfState, info: CacheInfo): Generator<void, void, undefined> {
+  let done = 0;
+  for (const { cpu, node } of yield* logicalCpusSteps(of)) {
+    cacheChainInstantiate(of, info, cpu, node);
+    if (++done % CPUS_PER_STEP === 0) yield;
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
 // reference, so the boot `ibm,random-v1` node stays held (holder `rng_init`) after any migration
 // detaches it; the `rngInitPut` switch is the fix.
 
-import { ofFindCompatibleNode } from '../of/base.ts';
+import { inFrameSteps, ofFindCompatibleNodeSteps } from '../of/base.ts';
+import { completeSteps } from '../of/fdt.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 
@@ -11,11 +12,21 @@ const HOLDER = 'rng_init';
 
 /** machine_subsys_initcall(pseries, rng_init) */
 export function rngInit(of: OfState): boolean {
-  return of.k.fn('rng_init', () => {
-    const dn = ofFindCompatibleNode(of, null, 'ibm,random', HOLDER);
-    if (!dn) return false; // -ENODEV
-    of.k.printk('info', 'pseries-rng: Registering arch random hook.');
-    if (of.k.profile.rngInitPut) ofNodePut(of, dn, HOLDER);
-    return true;
-  });
+  return completeSteps(rngInitSteps(of));
+}
+
+/**
+ * rngInit in steps: its of_find_compatible_node walks every node before /ibm,platform-facilities
+ * (all of /cpus), so it yields every WALK_NODES_PER_STEP nodes (ofFindCompatibleNodeSteps).
+ */
+export function rngInitSteps(of: OfState): Generator<void, boolean, undefined> {
+  return inFrameSteps(of, 'rng_init', registerRng(of));
+}
+
+function* registerRng(of: OfState): Generator<void, boolean, undefined> {
+  const dn = yield* ofFindCompatibleNodeSteps(of, null, 'ibm,random', HOLDER);
+  if (!dn) return false; // -ENODEV
+  of.k.printk('info', 'pseries-rng: Registering arch random hook.');
+  if (of.k.profile.rngInitPut) ofNodePut(of, dn, HOLDER);
+  return true;
 }

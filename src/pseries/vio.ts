@@ -10,7 +10,8 @@ import {
   kernfsNewDir,
   kernfsRemove,
 } from '../kernel/kernfs.ts';
-import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofNodeIsType } from '../of/base.ts';
+import { inFrameSteps, ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofNodeIsType } from '../of/base.ts';
+import { completeSteps } from '../of/fdt.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodeFullName, ofNodePathPeek } from '../of/printk-of.ts';
 import { readU32 } from '../of/property.ts';
@@ -136,32 +137,48 @@ function deviceName(np: DeviceNode, underVdevice: boolean): string {
   return unit.toString(16);
 }
 
-function scanRegister(of: OfState, bus: VioBus, path: string, underVdevice: boolean): void {
+/** Children of a bus node registered between the steps of vio_bus_init. */
+const VIO_DEVICES_PER_STEP = 64;
+
+/** vio_bus_scan_register_devices for one bus node, in steps of VIO_DEVICES_PER_STEP children. */
+function* scanRegisterSteps(
+  of: OfState,
+  bus: VioBus,
+  path: string,
+  underVdevice: boolean,
+): Generator<void, void, undefined> {
   const holder = 'vio_bus_scan_register_devices';
   const root = ofFindNodeByPath(of, path, holder);
   if (!root) return;
+  let registered = 0;
   for (
     let child = ofGetNextChild(of, root, null, holder);
     child;
     child = ofGetNextChild(of, root, child, holder)
   ) {
     vioRegisterDeviceNode(of, bus, child, deviceName(child, underVdevice));
+    if (++registered % VIO_DEVICES_PER_STEP === 0) yield;
   }
   ofNodePut(of, root, holder);
 }
 
 /** vio_bus_init at boot (K-NODE-3: after sysfs and the cache). */
 export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
+  return completeSteps(vioBusInitSteps(of, fixedPfo));
+}
+
+/**
+ * vioBusInit in steps: each driver's module init is one (nx842_pseries_init walks the tree in one
+ * piece, see vio-drivers.ts), then the devices of each bus node in steps of VIO_DEVICES_PER_STEP,
+ * all inside the vio_bus_init frame.
+ */
+export function* vioBusInitSteps(of: OfState, fixedPfo: boolean): Generator<void, VioBus, undefined> {
   const bus: VioBus = {
     devices: new Map(),
     drivers: VIO_DRIVERS,
     dir: kernfsMkdirP(of.sysfs, 'devices/vio'),
   };
-  of.k.fn('vio_bus_init', () => {
-    for (const driver of bus.drivers) driver.register?.(of, bus);
-    scanRegister(of, bus, '/vdevice', true);
-    scanRegister(of, bus, '/ibm,platform-facilities', false);
-  });
+  yield* inFrameSteps(of, 'vio_bus_init', busInitSteps(of, bus));
   if (fixedPfo) {
     // K-DRV-4 what-if: follow platform-facilities nodes as they come and go.
     ofReconfigNotifierRegister(of, {
@@ -176,4 +193,13 @@ export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
     });
   }
   return bus;
+}
+
+function* busInitSteps(of: OfState, bus: VioBus): Generator<void, void, undefined> {
+  for (const driver of bus.drivers) {
+    driver.register?.(of, bus);
+    yield;
+  }
+  yield* scanRegisterSteps(of, bus, '/vdevice', true);
+  yield* scanRegisterSteps(of, bus, '/ibm,platform-facilities', false);
 }
