@@ -14,6 +14,7 @@ import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { exportRoutes } from './http/routes/exports.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { journalRoutes } from './http/routes/journal.ts';
 import { kernelRoutes } from './http/routes/kernel.ts';
 import { lparRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
@@ -100,6 +101,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         maxMigrationsKept: config.LPARSIM_MAX_MIGRATIONS_KEPT,
         maxTreeDepth: config.LPARSIM_MAX_TREE_DEPTH,
         memoryBudgetBytes: config.LPARSIM_MEMORY_BUDGET_MB * 1024 * 1024,
+        maxHistoryBytes: config.LPARSIM_MAX_HISTORY_BYTES,
       },
       () => clock.now(),
     ),
@@ -123,15 +125,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addSchema(Problem);
   registerProblemHandlers(app);
   await registerAuth(app, config.LPARSIM_TOKEN);
-  if (config.LPARSIM_DATA_DIR) {
-    const journal = new Journal(config.LPARSIM_DATA_DIR);
-    registerJournal(app, journal, clock);
-    app.addHook('onClose', async () => journal.close());
-  }
+  // The lock and the histories always; the durable journal with LPARSIM_DATA_DIR.
+  const journal = config.LPARSIM_DATA_DIR ? new Journal(config.LPARSIM_DATA_DIR) : null;
+  registerJournal(app, journal, clock);
+  if (journal) app.addHook('onClose', async () => journal.close());
   await registerSwagger(app);
   await app.register(healthRoutes);
   await app.register(catalogueRoutes);
   await app.register(lparRoutes);
+  await app.register(journalRoutes);
   await app.register(nodeRoutes);
   await app.register(editRoutes);
   await app.register(viewRoutes);

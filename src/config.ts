@@ -103,6 +103,20 @@ export const ConfigSchema = Type.Object({
     default: 1000,
     description: 'Migration reports kept per LPAR (the oldest go first)',
   }),
+  LPARSIM_MAX_HISTORY_BYTES: Type.Integer({
+    minimum: 1024,
+    maximum: 1 << 30,
+    default: 64 * 1024 * 1024,
+    description:
+      "Bytes of request history kept per LPAR for GET …/journal (bodies included); beyond it the LPAR goes on but its history can no longer be exported",
+  }),
+  LPARSIM_REPLAY_WORKER_MB: Type.Integer({
+    minimum: 64,
+    maximum: 1 << 20,
+    default: 4096,
+    description:
+      'V8 heap, in MiB, of the worker thread that replays a history to digest it (journal export and import, one at a time); a history that needs more is refused with 507',
+  }),
   LPARSIM_MAX_TREE_DEPTH: Type.Integer({
     minimum: 4,
     maximum: 1024,

@@ -5,8 +5,10 @@
 //           migrate <lpar> <system> [--dry-run] | dmesg <lpar> | leaks <lpar> | cache <lpar>
 //           refcounts <lpar> [state] | ls <lpar> </sys/... or /proc/device-tree/...>
 //           ofdt <lpar> <command text, \xNN escapes allowed> | read <lpar> </sys/... or /proc/device-tree/...>
+//           journal <lpar> (the history, to stdout) | import <file or -> [--name N]
 // Listings (leaks, refcounts, ls) follow the service's pages to the end.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeCommand } from '../scenario/runner.ts';
 import { ApiError, LparsimClient } from './client.ts';
@@ -21,7 +23,9 @@ const USAGE = `usage: lparsim [--url URL] <command> [args]
   refcounts <lpar> [state]
   ls <lpar> <path>        (/sys/... or /proc/device-tree/...; every page)
   ofdt <lpar> <command>   (\\xNN escapes allowed)
-  read <lpar> <path>      (/sys/... or /proc/device-tree/...)`;
+  read <lpar> <path>      (/sys/... or /proc/device-tree/...)
+  journal <lpar>          (its history as JSON lines, to stdout: > bug.jsonl)
+  import <file|-> [--name N]   (rebuild an LPAR from a history)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,6 +46,12 @@ const need = (n: number) => {
   if (args.length < n) throw new Error(`${command} needs ${n} argument${n > 1 ? 's' : ''}\n${USAGE}`);
 };
 const print = (v: unknown) => console.log(typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
 
 async function main(): Promise<void> {
   if (values.help || !command) return print(USAGE);
@@ -113,6 +123,16 @@ async function main(): Promise<void> {
       need(2);
       process.stdout.write(await client.read(args[0]!, args[1]!));
       return;
+    case 'journal':
+      need(1);
+      process.stdout.write(await client.exportJournal(args[0]!));
+      return;
+    case 'import': {
+      need(1);
+      const history = args[0] === '-' ? await readStdin() : readFileSync(args[0]!);
+      const lpar = await client.importJournal(new Uint8Array(history), values.name);
+      return print({ id: lpar.id, name: lpar.name });
+    }
     default:
       throw new Error(`unknown command ${command}\n${USAGE}`);
   }

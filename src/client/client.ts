@@ -144,6 +144,17 @@ export class LparsimClient {
     this.json<{ deleted: number }>({ method: 'DELETE', path: '/v1/lpars?confirm=true' }).then(
       (r) => r.deleted,
     );
+  /** The LPAR's history as JSON lines (GET …/journal): hand it to POST /v1/lpars/import anywhere. */
+  exportJournal = (id: string) =>
+    this.call({ method: 'GET', path: this.lp(id, '/journal') }).then((b) => new TextDecoder().decode(b));
+  /** Rebuilds an LPAR from an exported history, named `name` or as it was. */
+  importJournal = (history: string | Uint8Array, name?: string) =>
+    this.json<Lpar>({
+      method: 'POST',
+      path: `/v1/lpars/import${name ? `?name=${encodeURIComponent(name)}` : ''}`,
+      headers: { 'content-type': 'application/x-ndjson' },
+      body: history,
+    });
   nodeByPath = (id: string, path: string) =>
     this.json<Node>({ method: 'GET', path: this.lp(id, `/nodes?path=${encodeURIComponent(path)}`) });
   nodeByAddress = (id: string, address: string) =>

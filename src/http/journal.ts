@@ -1,17 +1,24 @@
-// The journal's place in the HTTP layer (issue 11, point 1). With LPARSIM_DATA_DIR set:
-// - every request that may change a model runs alone: a process-wide lock is taken before its
-//   handler and let go once it is answered, so the journal's order is the order the model saw, across
-//   LPARs too (ids are given out in that order). Exports and event streams only look and do not wait;
-// - a request is journaled, before its response is sent, when it is not a GET (creates, deletes,
-//   reboots, migrations, edits, references) or when it is a GET that ran a kernel action on its LPAR
-//   (a phandle lookup, a devspec read: Lpar.actions moved), with the clock readings it made;
-// - at start, replayJournal runs every entry again through the same routes, in order, with its clock
-//   readings: the model is deterministic, so every LPAR comes back exactly as it was.
-// Without the variable nothing here runs and state is in memory.
+// Where requests are put in one order, recorded and journaled (issue 11). In every app:
+// - a request that may change a model runs alone: a lock is taken before its handler and let go
+//   once it is answered. With LPARSIM_DATA_DIR it is one lock for the service, so the journal's order
+//   is the order every model saw (ids are given out in it); without, one lock per LPAR, so that each
+//   history is in its model's order while creates and other LPARs run side by side. Routes that only
+//   look do not wait: a plugin declares all of its routes so with lookOnlyRoutes (exports, event
+//   streams), a route with `config: { lookOnly: true }`;
+// - a request on an LPAR that changed it (it ran a kernel action: Lpar.actions moved; or it was not
+//   a GET and was not refused) is recorded in that LPAR's history with its clock readings
+//   (lpar/history.ts), which GET …/journal exports and POST /v1/lpars/import replays;
+// - with LPARSIM_DATA_DIR, every request that may have changed a model (creates and deletes too) is
+//   appended to the durable journal before its response is sent, and replayed at start, in order,
+//   with its clock readings: the model is deterministic, so every LPAR comes back exactly as it was.
+// A request that replays others itself (an import) sends them with app.replayInject: they run under
+// its lock and its journal entry, and are recorded in the history of the LPAR they act on.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { ServiceClock } from '../journal/clock.ts';
 import type { Journal } from '../journal/journal.ts';
+import type { HistoryEntry } from '../lpar/history.ts';
 import type { Lpar } from '../lpar/lpar.ts';
 import { OPENAPI_INFO } from './plugins/swagger.ts';
 
@@ -31,17 +38,23 @@ export function lookOnlyRoutes(app: FastifyInstance): void {
   });
 }
 
+/** The header an app's own replays carry, with a key only it knows (no client can skip the lock). */
+const REPLAY_HEADER = 'x-lparsim-replay';
+
 interface Pending {
   readonly lpar: Lpar | null;
   readonly actionsBefore: number;
+  /** Sent by this app's own replay: it runs under the replaying request's lock and journal entry. */
+  readonly inner: boolean;
   release: (() => void) | null;
+  finished: boolean;
 }
 
 const PENDING = Symbol('journal');
 type Tracked = FastifyRequest & { [PENDING]?: Pending; [LOOK_ONLY]?: true };
 
 /** One at a time, in arrival order. */
-class Mutex {
+export class Mutex {
   private tail: Promise<void> = Promise.resolve();
   acquire(): Promise<() => void> {
     let release!: () => void;
@@ -51,6 +64,25 @@ class Mutex {
     const ready = this.tail.then(() => release);
     this.tail = this.tail.then(() => held);
     return ready;
+  }
+}
+
+/** A Mutex per key, dropped when nobody holds or waits for it. */
+class KeyedMutex {
+  private readonly held = new Map<string, { mutex: Mutex; users: number }>();
+  async acquire(key: string): Promise<() => void> {
+    let slot = this.held.get(key);
+    if (!slot) {
+      slot = { mutex: new Mutex(), users: 0 };
+      this.held.set(key, slot);
+    }
+    slot.users += 1;
+    const release = await slot.mutex.acquire();
+    return () => {
+      release();
+      slot.users -= 1;
+      if (slot.users === 0) this.held.delete(key);
+    };
   }
 }
 
@@ -64,56 +96,105 @@ function lparOf(app: FastifyInstance, req: FastifyRequest): Lpar | null {
   }
 }
 
-export function registerJournal(app: FastifyInstance, journal: Journal, clock: ServiceClock): void {
-  const lock = new Mutex();
+/** `/v1/lpars/{lpar}/migrations?x` → `/migrations?x`; null for a request on the LPAR itself or none. */
+const LPAR_URL = /^\/v1\/lpars\/[^/?]+(\/[^?]*(?:\?.*)?)$/;
+
+function bodyBytes(body: unknown): Uint8Array | null {
+  if (body === undefined || body === null) return null;
+  if (body instanceof Uint8Array) return body;
+  return new TextEncoder().encode(JSON.stringify(body));
+}
+
+export function registerJournal(app: FastifyInstance, journal: Journal | null, clock: ServiceClock): void {
+  // With a durable journal, one order for the whole service (the journal's, ids included); without
+  // one, an order per LPAR (its history's), so that creates and different LPARs still run side by side.
+  const serviceLock = journal ? new Mutex() : null;
+  const lparLocks = new KeyedMutex();
+  const replayKey = randomBytes(16).toString('hex');
   let replaying = false;
-  app.decorate('journalReplay', async () => {
-    replaying = true;
-    try {
-      return await replayJournal(app, journal, clock);
-    } finally {
-      replaying = false;
-    }
+  app.decorate('journalReplaying', () => replaying);
+  app.decorate('replayInject', (options: InjectOptions): Promise<LightMyRequestResponse> => {
+    const token = app.lparsimConfig.LPARSIM_TOKEN;
+    return app.inject({
+      ...options,
+      headers: {
+        ...(options.headers ?? {}),
+        [REPLAY_HEADER]: replayKey,
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
   });
+  if (journal)
+    app.decorate('journalReplay', async () => {
+      replaying = true;
+      try {
+        return await replayJournal(app, journal, clock);
+      } finally {
+        replaying = false;
+      }
+    });
 
   app.addHook('preHandler', async (request) => {
     const req = request as Tracked;
-    if (!req.url.startsWith('/v1/') || req[LOOK_ONLY]) return;
-    const release = await lock.acquire();
+    if (!req.url.startsWith('/v1/') || req[LOOK_ONLY] || req.routeOptions.config?.lookOnly) return;
+    const inner = req.headers[REPLAY_HEADER] === replayKey;
+    const named = (req.params as { lpar?: unknown } | undefined)?.lpar;
+    let release: (() => void) | null = null;
+    if (!inner && serviceLock) release = await serviceLock.acquire();
+    else if (!inner && typeof named === 'string')
+      release = await lparLocks.acquire(lparOf(app, req)?.config.id ?? named);
     const lpar = lparOf(app, req);
-    req[PENDING] = { lpar, actionsBefore: lpar?.actions ?? 0, release };
-    if (!replaying) clock.record();
+    req[PENDING] = { lpar, actionsBefore: lpar?.actions ?? 0, inner, release, finished: false };
+    if (!inner && !replaying) clock.record();
   });
 
   const finish = (req: Tracked, status: number) => {
     const p = req[PENDING];
-    if (!p?.release) return;
+    if (!p || p.finished) return;
+    p.finished = true;
     try {
-      const tape = replaying ? [] : clock.stop();
-      const changed = req.method !== 'GET' || (p.lpar !== null && p.lpar.actions !== p.actionsBefore);
-      if (!replaying && changed) {
-        const body = req.body;
+      const tape = p.inner || replaying ? null : clock.stop();
+      // A refusal (4xx, 5xx) that ran no kernel action changed nothing (a 507 before the kernel saw
+      // the write); one that did (an ofdt errno after dmesg was written) is part of the story.
+      const acted = p.lpar !== null && p.lpar.actions !== p.actionsBefore;
+      const changedLpar = p.lpar !== null && (acted || (req.method !== 'GET' && status < 400));
+      const changed = req.method !== 'GET' || changedLpar;
+      if (!changed) return;
+      const body = bodyBytes(req.body);
+      const contentType =
+        typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : null;
+      const path = LPAR_URL.exec(req.url)?.[1];
+      if (changedLpar && path !== undefined) {
+        const id = p.lpar!.config.id;
+        // Deleted meanwhile (or by this request): its history went with it.
+        if (app.registry.lpars.has(id)) {
+          const entry: HistoryEntry = {
+            method: req.method,
+            path,
+            contentType,
+            body,
+            status,
+            tape: tape ?? innerTape(req),
+          };
+          app.registry.history(id).record(entry);
+        }
+      }
+      if (journal && !p.inner && !replaying)
         journal.append({
           version: JOURNAL_VERSION,
           method: req.method,
           url: req.url,
-          contentType: typeof req.headers['content-type'] === 'string' ? req.headers['content-type'] : null,
-          body:
-            body === undefined || body === null
-              ? null
-              : body instanceof Uint8Array
-                ? body
-                : new TextEncoder().encode(JSON.stringify(body)),
+          contentType,
+          body,
           status,
-          tape,
+          tape: tape ?? [],
         });
-      }
     } finally {
-      p.release();
+      p.release?.();
       p.release = null;
     }
   };
-  // Before the response goes out: an acknowledged request is on disk.
+  // Before the response goes out: an acknowledged request is recorded and on disk.
   app.addHook('onSend', async (request, reply, payload) => {
     finish(request as Tracked, reply.statusCode);
     return payload;
@@ -122,6 +203,11 @@ export function registerJournal(app: FastifyInstance, journal: Journal, clock: S
   // no release on a client's abort: the handler still runs to its end, and what it changed must be
   // journaled before anything else runs, or a replay would diverge from what came after it.
   app.addHook('onResponse', async (request, reply) => finish(request as Tracked, reply.statusCode));
+}
+
+/** The readings a replayed request was played (journal/clock.ts keeps them while it plays). */
+function innerTape(req: FastifyRequest): readonly number[] {
+  return req.server.clock.played();
 }
 
 export interface ReplayResult {
@@ -167,5 +253,13 @@ declare module 'fastify' {
     clock: ServiceClock;
     /** Replays LPARSIM_DATA_DIR's journal (main.ts, before listening); absent without a journal. */
     journalReplay?: () => Promise<ReplayResult>;
+    /** Whether the durable journal is being replayed (requests then are not journaled again). */
+    journalReplaying: () => boolean;
+    /** A request of this app's own replay (an import): it runs under the caller's lock and entry. */
+    replayInject: (options: InjectOptions) => Promise<LightMyRequestResponse>;
+  }
+  interface FastifyContextConfig {
+    /** The route only reads: it does not wait for the lock and is never journaled. */
+    lookOnly?: boolean;
   }
 }

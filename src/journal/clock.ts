@@ -47,6 +47,11 @@ export class ServiceClock {
     this.at = 0;
   }
 
+  /** The tape being played back (a replayed request's readings, which its history keeps). */
+  played(): number[] {
+    return this.playing ? [...this.playing] : [];
+  }
+
   /** Back to real time; how many readings of the tape were not used. */
   endPlay(): number {
     const left = this.playing ? this.playing.length - this.at : 0;

@@ -44,6 +44,7 @@ import {
 } from '../pseries/tree.ts';
 import { badRequest, conflict, insufficientStorage, LparError, limitExceeded, notFound } from './errors.ts';
 import { EventHub } from './events.ts';
+import { LparHistory } from './history.ts';
 import { bootLparSteps, type Lpar, type LparConfig, type LparIdentity } from './lpar.ts';
 import type { PathLimits } from './views.ts';
 
@@ -57,6 +58,8 @@ export interface RegistryLimits {
   readonly pathLimits?: PathLimits;
   /** The memory budget in bytes (LPARSIM_MEMORY_BUDGET_MB); none: unlimited. */
   readonly memoryBudgetBytes?: number;
+  /** Bytes of history kept per LPAR (LPARSIM_MAX_HISTORY_BYTES), bodies included. */
+  readonly maxHistoryBytes?: number;
 }
 
 export interface CreateLparInput {
@@ -117,6 +120,9 @@ export const MEMORY_COSTS = {
   event: 160,
   migration: 8 * 1024,
 } as const;
+
+/** LPARSIM_MAX_HISTORY_BYTES's default: 64 MiB of requests per LPAR. */
+export const DEFAULT_MAX_HISTORY_BYTES = 64 * 1024 * 1024;
 
 /** Work an async create or export does before it lets the event loop run (milliseconds). */
 export const SLICE_MS = 8;
@@ -290,6 +296,8 @@ export class Registry {
   private readonly byName = new Map<string, string>();
   /** Each LPAR's creation request. */
   private readonly inputs = new Map<string, CreateLparInput>();
+  /** Each LPAR's requests since its creation (lpar/history.ts), kept across reboots. */
+  private readonly histories = new Map<string, LparHistory>();
   private nextId = 1;
   private readonly now: () => Date;
 
@@ -314,6 +322,11 @@ export class Registry {
   /** The request an LPAR was created with (a reboot boots it again; PUT compares with it). */
   creationInput(idOrName: string): CreateLparInput {
     return this.inputs.get(this.get(idOrName).config.id)!;
+  }
+
+  /** What changed the LPAR since it was created, in order (recorded by the HTTP layer). */
+  history(idOrName: string): LparHistory {
+    return this.histories.get(this.get(idOrName).config.id)!;
   }
 
   system(name: string): ManagedSystem {
@@ -349,7 +362,8 @@ export class Registry {
       (this.grown.get(c.id) ?? 0) * MEMORY_COSTS.valueByte +
       dmesg * MEMORY_COSTS.dmesgLine +
       events * MEMORY_COSTS.event +
-      lpar.migrations.length * MEMORY_COSTS.migration
+      lpar.migrations.length * MEMORY_COSTS.migration +
+      (this.histories.get(c.id)?.bytes ?? 0)
     );
   }
 
@@ -635,8 +649,10 @@ export class Registry {
     // An uploaded blob is kept once for all the LPARs that share its image.
     const blob = this.images.get(this.imageOf.get(id) ?? '')?.blob;
     // A reboot keeps the request the LPAR was created by (PUT compares with it, a history starts from it).
-    if (!plan.replacing)
+    if (!plan.replacing) {
       this.inputs.set(id, blob && plan.input.dtb ? { ...plan.input, dtb: blob } : plan.input);
+      this.histories.set(id, new LparHistory(this.limits.maxHistoryBytes ?? DEFAULT_MAX_HISTORY_BYTES));
+    }
     for (const e of lpar.events.since(0)) this.events.publish(e);
     this.unsubscribers.set(
       id,
@@ -682,7 +698,10 @@ export class Registry {
     lpar.events.close();
     this.lpars.delete(id);
     this.byName.delete(lpar.config.name);
-    if (last.type === 'lpar.deleted') this.inputs.delete(id);
+    if (last.type === 'lpar.deleted') {
+      this.inputs.delete(id);
+      this.histories.delete(id);
+    }
     this.grown.delete(id);
     const key = this.imageOf.get(id);
     this.imageOf.delete(id);

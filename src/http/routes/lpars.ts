@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lparDocument } from '../../lpar/documents.ts';
 import { badRequest, conflict } from '../../lpar/errors.ts';
 import type { CreateLparInput } from '../../lpar/registry.ts';
+import { canonical, inputFromBody } from '../create-body.ts';
 import { Items, LparParams, problemResponses, RawBody, StringEnum } from '../schemas/common.ts';
 import { CreateLparBody, KernelName, LparDoc } from '../schemas/lpars.ts';
 
@@ -16,44 +17,6 @@ const createdResponses = {
   422: Type.Ref('Problem'),
   507: Type.Ref('Problem'),
 };
-
-type CreateBody = Static<typeof CreateLparBody>;
-
-/** The registry's request from a JSON create body (POST /v1/lpars and PUT /v1/lpars/{name}). */
-function inputFromBody(b: CreateBody): CreateLparInput {
-  let dtb: Uint8Array | undefined;
-  if (b.dtb !== undefined) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
-    dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
-  }
-  return {
-    ...(b.name !== undefined ? { name: b.name } : {}),
-    profile: b.profile ?? 'power9',
-    kernel: b.kernel,
-    ...(b.phandleScheme ? { phandleScheme: b.phandleScheme } : {}),
-    ...(b.seed !== undefined ? { seed: b.seed } : {}),
-    ...(b.system ? { system: b.system } : {}),
-    ...(b.switches ? { switches: b.switches } : {}),
-    ...(b.options ? { options: b.options } : {}),
-    ...(dtb ? { dtb } : {}),
-  };
-}
-
-/** A creation request as comparable text: keys sorted at every level, blobs as base64. */
-function canonical(input: CreateLparInput): string {
-  const sorted = (v: unknown): unknown => {
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-    if (Array.isArray(v)) return v.map(sorted);
-    if (v && typeof v === 'object')
-      return Object.fromEntries(
-        Object.keys(v)
-          .sort()
-          .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
-      );
-    return v;
-  };
-  return JSON.stringify(sorted(input));
-}
 
 export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /**
