@@ -108,7 +108,7 @@ export const ConfigSchema = Type.Object({
     maximum: 1 << 30,
     default: 64 * 1024 * 1024,
     description:
-      "Bytes of request history kept per LPAR for GET …/journal (bodies included); beyond it the LPAR goes on but its history can no longer be exported",
+      'Bytes of request history kept per LPAR for GET …/journal (bodies included); beyond it the LPAR goes on but its history can no longer be exported',
   }),
   LPARSIM_REPLAY_WORKER_MB: Type.Integer({
     minimum: 64,
