@@ -5,7 +5,7 @@
 //   npm run bench                 full run (several minutes on 2 cores)
 //   npm run bench -- --quick      fewer repetitions, no 250k-node size, results to the temp directory
 //   … --worktree                  measure the working tree instead of HEAD (the JSON says so)
-//   … --only=memory,model,http,dtb   some phases (development)
+//   … --only=memory,model,http,journal,dtb   some phases (development)
 //   … --out=FILE                  where to write the JSON
 //   … --sizes=1000,100000         node counts of the scaling series (development)
 //
@@ -21,12 +21,15 @@
 //              with a bare route and an event-loop-delay probe in the same process; this process
 //              drives it over loopback (autocannon, creates, uploads, migrations, exports, ofdt).
 //   poller.ts  a third process polling /healthz every 5 ms (open loop) during each heavy operation.
+//   journal    two servers, one with LPARSIM_DATA_DIR: ofdt writes, kernel-action GETs, node GETs and
+//              migrations sent to both, interleaved; the journal's cost as a ratio of medians.
 //   dtb.ts     fdtDecode and fdtEncode against fdtdump on the server's largest tree.dtb.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -49,7 +52,7 @@ const flag = (name: string) => argv.includes(`--${name}`);
 const option = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const QUICK = flag('quick');
 const WORKTREE = flag('worktree');
-const ONLY = new Set((option('only') ?? 'memory,model,http,dtb').split(','));
+const ONLY = new Set((option('only') ?? 'memory,model,http,journal,dtb').split(','));
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH_DIR, '..');
 const OUT =
@@ -836,6 +839,69 @@ if (ONLY.has('http')) {
     }
   }
   await stopServer(s);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3c. The journal's cost (issue 11): the same requests on a server with LPARSIM_DATA_DIR and on one
+// without, interleaved request by request, median latency of each kind and their ratio
+// ---------------------------------------------------------------------------------------------------
+
+if (ONLY.has('journal')) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lparsim-bench-journal-'));
+  const memory = await startServer();
+  const durable = await startServer({ LPARSIM_DATA_DIR: dataDir });
+  const servers = [memory, durable] as const;
+  const ids: string[] = [];
+  for (const s of servers) {
+    useServer(s);
+    const c = await createOverHttp('/v1/lpars', { json: { kernel: '4.18' } });
+    if (!c.ok) throw new Error(`create for the journal bench: ${c.error}`);
+    ids.push(c.id);
+  }
+  const rounds = QUICK ? 60 : 300;
+  const migrationRounds = QUICK ? 10 : 40;
+  const kinds: Array<[string, number, (id: string, i: number) => Promise<HttpResult>]> = [
+    [
+      'ofdt add_node (raw POST)',
+      rounds,
+      (id, i) =>
+        http('POST', `/v1/lpars/${id}/proc/ppc64/ofdt`, {
+          raw: Buffer.from(`add_node /vdevice/bench@${i} name 5 bench\0`, 'latin1'),
+        }),
+    ],
+    [
+      'phandle lookup (kernel-action GET)',
+      rounds,
+      (id) => http('GET', `/v1/lpars/${id}/phandles/0xfffffff5`),
+    ],
+    ['node GET (look, not journaled)', rounds, (id) => http('GET', `/v1/lpars/${id}/nodes?path=/cpus`)],
+    [
+      'migration (POST)',
+      migrationRounds,
+      (id, i) =>
+        http('POST', `/v1/lpars/${id}/migrations`, { json: { destination: i % 2 ? 'p9-alpha' : 'p9-beta' } }),
+    ],
+  ];
+  const journal: Json = { dataDir: 'os.tmpdir()', kinds: {} };
+  results.journal = journal;
+  section('The journal (LPARSIM_DATA_DIR: node:sqlite WAL, synchronous=FULL) against in-memory, interleaved');
+  for (const [name, n, send] of kinds) {
+    log(`journal: ${name} × ${n} on each server`);
+    const ms: [number[], number[]] = [[], []];
+    for (let i = 0; i < n; i++)
+      for (const k of [0, 1] as const) {
+        useServer(servers[k]);
+        const r = await send(ids[k]!, i);
+        if (r.status >= 400) throw new Error(`journal bench ${name}: ${problem(r)}`);
+        ms[k].push(r.ms);
+      }
+    const mem = median(ms[0]);
+    const dur = median(ms[1]);
+    (journal.kinds as Json)[name] = { n, memoryMedianMs: mem, journalMedianMs: dur, ratio: dur / mem };
+    row(`${name}: journal / memory`, `${f(dur, 2)} / ${f(mem, 2)} ms`, `${f(dur / mem)}×`);
+  }
+  for (const s of servers) await stopServer(s);
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------------
