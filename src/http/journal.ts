@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { ServiceClock } from '../journal/clock.ts';
 import type { Journal } from '../journal/journal.ts';
+import { LparError } from '../lpar/errors.ts';
 import type { HistoryEntry } from '../lpar/history.ts';
 import type { Lpar } from '../lpar/lpar.ts';
 import { OPENAPI_INFO } from './plugins/swagger.ts';
@@ -112,7 +113,12 @@ export function registerJournal(app: FastifyInstance, journal: Journal | null, c
   const lparLocks = new KeyedMutex();
   const replayKey = randomBytes(16).toString('hex');
   let replaying = false;
+  // Once an append fails the model holds a change the journal does not: from then on this instance
+  // takes no request that may change a model (503), so nothing acknowledged ever depends on it.
+  let broken: string | null = null;
   app.decorate('journalReplaying', () => replaying);
+  app.decorate('journalBroken', () => broken);
+  app.decorate('journal', journal);
   app.decorate('replayInject', (options: InjectOptions): Promise<LightMyRequestResponse> => {
     const token = app.lparsimConfig.LPARSIM_TOKEN;
     return app.inject({
@@ -138,6 +144,7 @@ export function registerJournal(app: FastifyInstance, journal: Journal | null, c
     const req = request as Tracked;
     if (!req.url.startsWith('/v1/') || req[LOOK_ONLY] || req.routeOptions.config?.lookOnly) return;
     const inner = req.headers[REPLAY_HEADER] === replayKey;
+    if (broken && !inner) throw journalUnavailable(broken);
     const named = (req.params as { lpar?: unknown } | undefined)?.lpar;
     let release: (() => void) | null = null;
     if (!inner && serviceLock) release = await serviceLock.acquire();
@@ -180,15 +187,21 @@ export function registerJournal(app: FastifyInstance, journal: Journal | null, c
         }
       }
       if (journal && !p.inner && !replaying)
-        journal.append({
-          version: JOURNAL_VERSION,
-          method: req.method,
-          url: req.url,
-          contentType,
-          body,
-          status,
-          tape: tape ?? [],
-        });
+        try {
+          journal.append({
+            version: JOURNAL_VERSION,
+            method: req.method,
+            url: req.url,
+            contentType,
+            body,
+            status,
+            tape: tape ?? [],
+          });
+        } catch (e) {
+          broken = e instanceof Error ? e.message : String(e);
+          req.log.error({ err: e }, 'journal append failed: no more changes are taken');
+          throw journalUnavailable(broken);
+        }
     } finally {
       p.release?.();
       p.release = null;
@@ -203,6 +216,14 @@ export function registerJournal(app: FastifyInstance, journal: Journal | null, c
   // no release on a client's abort: the handler still runs to its end, and what it changed must be
   // journaled before anything else runs, or a replay would diverge from what came after it.
   app.addHook('onResponse', async (request, reply) => finish(request as Tracked, reply.statusCode));
+}
+
+function journalUnavailable(why: string): LparError {
+  return new LparError(
+    'unavailable',
+    'Journal unavailable',
+    `the durable journal (LPARSIM_DATA_DIR) could not be written (${why}), so this instance takes no more changes; restart it: the journal holds every acknowledged request`,
+  );
 }
 
 /** The readings a replayed request was played (journal/clock.ts keeps them while it plays). */
@@ -253,6 +274,10 @@ declare module 'fastify' {
     clock: ServiceClock;
     /** Replays LPARSIM_DATA_DIR's journal (main.ts, before listening); absent without a journal. */
     journalReplay?: () => Promise<ReplayResult>;
+    /** The durable journal (LPARSIM_DATA_DIR), or null. */
+    journal: Journal | null;
+    /** Why the durable journal could not be written, or null (requests that may change answer 503). */
+    journalBroken: () => string | null;
     /** Whether the durable journal is being replayed (requests then are not journaled again). */
     journalReplaying: () => boolean;
     /** A request of this app's own replay (an import): it runs under the caller's lock and entry. */

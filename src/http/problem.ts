@@ -16,6 +16,8 @@ const STATUS: Readonly<Record<ProblemKind, number>> = {
   panicked: 409,
   'insufficient-storage': 507,
   'unsupported-media-type': 415,
+  // The durable journal failed (a full or broken disk): not a bug of the request or of lparsim.
+  unavailable: 503,
 };
 
 export function sendProblem(

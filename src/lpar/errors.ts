@@ -10,7 +10,8 @@ export type ProblemKind =
   | 'task-killed'
   | 'panicked'
   | 'insufficient-storage'
-  | 'unsupported-media-type';
+  | 'unsupported-media-type'
+  | 'unavailable';
 
 export class LparError extends Error {
   readonly kind: ProblemKind;

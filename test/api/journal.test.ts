@@ -94,6 +94,32 @@ describe('the journal (issue 11)', () => {
     await again.close();
   });
 
+  it('a journal that cannot be written: that request and every later change are 503, looks go on', async () => {
+    const { app } = await testApp({ LPARSIM_DATA_DIR: dataDir() });
+    try {
+      const id = (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '5.0' } })).json()
+        .id;
+      assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+      app.journal!.close(); // as a disk that fails: the next append throws
+      const write = await ofdtWrite(app, id, 'add_node /vdevice/j@1 name 2 j\0');
+      assert.equal(write.statusCode, 503, write.body);
+      assert.match(String(write.headers['content-type']), /^application\/problem\+json/);
+      assert.match(write.json().detail, /could not be written .*restart it/);
+      for (const r of [
+        { method: 'POST' as const, url: `/v1/lpars/${id}/migrations`, payload: { destination: 'p9-beta' } },
+        { method: 'POST' as const, url: '/v1/lpars', payload: { kernel: '5.0' } },
+        { method: 'GET' as const, url: `/v1/lpars/${id}/phandles/0x1` },
+      ])
+        assert.equal((await app.inject(r)).statusCode, 503, r.url);
+      assert.equal((await app.inject({ url: '/readyz' })).statusCode, 503);
+      assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+      assert.equal((await app.inject({ url: `/v1/lpars/${id}/tree.dts` })).statusCode, 200, 'a look');
+      assert.equal(app.registry.get(id).migrations.length, 0, 'the refused migration did not run');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('without LPARSIM_DATA_DIR there is no journal and nothing to replay', async () => {
     const { app } = await testApp();
     assert.equal(app.journalReplay, undefined);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { lparCounts } from '../../lpar/documents.ts';
+import { LparError } from '../../lpar/errors.ts';
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -24,7 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Readiness: the registry answers, with the memory budget and its use',
         security: [],
         description:
-          'Inspection (no side effects). Needs no token. `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
+          'Inspection (no side effects). Needs no token. 503 once the durable journal could not be written (the instance then takes no more changes). `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
         response: {
           200: Type.Object({
             status: Type.Literal('ready'),
@@ -37,10 +38,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
               heapUsedBytes: Type.Integer(),
             }),
           }),
+          503: Type.Ref('Problem'),
         },
       },
     },
     async () => {
+      const broken = app.journalBroken();
+      if (broken)
+        throw new LparError(
+          'unavailable',
+          'Journal unavailable',
+          `the durable journal could not be written: ${broken}`,
+        );
       const m = app.registry.memory();
       return {
         status: 'ready' as const,
