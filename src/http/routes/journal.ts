@@ -5,6 +5,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type DigestAnswer, ReplayDigests } from '../../journal/digests.ts';
 import {
   entryLine,
@@ -53,7 +54,71 @@ function digestsOf(answer: DigestAnswer, what: string): { digests: string[]; div
   return answer;
 }
 
+interface CheckedImport {
+  readonly file: HistoryFile;
+  readonly name: string;
+  readonly finalDigest: string;
+}
+
+/** Everything an import checks before it takes the lock: the file, its version, the name, its replay. */
+async function checkImport(
+  app: FastifyInstance,
+  replays: ReplayDigests,
+  req: FastifyRequest,
+): Promise<CheckedImport> {
+  const body = req.body as unknown;
+  if (!(body instanceof Uint8Array))
+    throw new LparError(
+      'unsupported-media-type',
+      'Unsupported media type',
+      `send the exported file as ${HISTORY_MEDIA_TYPE}`,
+    );
+  let file: HistoryFile;
+  try {
+    file = parseHistory(body, MAX_IMPORT_ENTRIES);
+  } catch (e) {
+    if (e instanceof HistoryFileError)
+      throw unprocessable('Not an lparsim history', e.message, { line: e.line });
+    throw e;
+  }
+  if (file.header.version !== JOURNAL_VERSION)
+    throw unprocessable(
+      'Incompatible history',
+      `the history was written by lparsim ${file.header.version}; this is ${JOURNAL_VERSION}, whose model may differ: replay it on ${file.header.version}`,
+      { version: file.header.version },
+    );
+  const name = (req.query as { name?: string }).name ?? file.header.name;
+  const taken = app.registry.byNameOrNull(name);
+  if (taken)
+    throw conflict(
+      'LPAR name taken',
+      `an LPAR named ${JSON.stringify(name)} exists (${taken.config.id}); import under another with ?name=`,
+    );
+  let finalDigest = file.digests!.at(-1)!;
+  // A journaled import being replayed at start was checked when it was accepted.
+  if (!app.journalReplaying()) {
+    const { digests, divergence } = digestsOf(await replays.run(file), 'check it');
+    if (divergence)
+      throw unprocessable('History diverges', `replaying the history here: ${describe(divergence)}`, {
+        entry: divergence.seq,
+      });
+    const at = digests.findIndex((d, i) => d !== file.digests![i]);
+    if (at !== -1)
+      throw unprocessable(
+        'History diverges',
+        at === 0
+          ? `the state after the creation request digests to ${digests[0]} here; the file says ${file.digests![0]}`
+          : `the state after entry ${at} (${file.entries[at - 1]!.method} ${file.entries[at - 1]!.path}) digests to ${digests[at]} here; the file says ${file.digests![at]}`,
+        { entry: at },
+      );
+    finalDigest = digests.at(-1)!;
+  }
+  return { file, name, finalDigest };
+}
+
 export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  /** Imports checked in preValidation, for their handler. */
+  const checked = new WeakMap<FastifyRequest, CheckedImport>();
   const replays = new ReplayDigests(app.lparsimConfig);
   app.addContentTypeParser(
     [HISTORY_MEDIA_TYPE, 'application/jsonl'],
@@ -122,6 +187,11 @@ export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/v1/lpars/import',
     {
+      // Checked before the lock (journal.ts takes it in preHandler): a replay in the worker takes
+      // seconds, and other requests need not wait for it; only the rebuild runs under the lock.
+      preValidation: async (req) => {
+        checked.set(req, await checkImport(app, replays, req));
+      },
       schema: {
         tags: ['lpars'],
         summary: 'Rebuild an LPAR from an exported history (GET /v1/lpars/{lpar}/journal)',
@@ -148,53 +218,7 @@ export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const body = req.body as unknown;
-      if (!(body instanceof Uint8Array))
-        throw new LparError(
-          'unsupported-media-type',
-          'Unsupported media type',
-          `send the exported file as ${HISTORY_MEDIA_TYPE}`,
-        );
-      let file: HistoryFile;
-      try {
-        file = parseHistory(body, MAX_IMPORT_ENTRIES);
-      } catch (e) {
-        if (e instanceof HistoryFileError)
-          throw unprocessable('Not an lparsim history', e.message, { line: e.line });
-        throw e;
-      }
-      if (file.header.version !== JOURNAL_VERSION)
-        throw unprocessable(
-          'Incompatible history',
-          `the history was written by lparsim ${file.header.version}; this is ${JOURNAL_VERSION}, whose model may differ: replay it on ${file.header.version}`,
-          { version: file.header.version },
-        );
-      const name = req.query.name ?? file.header.name;
-      const taken = app.registry.byNameOrNull(name);
-      if (taken)
-        throw conflict(
-          'LPAR name taken',
-          `an LPAR named ${JSON.stringify(name)} exists (${taken.config.id}); import under another with ?name=`,
-        );
-      let finalDigest = file.digests!.at(-1)!;
-      // A journaled import being replayed at start was checked when it was accepted.
-      if (!app.journalReplaying()) {
-        const { digests, divergence } = digestsOf(await replays.run(file), 'check it');
-        if (divergence)
-          throw unprocessable('History diverges', `replaying the history here: ${describe(divergence)}`, {
-            entry: divergence.seq,
-          });
-        const at = digests.findIndex((d, i) => d !== file.digests![i]);
-        if (at !== -1)
-          throw unprocessable(
-            'History diverges',
-            at === 0
-              ? `the state after the creation request digests to ${digests[0]} here; the file says ${file.digests![0]}`
-              : `the state after entry ${at} (${file.entries[at - 1]!.method} ${file.entries[at - 1]!.path}) digests to ${digests[at]} here; the file says ${file.digests![at]}`,
-            { entry: at },
-          );
-        finalDigest = digests.at(-1)!;
-      }
+      const { file, name, finalDigest } = checked.get(req)!;
       const { lpar, divergence } = await replayHistory(app, file, { asRecorded: false, name });
       if (divergence) {
         // Checked by the same replay a moment ago: a second run that differs is lparsim's bug.
