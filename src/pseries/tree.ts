@@ -95,15 +95,26 @@ interface GenNode extends FdtNode {
 }
 
 /**
+ * The children of every leaf: one frozen empty list instead of an array per node (most of a big tree
+ * is leaves, and each array is one more object for the collector to copy and mark while it is built).
+ */
+const NO_CHILDREN = Object.freeze([]) as unknown as GenNode[];
+
+/**
  * What generation knows of each node besides its content: its phandle class and the properties whose
  * value is another node's phandle (known only once phandles are assigned). Kept beside the nodes, so
  * the tree handed out has exactly the FdtNode fields.
  */
 class GenContext {
+  /**
+   * The class of every node that is not `scattered`: the run and the fixed ones are a few dozen, the
+   * scattered ones (cpus, caches, adapters) nearly all of a big tree, so a map of those would be
+   * a quarter-million entries whose rehashes stall a step.
+   */
   readonly classes = new Map<GenNode, PhandleClass>();
   readonly links = new Map<GenNode, Array<readonly [string, GenNode]>>();
   classOf(n: GenNode): PhandleClass {
-    return this.classes.get(n) ?? 'run';
+    return this.classes.get(n) ?? 'scattered';
   }
   gen(
     fullName: string,
@@ -116,8 +127,8 @@ class GenContext {
     const name = at < 0 ? fullName : fullName.slice(0, at);
     const all: Property[] = [{ name: 'name', value: nameValue ?? enc.string(name) }];
     for (const [n, v] of props) all.push({ name: n, value: v });
-    const node: GenNode = { name: fullName, props: all, children };
-    if (phandleClass !== 'run') this.classes.set(node, phandleClass);
+    const node: GenNode = { name: fullName, props: all, children: children.length ? children : NO_CHILDREN };
+    if (phandleClass !== 'scattered') this.classes.set(node, phandleClass);
     return node;
   }
 }
@@ -411,6 +422,33 @@ function cacheNode(
   );
 }
 
+/** Connectors listed, or their names encoded, between the steps of buildTree (one per core). */
+const DRC_ENTRIES_PER_STEP = 4096;
+
+/**
+ * A u32 count and then the NUL-terminated strings (the `ibm,drc-names` and `ibm,drc-types` lists),
+ * the bytes of `enc.concat(enc.u32(n), enc.strings(list))`, encoded DRC_ENTRIES_PER_STEP strings per
+ * step: a quarter-million-node tree has some 83k cpu connectors. Each part ends with a NUL, so the
+ * parts' UTF-8 put together is the whole list's.
+ */
+function* countedStringsSteps(list: readonly string[]): Generator<void, Uint8Array, undefined> {
+  const parts: Uint8Array[] = [enc.u32(list.length)];
+  let length = 4;
+  for (let i = 0; i < list.length; i += DRC_ENTRIES_PER_STEP) {
+    const part = enc.strings(list.slice(i, i + DRC_ENTRIES_PER_STEP));
+    parts.push(part);
+    length += part.length;
+    yield;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 interface BuiltTree {
   readonly root: GenNode;
   readonly runOrder: GenNode[];
@@ -501,6 +539,7 @@ function* buildTree(
     drcIndexes.push(CPU_DRC_BASE + c);
     drcNames.push(`CPU ${c * o.threadsPerCore}`);
     drcTypes.push('CPU');
+    if (c % DRC_ENTRIES_PER_STEP === DRC_ENTRIES_PER_STEP - 1) yield;
   }
   for (const a of adapters) {
     drcIndexes.push(a.unit);
@@ -511,8 +550,9 @@ function* buildTree(
   drcNames.push('PFO');
   drcTypes.push('PFO');
   for (let i = 0; i < drcIndexes.length; i++) drcPowerDomains.push(0xffffffff);
-  const counted = (list: string[]) => enc.concat(enc.u32(list.length), enc.strings(list));
   yield;
+  const drcNamesValue = yield* countedStringsSteps(drcNames);
+  const drcTypesValue = yield* countedStringsSteps(drcTypes);
 
   const eventSources = gen(
     'event-sources',
@@ -666,8 +706,8 @@ function* buildTree(
       ['ibm,migratable-partition', enc.empty()],
       ['ibm,powervm-partition', enc.empty()],
       ['ibm,drc-indexes', v.countedU32(drcIndexes)],
-      ['ibm,drc-names', counted(drcNames)],
-      ['ibm,drc-types', counted(drcTypes)],
+      ['ibm,drc-names', drcNamesValue],
+      ['ibm,drc-types', drcTypesValue],
       ['ibm,drc-power-domains', v.countedU32(drcPowerDomains)],
     ],
     rootChildren,
