@@ -1,6 +1,7 @@
 // Child processes in end-to-end tests: the server's log lines as they come.
 
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 
 /** The child's stdout as lines, and a way to wait for a line that matches. */
 export function logLines(child: ChildProcess) {
@@ -30,4 +31,15 @@ export function logLines(child: ChildProcess) {
       child.once('exit', () => reject(new Error(`exited before ${re}: ${lines.join('\n')}`)));
     });
   return { lines, waitFor };
+}
+
+/** A TCP port nothing listens on now (for a child server's PORT). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
