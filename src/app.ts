@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
 import { registerJournal } from './http/journal.ts';
+import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
@@ -123,6 +124,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   app.addSchema(Problem);
+  registerMethodNotAllowed(app);
   registerProblemHandlers(app);
   await registerAuth(app, config.LPARSIM_TOKEN);
   // The lock and the histories always; the durable journal with LPARSIM_DATA_DIR.

@@ -87,14 +87,26 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       'the service failed; this is a bug (see the logs by request id)',
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = app.allowedMethods(path);
+    if (allowed.length > 0)
+      return sendProblem(
+        reply.header('allow', allowed.join(', ')),
+        request,
+        405,
+        'method-not-allowed',
+        'Method not allowed',
+        `${path} answers ${allowed.join(', ')}, not ${request.method}`,
+        { allow: allowed },
+      );
+    return sendProblem(
       reply,
       request,
       404,
       'not-found',
       'Not found',
-      `no route for ${request.method} ${request.url.split('?')[0]}`,
-    ),
-  );
+      `no route for ${request.method} ${path}`,
+    );
+  });
 }
