@@ -20,6 +20,27 @@ const STATUS: Readonly<Record<ProblemKind, number>> = {
   unavailable: 503,
 };
 
+/** A title a person reads, for errors fastify raises (their codes, FST_ERR_…, are not titles). */
+const FASTIFY_TITLES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'Request body too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported media type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Bad Content-Length',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'Empty JSON body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'Invalid JSON body',
+  FST_ERR_BAD_URL: 'Malformed URL',
+};
+
+function humanTitle(status: number, code: string | undefined): string {
+  const known = code ? FASTIFY_TITLES[code] : undefined;
+  if (known) return known;
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /json/i.test(code ?? '')) return 'Invalid JSON body';
+  return status === 413
+    ? 'Request body too large'
+    : status === 415
+      ? 'Unsupported media type'
+      : 'Bad request';
+}
+
 export function sendProblem(
   reply: FastifyReply,
   request: FastifyRequest,
@@ -75,7 +96,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
           'LPARSIM_BODY_LIMIT_BYTES';
         detail = `the body is larger than ${request.routeOptions.bodyLimit} bytes (${variable})`;
       }
-      return sendProblem(reply, request, status, slug, fe.code ?? 'Bad request', detail);
+      if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+        detail = `content-type ${JSON.stringify(request.headers['content-type'] ?? '')} is not read here: JSON bodies are application/json, raw bodies (ofdt writes, DTBs) application/octet-stream, histories application/x-ndjson`;
+      return sendProblem(reply, request, status, slug, humanTitle(status, fe.code), detail);
     }
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(

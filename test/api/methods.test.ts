@@ -34,6 +34,31 @@ describe('method mismatches', () => {
       assert.equal(await fingerprint(app, id), before);
     });
 
+  it("fastify's own refusals have human titles, not error codes, and say what to send", async () => {
+    for (const [contentType, body, status, title, detail] of [
+      ['application/json', '{bad', 400, 'Invalid JSON body', /not valid JSON/],
+      ['application/json', '', 400, 'Empty JSON body', /cannot be empty/],
+      [
+        'application/xml',
+        '<a/>',
+        415,
+        'Unsupported media type',
+        /"application\/xml" is not read here: JSON bodies are application\/json/,
+      ],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/lpars',
+        headers: { 'content-type': contentType },
+        payload: body,
+      });
+      assert.equal(res.statusCode, status, res.body);
+      const p = res.json() as Problem;
+      assert.equal(p.title, title);
+      assert.match(p.detail, detail);
+    }
+  });
+
   it('a URL no route serves is 404', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/nothing-here' });
     assert.equal(res.statusCode, 404);
