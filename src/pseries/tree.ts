@@ -112,9 +112,20 @@ class GenContext {
    * a quarter-million entries whose rehashes stall a step.
    */
   readonly classes = new Map<GenNode, PhandleClass>();
-  readonly links = new Map<GenNode, Array<readonly [string, GenNode]>>();
+  /**
+   * The phandle-valued links in the order they were made: property `linkNames[i]` of `linkFrom[i]`
+   * names `linkTo[i]`. Parallel arrays, not a map by node: two links per core, looked up by no one.
+   */
+  readonly linkFrom: GenNode[] = [];
+  readonly linkNames: string[] = [];
+  readonly linkTo: GenNode[] = [];
   classOf(n: GenNode): PhandleClass {
     return this.classes.get(n) ?? 'scattered';
+  }
+  link(from: GenNode, name: string, to: GenNode): void {
+    this.linkFrom.push(from);
+    this.linkNames.push(name);
+    this.linkTo.push(to);
   }
   gen(
     fullName: string,
@@ -314,32 +325,37 @@ export function platformFacilitiesNode(
     PLATFORM_FACILITIES.filter((f) => facilities.includes(f)).map((f) => leaves[f]),
     { fixed: PFO_PHANDLES.parent },
   );
-  const phandles = new Map<GenNode, number>([[pf, PFO_PHANDLES.parent]]);
-  for (const c of pf.children) phandles.set(c, (cx.classOf(c) as { fixed: number }).fixed);
-  completeSteps(applyPhandleProps(cx, [pf, ...pf.children], phandles));
+  const v = new ValueArena();
+  appendPhandle(pf, v.u32(PFO_PHANDLES.parent));
+  for (const c of pf.children) appendPhandle(c, v.u32((cx.classOf(c) as { fixed: number }).fixed));
   return pf;
 }
 
+/** A node's `ibm,phandle` and `phandle` (one shared value), after its own properties. */
+function appendPhandle(n: GenNode, value: Uint8Array): void {
+  n.props.push({ name: 'ibm,phandle', value }, { name: 'phandle', value });
+}
+
+/** The value of the node's phandle (appendPhandle's, its last two properties), or null without one. */
+function phandleValueOf(n: GenNode): Uint8Array | null {
+  const last = n.props.length - 1;
+  return last >= 1 && n.props[last]!.name === 'phandle' && n.props[last - 1]!.name === 'ibm,phandle'
+    ? n.props[last]!.value
+    : null;
+}
+
 /**
- * Each node's phandle-valued links, then `ibm,phandle` and `phandle` (one shared value), appended to
- * its own properties in place: the generated nodes are the flattened tree.
+ * Each phandle-valued link, as a property of its node between the node's own properties and its
+ * phandle (so a node reads: own properties, links in the order they were made, `ibm,phandle`,
+ * `phandle`). The value is the target's phandle value itself (values are never written in place),
+ * 0 for a target without one.
  */
-function* applyPhandleProps(
-  cx: GenContext,
-  all: readonly GenNode[],
-  phandles: Map<GenNode, number>,
-  v: ValueArena = new ValueArena(),
-): Generator<void, void, undefined> {
-  for (let i = 0; i < all.length; i++) {
-    const n = all[i]!;
-    const links = cx.links.get(n);
-    if (links)
-      for (const [name, target] of links) n.props.push({ name, value: v.u32(phandles.get(target) ?? 0) });
-    const ph = phandles.get(n);
-    if (ph !== undefined) {
-      const value = v.u32(ph);
-      n.props.push({ name: 'ibm,phandle', value }, { name: 'phandle', value });
-    }
+function* applyLinks(cx: GenContext, v: ValueArena): Generator<void, void, undefined> {
+  for (let i = 0; i < cx.linkFrom.length; i++) {
+    const from = cx.linkFrom[i]!;
+    const prop = { name: cx.linkNames[i]!, value: phandleValueOf(cx.linkTo[i]!) ?? v.u32(0) };
+    if (phandleValueOf(from)) from.props.splice(from.props.length - 2, 0, prop);
+    else from.props.push(prop);
     if (i % TREE_NODES_PER_STEP === TREE_NODES_PER_STEP - 1) yield;
   }
 }
@@ -504,7 +520,7 @@ function* buildTree(
     const l3 = cacheNode(cx, v, shared, 'l3', 0x3000 + core);
     // E10: PowerVM links each cpu to its l2 and each l2 to its l3 by phandle (`l2-cache`).
     const l2 = cacheNode(cx, v, shared, 'l2', 0x2000 + core);
-    cx.links.set(l2, [['l2-cache', l3]]);
+    cx.link(l2, 'l2-cache', l3);
     const cpu = gen(
       `${profile.cpuNodeName}@${reg.toString(16)}`,
       [
@@ -525,7 +541,7 @@ function* buildTree(
       'scattered',
       shared.cpuName,
     );
-    cx.links.set(cpu, [['l2-cache', l2]]);
+    cx.link(cpu, 'l2-cache', l2);
     cpuChildren.push(cpu, l2, l3);
     if (core % 128 === 127) yield;
   }
@@ -743,23 +759,33 @@ function* preorder(root: GenNode): Generator<void, GenNode[], undefined> {
   return out;
 }
 
+/**
+ * Every node's phandle, appended as its `ibm,phandle` and `phandle` (appendPhandle) as it is chosen:
+ * 1.. in pre-order for dtc; for phyp the descending run, then a value from `rng` for each scattered
+ * node in pre-order, clear of the run and of the values taken.
+ */
 function* assignPhandles(
   cx: GenContext,
   tree: BuiltTree,
   all: GenNode[],
   scheme: PhandleScheme,
   rng: Prng,
-): Generator<void, Map<GenNode, number>, undefined> {
-  const phandles = new Map<GenNode, number>();
+  values: ValueArena,
+): Generator<void, void, undefined> {
   if (scheme === 'dtc') {
-    for (let i = 0; i < all.length; i++) phandles.set(all[i]!, i + 1);
-    return phandles;
+    for (let i = 0; i < all.length; i++) {
+      appendPhandle(all[i]!, values.u32(i + 1));
+      if (i % (TREE_NODES_PER_STEP * 4) === TREE_NODES_PER_STEP * 4 - 1) yield;
+    }
+    return;
   }
   // 0xffffffff downwards: the run up to cpus, then the four fixed platform-facilities values, then on.
   let next = 0xffffffff;
   const inRun = new Set<GenNode>();
+  const used = new Set<number>();
   const take = (n: GenNode) => {
-    phandles.set(n, next >>> 0);
+    appendPhandle(n, values.u32(next >>> 0));
+    used.add(next >>> 0);
     inRun.add(n);
     next -= 1;
   };
@@ -774,7 +800,6 @@ function* assignPhandles(
     if (i % (TREE_NODES_PER_STEP * 8) === 0) yield;
   }
   const runFloor = next - 16; // keep scattered values clear of the run, with margin
-  const used = new Set<number>(phandles.values());
   for (let i = 0; i < all.length; i++) {
     const n = all[i]!;
     if (i % TREE_NODES_PER_STEP === 0) yield;
@@ -789,9 +814,8 @@ function* assignPhandles(
       (v >= 0xfffffff3 && v <= 0xfffffff6)
     );
     used.add(v);
-    phandles.set(n, v);
+    appendPhandle(n, values.u32(v));
   }
-  return phandles;
 }
 
 /**
@@ -822,14 +846,8 @@ export function* generateTreeSteps(
   const values = new ValueArena();
   const tree = yield* buildTree(profile, system, options, rng, values, cx);
   const all = yield* preorder(tree.root);
-  const phandles = yield* assignPhandles(
-    cx,
-    tree,
-    all,
-    options.phandleScheme,
-    new Prng(options.seed ^ 0x70a5_11ce),
-  );
-  yield* applyPhandleProps(cx, all, phandles, values);
+  yield* assignPhandles(cx, tree, all, options.phandleScheme, new Prng(options.seed ^ 0x70a5_11ce), values);
+  yield* applyLinks(cx, values);
   const fdt = tree.root;
   // Splice in the platform facilities, whose content is the system's and whose phandles are fixed
   // for phyp (dtc numbers them in pre-order like every other node).
