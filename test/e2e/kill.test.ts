@@ -21,8 +21,12 @@ import { freePort } from '../helpers/child.ts';
 
 const KILLS = Number(process.env.LPARSIM_KILLS ?? 50);
 const ROOT = new URL('../..', import.meta.url).pathname;
+const READY_TIMEOUT_MS = 180_000;
 const dirs: string[] = [];
+/** Servers still running: a failed assertion must not leave one behind (it would hold the test open). */
+const live = new Set<ChildProcess>();
 after(() => {
+  for (const c of live) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -63,7 +67,11 @@ async function start(dataDir: string): Promise<Server> {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
+  // The replay before listening grows with the journal (hundreds of kills): seconds on a loaded machine.
+  const started = Date.now();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  while (Date.now() - started < READY_TIMEOUT_MS) {
     try {
       const res = await request(`${base}/readyz`);
       await res.body.text();
@@ -74,7 +82,7 @@ async function start(dataDir: string): Promise<Server> {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`server did not become ready: ${stderr}`);
+  throw new Error(`server did not become ready in ${READY_TIMEOUT_MS} ms: ${stderr}`);
 }
 
 async function call(base: string, method: string, path: string, body?: unknown, raw?: string) {
