@@ -1,10 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import { leaksPage, nodeDocument, nodeSummary, refcountsPage, stateCounts } from '../../lpar/documents.ts';
+import {
+  leaksPage,
+  nodeDocument,
+  nodeDocumentJson,
+  nodeSummary,
+  refcountsPage,
+  stateCounts,
+} from '../../lpar/documents.ts';
 import { badRequest } from '../../lpar/errors.ts';
-import type { NodeRef } from '../../lpar/lpar.ts';
-import { nodeState } from '../../of/node.ts';
+import type { Lpar, NodeRef } from '../../lpar/lpar.ts';
+import { type DeviceNode, nodeState } from '../../of/node.ts';
 import {
   Address,
   Items,
@@ -31,14 +38,26 @@ import {
 } from '../schemas/nodes.ts';
 
 /**
- * Answers a node document: written by nodeDocJson (the bytes the route's 200 serializer would write,
- * without its cost), or by that serializer for a document nodeDocJson does not take.
+ * Answers the node document of `np`: written straight from the node by nodeDocumentJson (the bytes
+ * the route's 200 serializer would write, without building the document or the serializer's cost),
+ * else by nodeDocJson or that serializer from the document.
  */
-function sendNodeDoc(reply: FastifyReply, doc: ReturnType<typeof nodeDocument>): FastifyReply {
+function sendNodeDoc(reply: FastifyReply, lpar: Lpar, np: DeviceNode): FastifyReply {
   return reply
     .type('application/json; charset=utf-8')
-    .send(nodeDocJson(doc) ?? reply.serializeInput(doc, '200'));
+    .send(nodeDocumentJson(lpar, np) ?? serialized(reply, nodeDocument(lpar, np)));
 }
+
+/** A node document through nodeDocJson, or the route's 200 serializer when nodeDocJson does not take it. */
+function serialized(reply: FastifyReply, doc: ReturnType<typeof nodeDocument>): string {
+  return nodeDocJson(doc) ?? (reply.serializeInput(doc, '200') as string);
+}
+
+/**
+ * The inspection routes: they read the model and never run a kernel action (Lpar.actions does not
+ * move), so they need not wait behind an LPAR's changes for the journal's lock (src/http/journal.ts).
+ */
+const LOOKS = { lookOnly: true };
 
 /** How node listings page, for their descriptions. */
 const NODE_PAGES = `Pages in address (allocation) order: \`limit\` (default ${PAGE_LIMIT_DEFAULT}, at most ${PAGE_LIMIT_MAX}) and \`cursor\` (the \`next\` of the page before; \`next\` is null on the last page). A cursor names the last node of its page, and nodes are never forgotten, so it stays valid and resumes after changes without repeating a node. A page costs the page, not the tree: without \`state\` it starts at the cursor's node directly; \`state=attached\` scans forward from the cursor past the nodes that are not attached (so it also costs those); any other state reads only the set of nodes that are not attached. A bad cursor is a 400.`;
@@ -56,6 +75,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/lpars/:lpar/nodes',
     {
+      config: LOOKS,
       schema: {
         tags: ['nodes'],
         summary: 'The attached node at ?path=, or a page of nodes, filtered by ?state=',
@@ -76,7 +96,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           throw badRequest('Conflicting query', 'give path, or state with cursor or offset, not both');
         // Not through the response union: its serializer validates the document against NodeDoc to
         // choose a branch, which costs more than writing it.
-        return sendNodeDoc(reply, nodeDocument(lpar, lpar.resolve({ path: q.path })));
+        return sendNodeDoc(reply, lpar, lpar.resolve({ path: q.path }));
       }
       if (q.cursor !== undefined && q.offset !== undefined)
         throw badRequest('Conflicting query', 'give cursor or offset, not both');
@@ -96,6 +116,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/lpars/:lpar/nodes/:address',
     {
+      config: LOOKS,
       schema: {
         tags: ['nodes'],
         summary: 'Any node ever allocated, whatever its state (a freed one with its last contents)',
@@ -107,7 +128,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const lpar = app.registry.get(req.params.lpar);
-      return sendNodeDoc(reply, nodeDocument(lpar, lpar.nodeByAddress(req.params.address)));
+      return sendNodeDoc(reply, lpar, lpar.nodeByAddress(req.params.address));
     },
   );
   app.get(
@@ -164,6 +185,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/lpars/:lpar/refs',
     {
+      config: LOOKS,
       schema: {
         tags: ['nodes'],
         summary: 'References taken over the API and not yet put',
@@ -225,6 +247,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/lpars/:lpar/refcounts',
     {
+      config: LOOKS,
       schema: {
         tags: ['nodes'],
         summary: 'Every node with its count and holders, a page at a time',
@@ -246,6 +269,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/v1/lpars/:lpar/leaks',
     {
+      config: LOOKS,
       schema: {
         tags: ['nodes'],
         summary: 'Detached, released-but-held and orphaned nodes, with holders and migrations survived',
