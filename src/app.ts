@@ -22,6 +22,7 @@ import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { Problem } from './http/schemas/common.ts';
+import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
 import { Journal } from './journal/journal.ts';
 import { Registry } from './lpar/registry.ts';
@@ -49,9 +50,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent)) return sent;
       return `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`;
     },
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
+
     routerOptions: { maxParamLength: 4096 },
     // Errors Node's HTTP parser raises before there is a request (oversized headers, 431; a request
     // that timed out, 408; a malformed one, 400) are problems too, written to the socket as it closes.
@@ -82,6 +81,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Bodies are validated as the document says, with no coercion (a string is not a number, "false" is
+  // not false); the URL's parts are text, so querystring, params and headers are coerced to their types.
+  app.setValidatorCompiler(requestValidatorCompiler());
   app.decorate('lparsimConfig', config);
   const pathLimits = {
     maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,

@@ -64,6 +64,42 @@ export function sendProblem(
     });
 }
 
+type AjvError = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * Ajv's errors as a person reads them: an unknown key is named (not only its parent), a wrong enum
+ * or union of constants lists the allowed values once, instead of one `must be equal to constant`
+ * per member and an `anyOf`.
+ */
+function validationErrors(where: string, validation: readonly AjvError[]) {
+  const constants = new Map<string, unknown[]>();
+  for (const v of validation) {
+    const allowed = (v.params as { allowedValue?: unknown } | undefined)?.allowedValue;
+    if (v.keyword === 'const')
+      constants.set(v.instancePath, [...(constants.get(v.instancePath) ?? []), allowed]);
+  }
+  const oneOf = (values: readonly unknown[]) =>
+    `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
+  const out: Array<{ where: string; path: string; message: string | undefined }> = [];
+  for (const v of validation) {
+    const params = v.params as { additionalProperty?: unknown; allowedValues?: unknown } | undefined;
+    const extra = params?.additionalProperty;
+    if (typeof extra === 'string')
+      out.push({
+        where,
+        path: `${v.instancePath}/${extra}`,
+        message: `unknown key ${JSON.stringify(extra)}`,
+      });
+    else if (Array.isArray(params?.allowedValues))
+      out.push({ where, path: v.instancePath, message: oneOf(params.allowedValues) });
+    else if (constants.has(v.instancePath)) {
+      if (v.keyword === 'anyOf' || v.keyword === 'oneOf')
+        out.push({ where, path: v.instancePath, message: oneOf(constants.get(v.instancePath)!) });
+    } else out.push({ where, path: v.instancePath, message: v.message });
+  }
+  return out;
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | LparError, request, reply) => {
     if (error instanceof LparError) {
@@ -74,13 +110,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const fe = error as FastifyError;
     if (fe.validation) {
       const where = fe.validationContext ?? 'request';
-      const errors = fe.validation.map((v) => {
-        // An unknown key is named, not only its parent: `/switches/noSuchSwitch` is not allowed.
-        const extra = (v.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
-        return typeof extra === 'string'
-          ? { where, path: `${v.instancePath}/${extra}`, message: `unknown key ${JSON.stringify(extra)}` }
-          : { where, path: v.instancePath, message: v.message };
-      });
+      const errors = validationErrors(where, fe.validation);
       const detail = errors.map((e) => `${e.where}${e.path.replaceAll('/', '.')}: ${e.message}`).join('; ');
       return sendProblem(reply, request, 400, 'validation', 'Invalid request', detail, { errors });
     }

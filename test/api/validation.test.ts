@@ -1,0 +1,49 @@
+// Requests are validated strictly (issue 12, point 11): a JSON body is taken exactly as the document
+// types it, with no coercion, while the URL's text parts are read as their types; a wrong enum or
+// union of constants says which values are allowed (point 4).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { type Problem, testApp } from '../helpers/app.ts';
+
+describe('strict request validation', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    ({ app } = await testApp());
+  });
+  after(() => app.close());
+
+  const create = (payload: unknown) =>
+    app.inject({ method: 'POST', url: '/v1/lpars', payload: payload as object });
+
+  for (const [body, detail] of [
+    [{ kernel: 4.18 }, 'body.kernel: must be string'],
+    [{ kernel: '4.18', seed: '7' }, 'body.seed: must be integer'],
+    [{ kernel: '4.18', options: { kasan: 'false' } }, 'body.options.kasan: must be boolean'],
+    [{ kernel: '4.18', options: { cores: '4' } }, 'body.options.cores: must be integer'],
+  ] as const)
+    it(`${JSON.stringify(body)} is a 400, not coerced`, async () => {
+      const res = await create(body);
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal((res.json() as Problem).detail, detail);
+      assert.equal(app.registry.lpars.size, 0);
+    });
+
+  it('a wrong enum or union of constants lists the allowed values once', async () => {
+    let p = (await create({ kernel: '4.17' })).json() as Problem;
+    assert.equal(p.detail, 'body.kernel: must be one of "4.16", "4.18", "5.0", "5.8", "5.16"');
+    p = (await create({ kernel: '4.18', profile: 'power8' })).json() as Problem;
+    assert.equal(p.detail, 'body.profile: must be one of "power9", "power10"');
+  });
+
+  it("the querystring's text is read as its types", async () => {
+    const id = (await create({ kernel: '4.18' })).json().id;
+    const res = await app.inject({ url: `/v1/lpars/${id}/refcounts?limit=2` });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().items.length, 2);
+    const bad = await app.inject({ url: `/v1/lpars/${id}/refcounts?limit=two` });
+    assert.equal(bad.statusCode, 400);
+    await app.inject({ method: 'DELETE', url: `/v1/lpars/${id}` });
+  });
+});
