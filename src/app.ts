@@ -8,6 +8,7 @@ import './http/context.ts';
 import { registerJournal } from './http/journal.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { registerAuth } from './http/plugins/auth.ts';
+import { registerOperationIds } from './http/plugins/operations.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
@@ -127,6 +128,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   app.addSchema(Problem);
   registerMethodNotAllowed(app);
+  registerOperationIds(app);
   registerProblemHandlers(app);
   await registerAuth(app, config.LPARSIM_TOKEN);
   // The lock and the histories always; the durable journal with LPARSIM_DATA_DIR.

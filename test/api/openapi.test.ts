@@ -10,6 +10,20 @@ describe('openapi/openapi.json', () => {
     assert.equal(await readFile(OPENAPI_FILE, 'utf8'), await generateOpenapi());
   });
 
+  it('names every operation with a unique operationId (issue 12, point 4)', async () => {
+    const doc = JSON.parse(await readFile(OPENAPI_FILE, 'utf8')) as {
+      paths: Record<string, Record<string, { operationId?: string }>>;
+    };
+    const ids = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => {
+        assert.ok(op.operationId, `${method.toUpperCase()} ${path} has no operationId`);
+        return op.operationId;
+      }),
+    );
+    assert.ok(ids.length >= 50, `${ids.length} operations`);
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+  });
+
   it('lints with zero errors (redocly recommended)', async () => {
     const bin = new URL('../../node_modules/.bin/redocly', import.meta.url).pathname;
     const run = promisify(execFile);
