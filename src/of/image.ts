@@ -1,6 +1,6 @@
 // The boot data of a tree (the simulator's memory layout, not a kernel structure): every node's full
-// name and every property's name and value, in unflatten order, in a few flat arrays and one value
-// buffer instead of an object per property. The kernel's unflattened properties are never written in
+// name and every property's name and value, in unflatten order, in a few chunked arrays and value
+// slabs instead of an object per property. The kernel's unflattened properties are never written in
 // place (of_update_property replaces the struct property), so this data is immutable once booted:
 // a node reads its boot properties from the image until it first changes them (copy-on-write, see
 // PropertyList in node.ts), and LPARs booted from the same blob share one image (the registry keeps
@@ -8,13 +8,50 @@
 
 import type { Property } from './property.ts';
 
-/** Grows a typed array by doubling, as a vector does. */
-function grown<T extends Uint32Array | Uint8Array>(a: T, need: number, make: (n: number) => T): T {
-  if (need <= a.length) return a;
-  const b = make(Math.max(need, a.length * 2, 64));
-  b.set(a);
-  return b;
+/** Entries of a U32Chunks chunk (64 KiB each). */
+const CHUNK_BITS = 14;
+const CHUNK = 1 << CHUNK_BITS;
+
+/**
+ * A growable u32 array in fixed chunks: growing never copies, and the memory comes a chunk at a time
+ * as the boot adds nodes. Made at once, the arrays of a quarter-million-node image are some 50 MB of
+ * buffers allocated after the tree they are made from, when the heap is at its largest; V8 answers
+ * that much external memory at once with a full, atomic collection of the whole heap (a stall of
+ * half a second and more at 250k nodes), where memory that grows a chunk at a time gets an
+ * incremental one.
+ */
+class U32Chunks {
+  private readonly chunks: Uint32Array[] = [];
+
+  get(i: number): number {
+    return this.chunks[i >>> CHUNK_BITS]![i & (CHUNK - 1)]!;
+  }
+
+  set(i: number, value: number): void {
+    const c = i >>> CHUNK_BITS;
+    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
+    this.chunks[c]![i & (CHUNK - 1)] = value;
+  }
+
+  /** Cut to `used` entries: the last chunk becomes a copy of its used part. */
+  trim(used: number): void {
+    const keep = Math.ceil(used / CHUNK);
+    this.chunks.length = Math.min(this.chunks.length, keep);
+    const rest = used & (CHUNK - 1);
+    if (rest > 0 && this.chunks.length === keep)
+      this.chunks[keep - 1] = this.chunks[keep - 1]!.slice(0, rest);
+  }
+
+  get byteLength(): number {
+    let bytes = 0;
+    for (const c of this.chunks) bytes += c.byteLength;
+    return bytes;
+  }
 }
+
+/** Bytes of a value slab (256 KiB); a larger value has a buffer of its own. */
+const SLAB_BITS = 18;
+const SLAB = 1 << SLAB_BITS;
 
 /** What a boot expects to put in an image (from the blob's scan or the built-in options). */
 export interface ImageCapacity {
@@ -23,45 +60,40 @@ export interface ImageCapacity {
   readonly valueBytes: number;
 }
 
-/** `a` cut to `used`: copied only when that frees more than an eighth of it. */
-function trimmed<T extends Uint32Array | Uint8Array>(a: T, used: number): T {
-  if (a.length - used <= a.length / 8) return a.subarray(0, used) as T;
-  return a.slice(0, used) as T;
-}
-
 export class BootImage {
   /** Nodes in unflatten order. */
   nodes = 0;
   readonly fullNames: string[] = [];
   /** Node i's properties are [nodeFirst[i], nodeFirst[i] + nodeCount[i]). */
-  private nodeFirst = new Uint32Array(0);
-  private nodeCount = new Uint32Array(0);
+  private readonly nodeFirst = new U32Chunks();
+  private readonly nodeCount = new U32Chunks();
   /** Distinct property names, and each property's index into them. */
   private readonly names: string[] = [];
   private readonly nameIds = new Map<string, number>();
-  private propName = new Uint32Array(0);
-  private valueStart = new Uint32Array(0);
-  private valueLength = new Uint32Array(0);
+  private readonly propName = new U32Chunks();
+  private readonly valueStart = new U32Chunks();
+  private readonly valueLength = new U32Chunks();
   properties = 0;
-  /** Every value, back to back; read through views (subarray), never written after it is added. */
-  values = new Uint8Array(0);
+  /**
+   * The values, back to back in slabs of SLAB bytes, read through views (subarray) and never written
+   * after they are added. A value starts where the previous one ended unless it does not fit in what
+   * is left of the slab; then it starts the next slab (a longer one starts a buffer of its own, which
+   * stands for every slab index it covers). `valueStart` is an offset in that sequence of slabs:
+   * slab `start >>> SLAB_BITS`, whose first byte is at offset `slabBase` of the same index.
+   */
+  private readonly slabs: Uint8Array[] = [];
+  private readonly slabBase: number[] = [];
+  private cursor = 0;
+  /** Value bytes added (the sum of the values' lengths). */
   valueBytes = 0;
   private sealed = false;
 
-  /**
-   * With the expected sizes the arrays are made once: growing a 250k-node image by doubling would
-   * allocate (and let the collector reclaim, in one pause) several times its size in buffers.
-   */
-  constructor(capacity?: ImageCapacity) {
-    if (!capacity) return;
-    const nodes = Math.max(0, Math.ceil(capacity.nodes));
-    const props = Math.max(0, Math.ceil(capacity.properties));
-    this.nodeFirst = new Uint32Array(nodes);
-    this.nodeCount = new Uint32Array(nodes);
-    this.propName = new Uint32Array(props);
-    this.valueStart = new Uint32Array(props);
-    this.valueLength = new Uint32Array(props);
-    this.values = new Uint8Array(Math.max(0, Math.ceil(capacity.valueBytes)));
+  /** What the boot expected to add (a scan's or the options' estimate); nothing is allocated for it. */
+  readonly expected: ImageCapacity | null;
+
+  /** The arrays grow a chunk at a time whatever `expected` says (see U32Chunks). */
+  constructor(expected?: ImageCapacity) {
+    this.expected = expected ?? null;
   }
 
   /** Appends a node with its properties (in their order); returns its index. */
@@ -69,17 +101,8 @@ export class BootImage {
     if (this.sealed) throw new Error('BootImage: add after seal');
     const i = this.nodes++;
     this.fullNames.push(fullName);
-    this.nodeFirst = grown(this.nodeFirst, i + 1, (n) => new Uint32Array(n));
-    this.nodeCount = grown(this.nodeCount, i + 1, (n) => new Uint32Array(n));
-    this.nodeFirst[i] = this.properties;
-    this.nodeCount[i] = props.length;
-    const end = this.properties + props.length;
-    this.propName = grown(this.propName, end, (n) => new Uint32Array(n));
-    this.valueStart = grown(this.valueStart, end, (n) => new Uint32Array(n));
-    this.valueLength = grown(this.valueLength, end, (n) => new Uint32Array(n));
-    let bytes = 0;
-    for (const p of props) bytes += p.value.length;
-    this.values = grown(this.values, this.valueBytes + bytes, (n) => new Uint8Array(n));
+    this.nodeFirst.set(i, this.properties);
+    this.nodeCount.set(i, props.length);
     for (const p of props) {
       const k = this.properties++;
       let id = this.nameIds.get(p.name);
@@ -88,25 +111,49 @@ export class BootImage {
         this.names.push(p.name);
         this.nameIds.set(p.name, id);
       }
-      this.propName[k] = id;
-      this.valueStart[k] = this.valueBytes;
-      this.valueLength[k] = p.value.length;
-      this.values.set(p.value, this.valueBytes);
+      this.propName.set(k, id);
+      this.valueStart.set(k, this.placeValue(p.value));
+      this.valueLength.set(k, p.value.length);
       this.valueBytes += p.value.length;
     }
     return i;
+  }
+
+  /** Copies a value into the slabs; returns its offset there. */
+  private placeValue(value: Uint8Array): number {
+    const length = value.length;
+    if (length === 0) return this.cursor;
+    const end = this.slabs.length * SLAB; // the last slab's end: the room left is end - cursor
+    if (length > end - this.cursor) {
+      // From the next slab boundary: a new slab, or a buffer of its own covering the slab indices it needs.
+      const buffer = new Uint8Array(Math.max(SLAB, length));
+      for (let j = 0; j < Math.ceil(buffer.length / SLAB); j++) {
+        this.slabs.push(buffer);
+        this.slabBase.push(end);
+      }
+      this.cursor = end;
+    }
+    const at = this.cursor;
+    const s = at >>> SLAB_BITS;
+    this.slabs[s]!.set(value, at - this.slabBase[s]!);
+    this.cursor = length > SLAB ? this.slabs.length * SLAB : at + length;
+    return at;
   }
 
   /** No more nodes: the arrays are trimmed to what they hold. */
   seal(): this {
     if (this.sealed) return this;
     this.sealed = true;
-    this.nodeFirst = trimmed(this.nodeFirst, this.nodes);
-    this.nodeCount = trimmed(this.nodeCount, this.nodes);
-    this.propName = trimmed(this.propName, this.properties);
-    this.valueStart = trimmed(this.valueStart, this.properties);
-    this.valueLength = trimmed(this.valueLength, this.properties);
-    this.values = trimmed(this.values, this.valueBytes);
+    this.nodeFirst.trim(this.nodes);
+    this.nodeCount.trim(this.nodes);
+    this.propName.trim(this.properties);
+    this.valueStart.trim(this.properties);
+    this.valueLength.trim(this.properties);
+    // The last slab is cut to what it holds (the others are full, but for their last value's room).
+    const last = this.slabs.length - 1;
+    const used = this.cursor - (this.slabBase[last] ?? 0);
+    if (last >= 0 && this.slabs[last]!.length === SLAB && used < SLAB)
+      this.slabs[last] = this.slabs[last]!.slice(0, used);
     this.nameIds.clear();
     return this;
   }
@@ -116,35 +163,42 @@ export class BootImage {
   }
 
   first(node: number): number {
-    return this.nodeFirst[node]!;
+    return this.nodeFirst.get(node);
   }
 
   count(node: number): number {
-    return this.nodeCount[node]!;
+    return this.nodeCount.get(node);
   }
 
   name(k: number): string {
-    return this.names[this.propName[k]!]!;
+    return this.names[this.propName.get(k)]!;
   }
 
   /** Property k's value as a view into the image (never a copy). */
   value(k: number): Uint8Array {
-    const start = this.valueStart[k]!;
-    return this.values.subarray(start, start + this.valueLength[k]!);
+    const start = this.valueStart.get(k);
+    const length = this.valueLength.get(k);
+    if (length === 0) return new Uint8Array(0);
+    const s = start >>> SLAB_BITS;
+    const at = start - this.slabBase[s]!;
+    return this.slabs[s]!.subarray(at, at + length);
   }
 
   valueStartOf(k: number): number {
-    return this.valueStart[k]!;
+    return this.valueStart.get(k);
   }
 
   valueLengthOf(k: number): number {
-    return this.valueLength[k]!;
+    return this.valueLength.get(k);
   }
 
   /** Bytes the image holds (what the memory budget charges once for all the LPARs that share it). */
   get bytes(): number {
+    let values = 0;
+    for (let s = 0; s < this.slabs.length; s++)
+      if (this.slabBase[s] === s * SLAB) values += this.slabs[s]!.byteLength;
     return (
-      this.values.byteLength +
+      values +
       (this.nodeFirst.byteLength + this.nodeCount.byteLength) +
       (this.propName.byteLength + this.valueStart.byteLength + this.valueLength.byteLength) +
       this.nodes * 48 +

@@ -8,6 +8,7 @@ import { bootLparSteps } from '../../src/lpar/lpar.ts';
 import { runSliced } from '../../src/lpar/registry.ts';
 import { ofFindCompatibleNode, ofFindCompatibleNodeSteps, WALK_NODES_PER_STEP } from '../../src/of/base.ts';
 import { completeSteps } from '../../src/of/fdt.ts';
+import { BootImage } from '../../src/of/image.ts';
 import { ofPopulatePhandleCache, ofPopulatePhandleCacheSteps } from '../../src/of/phandle-cache.ts';
 import { ofNodePut } from '../../src/of/refs.ts';
 import { ofStateInit } from '../../src/of/state.ts';
@@ -77,5 +78,31 @@ describe('boot initcalls in steps', () => {
     const whole = completeSteps(bootLparSteps(lpar.config, lpar.system, fdt));
     const sliced = await runSliced(bootLparSteps(lpar.config, lpar.system, fdt), 0);
     assert.equal(lparDigest(sliced), lparDigest(whole));
+  });
+});
+
+describe('boot image in chunks and slabs', () => {
+  it('gives back every value, empty, small, slab-sized and larger than a slab, across slab ends', () => {
+    const image = new BootImage();
+    const sizes = [0, 3, 262_144, 5, 262_140, 7, 600_001, 0, 1, 262_143, 2, 1_000_000, 4];
+    const values = sizes.map((n, i) => Uint8Array.from({ length: n }, (_, j) => (i * 31 + j) & 0xff));
+    // Many nodes, so the per-node and per-property arrays span several chunks.
+    for (let i = 0; i < 40_000; i++) image.add(`n@${i}`, [{ name: 'reg', value: Uint8Array.of(i & 0xff) }]);
+    image.add(
+      'big',
+      values.map((value, i) => ({ name: `p${i}`, value })),
+    );
+    image.seal();
+    assert.equal(image.nodes, 40_001);
+    assert.equal(image.count(40_000), sizes.length);
+    const first = image.first(40_000);
+    for (let i = 0; i < sizes.length; i++) {
+      assert.equal(image.name(first + i), `p${i}`);
+      assert.deepEqual(image.value(first + i), values[i], `value ${i}`);
+    }
+    for (let i = 0; i < 40_000; i += 997)
+      assert.deepEqual(image.value(image.first(i)), Uint8Array.of(i & 0xff));
+    assert.equal(image.valueBytes, 40_000 + sizes.reduce((a, b) => a + b, 0));
+    assert.ok(image.bytes >= image.valueBytes);
   });
 });
