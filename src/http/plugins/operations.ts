@@ -1,5 +1,5 @@
-// Every documented operation's operationId (issue 12, point 4), in one table so the names read as
-// one vocabulary: generated clients get these names instead of invented ones. A documented route
+// Every documented operation's operationId and example (issue 12, point 4), in one table so the names
+// read as one vocabulary: generated clients get these names instead of invented ones. A documented route
 // missing from the table stops the service at start (and fails every test), so none is forgotten.
 
 import type { FastifyInstance } from 'fastify';
@@ -58,6 +58,87 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /v1/events': 'streamEvents',
 };
 
+/**
+ * One request each operation documents as its example (what Swagger's "Try it out" starts from), on
+ * the LPAR of the walk-through: `web`, created with {"kernel":"4.18","name":"web"}, holding reference
+ * r1 on /cpus (holder `example`) and migrated once to p9-beta (m1). test/api/examples.test.ts sends
+ * every one of them to such an LPAR and expects 2xx. Binary bodies (a DTB, a history) have no example
+ * here: their descriptions say which export gives one.
+ */
+export interface OperationExample {
+  readonly params?: Readonly<Record<string, string>>;
+  readonly query?: Readonly<Record<string, string | number | boolean>>;
+  /** Written into the document's request body (plugins/swagger.ts), not the route schema. */
+  readonly body?: unknown;
+}
+
+const WEB = { lpar: 'web' };
+export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
+  addSystem: { body: { name: 'p9-gamma', processor: 'POWER9', machineType: '9009-42A', serial: '7C0FFEE' } },
+  getSystem: { params: { name: 'p9-alpha' } },
+  createLpar: { body: { kernel: '4.18', name: 'db' } },
+  deleteAllLpars: { query: { confirm: true } },
+  putLpar: { params: { lpar: 'compose-db' }, body: { kernel: '5.16' } },
+  getLpar: { params: WEB },
+  deleteLpar: { params: WEB },
+  createLparFromDtb: { query: { kernel: '5.0', name: 'uploaded' } },
+  rebootLpar: { params: WEB },
+  exportJournal: { params: WEB },
+  importJournal: { query: { name: 'web-copy' } },
+  getNodes: { params: WEB, query: { path: '/cpus' } },
+  addNode: {
+    params: WEB,
+    body: { path: '/vdevice/example@1', properties: [{ name: 'compatible', string: 'lparsim,example' }] },
+  },
+  removeNode: { params: WEB, query: { path: '/vdevice/vty@30000000' } },
+  getNodeByAddress: { params: { ...WEB, address: 'c000000002000800' } },
+  findNodeByPhandle: { params: { ...WEB, phandle: '0xfffffff7' } },
+  getRef: { params: WEB, body: { node: { path: '/cpus' }, holder: 'example' } },
+  listRefs: { params: WEB },
+  putRef: { params: { ...WEB, ref: 'r1' } },
+  putByHolder: { params: WEB, body: { node: { path: '/cpus' }, holder: 'example' } },
+  listRefcounts: { params: WEB, query: { state: 'attached', limit: 10 } },
+  listLeaks: { params: WEB, query: { limit: 10 } },
+  writeOfdt: { params: WEB, body: 'add_node /vdevice/example@2 compatible 16 lparsim,example\u0000' },
+  addProperty: { params: WEB, body: { phandle: '0xfffffff7', property: { name: 'example', u32: [1] } } },
+  updateProperty: {
+    params: WEB,
+    body: { phandle: '0xfffffff7', property: { name: '#size-cells', u32: [0] } },
+  },
+  removeProperty: { params: WEB, query: { phandle: '0xfffffff7', name: '#size-cells' } },
+  getSysRoot: { params: WEB },
+  getSys: { params: { ...WEB, '*': 'firmware/devicetree/base/cpus' } },
+  getProcDeviceTreeRoot: { params: WEB },
+  getProcDeviceTree: { params: { ...WEB, '*': 'cpus' } },
+  exportSysfsTar: { params: WEB },
+  exportSysfsTarGz: { params: WEB },
+  exportTreeDtb: { params: WEB },
+  exportTreeDts: { params: WEB },
+  getDmesg: { params: WEB, query: { since: 0 } },
+  getPhandleCache: { params: WEB },
+  rebuildPhandleCache: { params: WEB },
+  listVioDevices: { params: WEB },
+  listVioDrivers: { params: WEB },
+  checkInvariants: { params: WEB },
+  migrateLpar: { params: WEB, body: { destination: 'p9-alpha' } },
+  listMigrations: { params: WEB },
+  getMigration: { params: { ...WEB, migration: 'm1' } },
+  streamLparEvents: { params: WEB, query: { follow: false } },
+  streamEvents: { query: { follow: false } },
+};
+
+type Schema = Record<string | symbol, unknown>;
+
+/** `schema` with `values` as the examples of its named properties (a copy: schemas are shared). */
+function withPropertyExamples(schema: unknown, values: Readonly<Record<string, unknown>>): unknown {
+  const s = schema as Schema | undefined;
+  const props = s?.properties as Record<string, Schema> | undefined;
+  if (!s || !props) return schema;
+  const copy: Record<string, Schema> = { ...props };
+  for (const [k, v] of Object.entries(values)) if (copy[k]) copy[k] = { ...copy[k], examples: [v] };
+  return { ...s, properties: copy };
+}
+
 export function registerOperationIds(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as { hide?: boolean; operationId?: string } | undefined;
@@ -70,6 +151,11 @@ export function registerOperationIds(app: FastifyInstance): void {
           `no operationId for ${method} ${route.url}: add it to src/http/plugins/operations.ts`,
         );
       schema.operationId = id;
+      const ex = OPERATION_EXAMPLES[id];
+      if (!ex) continue;
+      const sc = schema as Record<string, unknown>;
+      if (ex.params) sc.params = withPropertyExamples(sc.params, ex.params);
+      if (ex.query) sc.querystring = withPropertyExamples(sc.querystring, ex.query);
     }
   });
 }

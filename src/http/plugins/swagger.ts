@@ -4,6 +4,17 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { BEARER_SCHEME } from './auth.ts';
+import { OPERATION_EXAMPLES } from './operations.ts';
+
+interface OpenapiDocument {
+  paths?: Record<
+    string,
+    Record<
+      string,
+      { operationId?: string; requestBody?: { content?: Record<string, { example?: unknown }> } }
+    >
+  >;
+}
 
 export const OPENAPI_INFO = {
   title: 'lparsim',
@@ -30,6 +41,18 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
         schema: { ...schema, params: { ...params, properties, required } },
         url: `${url.slice(0, -2)}/:path`,
       };
+    },
+    // Body examples go in after generation: a body field named `properties` (addNode's) would be read
+    // as a schema's properties if they went through the route schema.
+    transformObject: (documentObject) => {
+      const doc = (documentObject as { openapiObject: OpenapiDocument }).openapiObject;
+      for (const ops of Object.values(doc.paths ?? {}))
+        for (const op of Object.values(ops)) {
+          const example = op.operationId ? OPERATION_EXAMPLES[op.operationId]?.body : undefined;
+          if (example === undefined || !op.requestBody?.content) continue;
+          for (const media of Object.values(op.requestBody.content)) media.example = example;
+        }
+      return doc as never;
     },
     openapi: {
       openapi: '3.1.0',
