@@ -33,6 +33,9 @@ export interface BuildOptions {
   readonly logStream?: NodeJS.WritableStream;
 }
 
+/** Health and metrics probes: their request lines are debug, not info. */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** A client's x-request-id is kept only when it is this safe to log and echo (issue 11). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -44,6 +47,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ? { level: config.LOG_LEVEL, stream: options.logStream }
       : { level: config.LOG_LEVEL },
     bodyLimit: config.LPARSIM_BODY_LIMIT_BYTES,
+    // One line per request, when it is answered (below), instead of fastify's two.
+    disableRequestLogging: true,
     // The header is read here, not by fastify, which would take any value a client sends.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -124,6 +129,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // The request's line: method, URL, status, time and (from the request's logger) its id. Probes
+  // that orchestrators send every few seconds log at debug.
+  app.addHook('onResponse', async (request, reply) => {
+    const line = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
+    };
+    if (PROBES.has(request.url.split('?')[0]!)) request.log.debug(line, 'request');
+    else request.log.info(line, 'request');
   });
 
   app.addSchema(Problem);
