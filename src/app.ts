@@ -7,10 +7,12 @@ import type { Config } from './config.ts';
 import './http/context.ts';
 import { registerJournal } from './http/journal.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
+import { metricsRoutes, registerMetrics } from './http/metrics.ts';
 import { registerAuth } from './http/plugins/auth.ts';
 import { registerOperationIds } from './http/plugins/operations.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { RequestLog } from './http/request-log.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes } from './http/routes/events.ts';
@@ -33,9 +35,6 @@ export interface BuildOptions {
   readonly logStream?: NodeJS.WritableStream;
 }
 
-/** Health and metrics probes: their request lines are debug, not info. */
-const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
-
 /** A client's x-request-id is kept only when it is this safe to log and echo (issue 11). */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -47,8 +46,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ? { level: config.LOG_LEVEL, stream: options.logStream }
       : { level: config.LOG_LEVEL },
     bodyLimit: config.LPARSIM_BODY_LIMIT_BYTES,
-    // One line per request, when it is answered (below), instead of fastify's two.
-    disableRequestLogging: true,
+    // One line per request, when it is answered, instead of fastify's two (http/request-log.ts).
+    logController: new RequestLog(),
     // The header is read here, not by fastify, which would take any value a client sends.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -130,22 +129,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // The request's line: method, URL, status, time and (from the request's logger) its id. Probes
-  // that orchestrators send every few seconds log at debug.
-  app.addHook('onResponse', async (request, reply) => {
-    const line = {
-      method: request.method,
-      url: request.url,
-      statusCode: reply.statusCode,
-      responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
-    };
-    if (PROBES.has(request.url.split('?')[0]!)) request.log.debug(line, 'request');
-    else request.log.info(line, 'request');
-  });
 
   app.addSchema(Problem);
   registerMethodNotAllowed(app);
   registerOperationIds(app);
+  registerMetrics(app);
   registerProblemHandlers(app);
   await registerAuth(app, config.LPARSIM_TOKEN);
   // The lock and the histories always; the durable journal with LPARSIM_DATA_DIR.
@@ -154,6 +142,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (journal) app.addHook('onClose', async () => journal.close());
   await registerSwagger(app);
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
   await app.register(catalogueRoutes);
   await app.register(lparRoutes);
   await app.register(journalRoutes);

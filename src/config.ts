@@ -117,6 +117,13 @@ export const ConfigSchema = Type.Object({
     description:
       'V8 heap, in MiB, of the worker thread that replays a history to digest it (journal export and import, one at a time); a history that needs more is refused with 507',
   }),
+  LPARSIM_METRICS_MAX_LPARS: Type.Integer({
+    minimum: 0,
+    maximum: 100_000,
+    default: 100,
+    description:
+      'LPARs whose /metrics series carry their own lpar label; the series of the others are summed under lpar="_other"',
+  }),
   LPARSIM_MAX_TREE_DEPTH: Type.Integer({
     minimum: 4,
     maximum: 1024,
