@@ -6,14 +6,42 @@ import type { FastifyInstance } from 'fastify';
 import { BEARER_SCHEME } from './auth.ts';
 import { OPERATION_EXAMPLES } from './operations.ts';
 
+interface OpenapiResponse {
+  description?: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema?: unknown; example?: unknown }>;
+}
+interface OpenapiOperation {
+  operationId?: string;
+  requestBody?: { content?: Record<string, { example?: unknown }> };
+  responses?: Record<string, OpenapiResponse>;
+}
 interface OpenapiDocument {
-  paths?: Record<
-    string,
-    Record<
-      string,
-      { operationId?: string; requestBody?: { content?: Record<string, { example?: unknown }> } }
-    >
-  >;
+  paths?: Record<string, Record<string, OpenapiOperation>>;
+}
+
+const REQUEST_ID_HEADER = {
+  description:
+    "The request's id: the client's x-request-id when it is at most 128 of [A-Za-z0-9._-], else one the server made; its log lines carry it",
+  schema: { type: 'string' },
+};
+
+/**
+ * What every response carries, as the server sends it (issue 12, point 11): x-request-id on all; a
+ * Location on a 201; and problems as application/problem+json (fastify documents a response schema
+ * under application/json, which is not what a problem is sent as).
+ */
+function documentResponses(op: OpenapiOperation): void {
+  for (const [status, response] of Object.entries(op.responses ?? {})) {
+    response.headers = { 'x-request-id': REQUEST_ID_HEADER, ...(response.headers ?? {}) };
+    if (status === '201' && !response.headers.location)
+      response.headers.location = { description: 'The URL of what was created', schema: { type: 'string' } };
+    const json = response.content?.['application/json'];
+    if (Number(status) >= 400 && json && response.content) {
+      delete response.content['application/json'];
+      response.content['application/problem+json'] = json;
+    }
+  }
 }
 
 export const OPENAPI_INFO = {
@@ -48,6 +76,7 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
       const doc = (documentObject as { openapiObject: OpenapiDocument }).openapiObject;
       for (const ops of Object.values(doc.paths ?? {}))
         for (const op of Object.values(ops)) {
+          documentResponses(op);
           const example = op.operationId ? OPERATION_EXAMPLES[op.operationId]?.body : undefined;
           if (example === undefined || !op.requestBody?.content) continue;
           for (const media of Object.values(op.requestBody.content)) media.example = example;
