@@ -63,28 +63,22 @@ export function cString(value: Uint8Array): string {
  * Such a list is ASCII, so it is read from the bytes without a UTF-8 decoder (node documents decode
  * every property of a node on each GET).
  */
-function isStringList(value: Uint8Array): boolean {
+function asStringList(value: Uint8Array): string[] | null {
   const n = value.length;
-  if (n < 2 || value[n - 1] !== 0) return false; // [0] alone is one empty string
+  if (n < 2 || value[n - 1] !== 0) return null; // [0] alone is one empty string
   for (let i = 0; i < n - 1; i++) {
     const b = value[i]!;
     if (b === 0) {
-      if (i === 0 || value[i - 1] === 0) return false; // an empty string
-    } else if (b < 0x20 || b > 0x7e) return false;
+      if (i === 0 || value[i - 1] === 0) return null; // an empty string
+    } else if (b < 0x20 || b > 0x7e) return null;
   }
-  return value[n - 2] !== 0; // the last string is not empty
-}
-
-/** A printable string list's strings joined by NULs (its bytes but the last NUL), as a string. */
-function stringListText(value: Uint8Array): string {
-  const body = value.subarray(0, value.length - 1);
-  return body.length <= 64
-    ? String.fromCharCode.apply(null, body as unknown as number[])
-    : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-}
-
-function asStringList(value: Uint8Array): string[] | null {
-  return isStringList(value) ? stringListText(value).split('\0') : null;
+  if (n >= 2 && value[n - 2] === 0) return null; // the last string is empty
+  const body = value.subarray(0, n - 1);
+  const text =
+    body.length <= 64
+      ? String.fromCharCode.apply(null, body as unknown as number[])
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
+  return text.split('\0');
 }
 
 export type DecodedValue =
@@ -119,35 +113,6 @@ export function u64Cells(value: Uint8Array): string[] | null {
     out.push(hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`);
   }
   return out;
-}
-
-/** Cell i of a value as an unsigned big-endian u32 (the caller keeps i within the value). */
-function cellAt(value: Uint8Array, i: number): number {
-  return ((value[i]! << 24) | (value[i + 1]! << 16) | (value[i + 2]! << 8) | value[i + 3]!) >>> 0;
-}
-
-/**
- * What JSON.stringify writes for a node document's members of a value after `length`: `"hex"` and
- * `"type"`, then `"value"` and `"u64"` when decodeValue and u64Cells give them, written from the bytes
- * without the decoded strings and cells (src/lpar/documents.ts nodeDocumentJson).
- */
-export function valueMembersJson(value: Uint8Array): string {
-  const hex = toHex(value);
-  if (value.length === 0) return `"hex":"","type":"empty"`;
-  if (isStringList(value)) {
-    // Printable ASCII and NULs: JSON escapes only `"` and `\\` of it.
-    const text = stringListText(value);
-    const plain = !text.includes('"') && !text.includes('\\');
-    if (!text.includes('\0'))
-      return `"hex":"${hex}","type":"string","value":${plain ? `"${text}"` : JSON.stringify(text)}`;
-    const list = plain ? `["${text.replaceAll('\0', '","')}"]` : JSON.stringify(text.split('\0'));
-    return `"hex":"${hex}","type":"strings","value":${list}`;
-  }
-  if (value.length % 4 !== 0) return `"hex":"${hex}","type":"bytes"`;
-  let cells = `${cellAt(value, 0)}`;
-  for (let i = 4; i < value.length; i += 4) cells += `,${cellAt(value, i)}`;
-  const u64 = u64Cells(value);
-  return `"hex":"${hex}","type":"u32","value":[${cells}]${u64 ? `,"u64":["${u64.join('","')}"]` : ''}`;
 }
 
 /** Lower-case hex: a table for short values, Buffer's native encoder for longer ones. */

@@ -38,9 +38,9 @@ import {
 } from '../schemas/nodes.ts';
 
 /**
- * Answers the node document of `np`: written straight from the node by nodeDocumentJson (the bytes
- * the route's 200 serializer would write, without building the document or the serializer's cost),
- * else by nodeDocJson or that serializer from the document.
+ * Answers the node document of `np`: as nodeDocumentJson writes it (the bytes the route's 200
+ * serializer would write, by the native JSON.stringify and without its shape checks), else through
+ * nodeDocJson or that serializer.
  */
 function sendNodeDoc(reply: FastifyReply, lpar: Lpar, np: DeviceNode): FastifyReply {
   return reply
