@@ -14,7 +14,7 @@ export function inputFromBody(b: CreateBody): CreateLparInput {
   let dtb: Uint8Array | undefined;
   if (b.dtb !== undefined) {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b.dtb)) throw badRequest('Bad dtb', 'dtb must be base64');
-    dtb = new Uint8Array(Buffer.from(b.dtb, 'base64'));
+    dtb = Buffer.from(b.dtb, 'base64'); // a buffer of its own: the registry keeps it (dtbOwned)
   }
   return {
     ...(b.name !== undefined ? { name: b.name } : {}),
@@ -25,7 +25,7 @@ export function inputFromBody(b: CreateBody): CreateLparInput {
     ...(b.system ? { system: b.system } : {}),
     ...(b.switches ? { switches: b.switches } : {}),
     ...(b.options ? { options: b.options } : {}),
-    ...(dtb ? { dtb } : {}),
+    ...(dtb ? { dtb, dtbOwned: true } : {}),
   };
 }
 
@@ -57,6 +57,6 @@ export function canonical(input: CreateLparInput): string {
     return v;
   };
   // Who it was born as is not part of what was asked for.
-  const { identity: _identity, asRecorded: _asRecorded, ...asked } = input;
+  const { identity: _identity, asRecorded: _asRecorded, dtbOwned: _dtbOwned, ...asked } = input;
   return JSON.stringify(sorted(asked));
 }

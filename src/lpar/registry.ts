@@ -81,6 +81,8 @@ export interface CreateLparInput {
    * seed and the creation time are its, while the id is new and the name is `name` or its name.
    */
   readonly identity?: LparIdentity;
+  /** `dtb` is the caller's to give away (an HTTP body): the LPAR keeps it instead of a copy. */
+  readonly dtbOwned?: boolean;
   /** With `identity`: take its id and name too (a replay in a registry of its own, journal/verify.ts). */
   readonly asRecorded?: boolean;
 }
@@ -123,6 +125,9 @@ export const MEMORY_COSTS = {
 
 /** LPARSIM_MAX_HISTORY_BYTES's default: 64 MiB of requests per LPAR. */
 export const DEFAULT_MAX_HISTORY_BYTES = 64 * 1024 * 1024;
+
+/** Bytes of an uploaded blob copied per step of a create. */
+const BLOB_COPY_STEP = 4 * 1024 * 1024;
 
 /** Work an async create or export does before it lets the event loop run (milliseconds). */
 export const SLICE_MS = 8;
@@ -219,6 +224,8 @@ interface CreatePlan {
   readonly capacity: ImageCapacity;
   /** For an upload: the blob's digest, known once `tree` ran (LPARs of one blob share its boot image). */
   readonly blobKey: () => string | null;
+  /** The uploaded blob the LPAR owns (its values are views into it), once the tree step made it. */
+  readonly blob: () => Uint8Array | null;
   /** The request, kept with the LPAR (reboot, PUT). */
   readonly input: CreateLparInput;
   /** A reboot: the LPAR this one replaces under the same id and name once it has booted. */
@@ -498,7 +505,7 @@ export class Registry {
     let system: ManagedSystem;
     let bytes: number;
     let what: string;
-    let copy = () => {};
+    let blob: Uint8Array | null = null;
     let blobKey: string | null = null;
     let capacity: ImageCapacity;
     // An uploaded blob's /memreserve/ entries and boot CPU, kept so tree.dtb writes them back.
@@ -522,13 +529,21 @@ export class Registry {
         scan.properties * MEMORY_COSTS.transientProperty;
       what = `a ${scan.nodes}-node tree from a ${source.length}-byte blob`;
       const limits = { maxNodes: this.limits.maxNodesPerLpar, maxDepth: this.limits.maxTreeDepth };
-      let blob: Uint8Array | null = null;
-      // The LPAR owns its copy (taken once the create is accepted), so its small property values can
-      // be views into it (fdt.ts); the scan has checked everything the decode checks.
-      copy = () => {
-        blob = source.slice();
-      };
+      // The LPAR owns its blob, so its property values can be views into it (fdt.ts); the scan has
+      // checked everything the decode checks. A buffer the caller hands over (an HTTP body) is taken
+      // as it is; any other is copied, a slice at a time, so a 60 MB blob is not one long step.
+      const own =
+        input.dtbOwned === true && source.byteOffset === 0 && source.byteLength === source.buffer.byteLength;
       tree = function* () {
+        if (own) blob = source;
+        else {
+          const copy = new Uint8Array(source.length);
+          for (let at = 0; at < source.length; at += BLOB_COPY_STEP) {
+            copy.set(source.subarray(at, at + BLOB_COPY_STEP), at);
+            yield;
+          }
+          blob = copy;
+        }
         blobKey = yield* blobDigestSteps(blob!);
         return (yield* fdtDecodeSteps(blob!, limits, { shareValues: true })).root;
       };
@@ -578,7 +593,6 @@ export class Registry {
       tree = () => generateTreeSteps(profile, system, options);
     }
     this.assertMemoryFor(bytes, `creating ${what}`);
-    copy();
     // Reserved from here: the id, the name, a place under LPARSIM_MAX_LPARS and the bytes.
     const reservation: Reservation = { id, name, bytes };
     this.pending.set(id, reservation);
@@ -608,7 +622,17 @@ export class Registry {
       pathLimits: this.limits.pathLimits ?? { maxComponents: 64, maxComponentBytes: 255 },
       ...(bootParams ? { bootParams } : {}),
     };
-    return { reservation, config, system, tree, capacity, blobKey: () => blobKey, input, replacing };
+    return {
+      reservation,
+      config,
+      system,
+      tree,
+      capacity,
+      blobKey: () => blobKey,
+      blob: () => blob,
+      input,
+      replacing,
+    };
   }
 
   /** Generates or decodes the tree, boots it, and makes the LPAR visible; a failure gives back the reservation. */
@@ -628,7 +652,7 @@ export class Registry {
       if (plan.replacing) this.retire(plan.replacing, { type: 'lpar.rebooted', lpar: config.id });
       const shared = key ? this.images.get(key) : undefined;
       if (key && !shared)
-        this.images.set(key, { image: lpar.bootImage, blob: plan.input.dtb!, users: new Set([config.id]) });
+        this.images.set(key, { image: lpar.bootImage, blob: plan.blob()!, users: new Set([config.id]) });
       else if (shared?.image === lpar.bootImage) shared.users.add(config.id);
       if (key && this.images.get(key)?.image === lpar.bootImage) this.imageOf.set(config.id, key);
     } catch (e) {

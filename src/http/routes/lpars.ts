@@ -124,7 +124,8 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return created(req, reply, {
         profile: 'power9',
         kernel: q.kernel,
-        dtb: body, // the registry copies it once
+        dtb: body, // fastify's own buffer of the body: the registry keeps it
+        dtbOwned: true,
         ...(q.name !== undefined ? { name: q.name } : {}),
         ...(q.system ? { system: q.system } : {}),
         options,
