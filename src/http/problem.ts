@@ -73,10 +73,16 @@ type AjvError = NonNullable<FastifyError['validation']>[number];
  */
 function validationErrors(where: string, validation: readonly AjvError[]) {
   const constants = new Map<string, unknown[]>();
+  // A union of objects that each need one key ({path} | {address}): "one of the keys path, address".
+  const alternatives = new Map<string, string[]>();
+  const unions = new Set(validation.filter((v) => v.keyword === 'anyOf').map((v) => v.instancePath));
+  const push = <T>(map: Map<string, T[]>, key: string, value: T) =>
+    map.set(key, [...(map.get(key) ?? []), value]);
   for (const v of validation) {
-    const allowed = (v.params as { allowedValue?: unknown } | undefined)?.allowedValue;
-    if (v.keyword === 'const')
-      constants.set(v.instancePath, [...(constants.get(v.instancePath) ?? []), allowed]);
+    const p = v.params as { allowedValue?: unknown; missingProperty?: unknown } | undefined;
+    if (v.keyword === 'const') push(constants, v.instancePath, p?.allowedValue);
+    if (v.keyword === 'required' && unions.has(v.instancePath) && typeof p?.missingProperty === 'string')
+      push(alternatives, v.instancePath, p.missingProperty);
   }
   const oneOf = (values: readonly unknown[]) =>
     `must be one of ${values.map((x) => JSON.stringify(x)).join(', ')}`;
@@ -84,18 +90,22 @@ function validationErrors(where: string, validation: readonly AjvError[]) {
   for (const v of validation) {
     const params = v.params as { additionalProperty?: unknown; allowedValues?: unknown } | undefined;
     const extra = params?.additionalProperty;
+    const path = v.instancePath;
     if (typeof extra === 'string')
-      out.push({
-        where,
-        path: `${v.instancePath}/${extra}`,
-        message: `unknown key ${JSON.stringify(extra)}`,
-      });
+      out.push({ where, path: `${path}/${extra}`, message: `unknown key ${JSON.stringify(extra)}` });
     else if (Array.isArray(params?.allowedValues))
-      out.push({ where, path: v.instancePath, message: oneOf(params.allowedValues) });
-    else if (constants.has(v.instancePath)) {
+      out.push({ where, path, message: oneOf(params.allowedValues) });
+    else if (alternatives.has(path)) {
+      if (v.keyword === 'anyOf')
+        out.push({
+          where,
+          path,
+          message: `must be an object with one of the keys ${alternatives.get(path)!.join(', ')}`,
+        });
+    } else if (constants.has(path)) {
       if (v.keyword === 'anyOf' || v.keyword === 'oneOf')
-        out.push({ where, path: v.instancePath, message: oneOf(constants.get(v.instancePath)!) });
-    } else out.push({ where, path: v.instancePath, message: v.message });
+        out.push({ where, path, message: oneOf(constants.get(path)!) });
+    } else out.push({ where, path, message: v.message });
   }
   return out;
 }

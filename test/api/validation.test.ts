@@ -37,6 +37,20 @@ describe('strict request validation', () => {
     assert.equal(p.detail, 'body.profile: must be one of "power9", "power10"');
   });
 
+  it('a put names its node by path or address, as its schema says (not by phandle)', async () => {
+    const id = (await create({ kernel: '4.18' })).json().id;
+    const put = (node: object) =>
+      app.inject({ method: 'POST', url: `/v1/lpars/${id}/refs/put`, payload: { node, holder: 'x' } });
+    const res = await put({ phandle: '0xfffffff7' });
+    assert.equal(res.statusCode, 400);
+    assert.equal(
+      (res.json() as Problem).detail,
+      'body.node: must be an object with one of the keys path, address',
+    );
+    assert.equal((await put({ path: '/cpus' })).statusCode, 200);
+    await app.inject({ method: 'DELETE', url: `/v1/lpars/${id}` });
+  });
+
   it("the querystring's text is read as its types", async () => {
     const id = (await create({ kernel: '4.18' })).json().id;
     const res = await app.inject({ url: `/v1/lpars/${id}/refcounts?limit=2` });

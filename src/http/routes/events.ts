@@ -69,6 +69,14 @@ function stream(
   req.raw.on('close', close);
 }
 
+/** A Server-Sent Events stream: `id:`, `event:` (the type) and `data:` (the event as JSON) per event. */
+const EVENT_STREAM = {
+  description: 'Server-Sent Events',
+  content: {
+    'text/event-stream': { schema: Type.String({ description: 'id, event and data lines per event' }) },
+  },
+};
+
 export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   lookOnlyRoutes(app);
   const openStreams: OpenStreams = new Set();
@@ -86,7 +94,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ lpar: LparId }),
         querystring: EventsQuery,
         produces: ['text/event-stream'],
-        response: { 200: Type.String({ description: 'text/event-stream' }), ...problemResponses },
+        response: { 200: EVENT_STREAM, ...problemResponses },
       },
     },
     async (req, reply) => {
@@ -112,7 +120,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Inspection (no side effects): as the per-LPAR stream, for every LPAR of the instance.',
         querystring: EventsQuery,
         produces: ['text/event-stream'],
-        response: { 200: Type.String({ description: 'text/event-stream' }) },
+        response: { 200: EVENT_STREAM, 400: Type.Ref('Problem') },
       },
     },
     async (req, reply) => {

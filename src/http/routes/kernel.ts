@@ -26,21 +26,28 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Union([
-            Type.Object({
-              items: Type.Array(
-                Open({
-                  seq: Type.Integer(),
-                  usec: Type.Integer(),
-                  level: Type.String(),
-                  text: Type.String(),
-                  line: Type.String(),
+          200: {
+            description: 'The log lines: a page of records (JSON), or dmesg text with format=text',
+            content: {
+              'application/json': {
+                schema: Type.Object({
+                  items: Type.Array(
+                    Open({
+                      seq: Type.Integer(),
+                      usec: Type.Integer(),
+                      level: Type.String(),
+                      text: Type.String(),
+                      line: Type.String(),
+                    }),
+                  ),
+                  next: Type.Integer(),
                 }),
-              ),
-              next: Type.Integer(),
-            }),
-            Type.String(),
-          ]),
+              },
+              'text/plain': {
+                schema: Type.String({ description: 'one line per record, as dmesg prints it' }),
+              },
+            },
+          },
           ...problemResponses,
         },
       },

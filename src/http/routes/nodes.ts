@@ -33,6 +33,7 @@ import {
   NodeSummaryPage,
   NodesQuery,
   nodeDocJson,
+  PutBody,
   RefBody,
   RefDoc,
 } from '../schemas/nodes.ts';
@@ -232,16 +233,13 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Kernel action: models of_node_put by a named holder, run as a task of that name, on a node named by path (found without a reference) or address. A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced; a put to 0 runs the release.',
         params: Type.Object({ lpar: LparId }),
-        body: RefBody,
+        body: PutBody,
         response: { 200: NodeSummary, 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
       const lpar = app.registry.get(req.params.lpar);
-      const ref = toNodeRef(req.body.node);
-      if ('phandle' in ref)
-        throw badRequest('Unsupported node reference', 'a put names its node by path or address');
-      return nodeSummary(lpar, lpar.putByHolder(ref, req.body.holder));
+      return nodeSummary(lpar, lpar.putByHolder(req.body.node, req.body.holder));
     },
   );
   app.get(

@@ -82,7 +82,22 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: `Inspection (no side effects) for directory listings, \`?stat=true\` and property files (a property read is a plain copy of its value, as \`of_node_property_read\` is). Kernel action for files whose show function runs kernel code: \`/sys/devices/vio/<dev>/devspec\` models \`devspec_show\` as task \`cat\`, printing \`%pOF\` of the device node (from 5.5 that gets and puts every ancestor, so it can warn or read freed memory). A directory answers a JSON listing, a file its raw bytes. Listings page: \`limit\` entries (default ${PAGE_LIMIT_DEFAULT}, at most ${PAGE_LIMIT_MAX}) in the directory's own order (creation order), each page sorted by name, so a directory that fits in one page lists as \`ls\` does; \`next\` is the \`cursor\` of the next page, null on the last. A cursor resumes after its page's last entry, also after entries were added or removed (no unchanged entry is repeated). A page costs the page plus its position in the directory. A bad cursor, or one from another directory, is a 400.`,
       querystring: ViewQuery,
       produces: ['application/json', 'application/octet-stream'],
-      response: { 200: Listing, 409: Type.Ref('Problem'), ...problemResponses },
+      response: {
+        200: {
+          description: "A directory's listing (or any entry's metadata with stat=true), or a file's bytes",
+          content: {
+            'application/json': { schema: Listing },
+            'application/octet-stream': {
+              schema: Type.String({
+                format: 'binary',
+                description: "the file's contents, as read(2) returns them",
+              }),
+            },
+          },
+        },
+        409: Type.Ref('Problem'),
+        ...problemResponses,
+      },
     };
     app.get(
       `/v1/lpars/:lpar${prefix}`,

@@ -88,12 +88,16 @@ export const OfPath = Type.String({
   description: 'absolute device-tree path',
 });
 
+const ByPath = Type.Object({ path: OfPath }, { additionalProperties: false });
+const ByAddress = Type.Object({ address: Address }, { additionalProperties: false });
+
+/** A node named without a lookup: what a put names (a put by phandle would be a get first). */
+export const InspectedNodeRef = Type.Union([ByPath, ByAddress], {
+  description: 'by path (found without a reference) or by address',
+});
+
 export const NodeRef = Type.Union(
-  [
-    Type.Object({ path: OfPath }, { additionalProperties: false }),
-    Type.Object({ address: Address }, { additionalProperties: false }),
-    Type.Object({ phandle: Phandle }, { additionalProperties: false }),
-  ],
+  [ByPath, ByAddress, Type.Object({ phandle: Phandle }, { additionalProperties: false })],
   {
     description:
       'path and address inspect; phandle looks the node up as kernel code does (cache side effects)',

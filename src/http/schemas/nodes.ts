@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { NODE_STATES } from '../../of/node.ts';
-import { Holder, NodeRef, Open, Page, PageQuery, StringEnum } from './common.ts';
+import { Holder, InspectedNodeRef, NodeRef, Open, Page, PageQuery, StringEnum } from './common.ts';
 
 export const NodeState = StringEnum(NODE_STATES);
 
@@ -89,6 +89,10 @@ export const LookupDoc = Open({
 });
 
 export const RefBody = Type.Object({ node: NodeRef, holder: Holder }, { additionalProperties: false });
+export const PutBody = Type.Object(
+  { node: InspectedNodeRef, holder: Holder },
+  { additionalProperties: false },
+);
 export const RefDoc = Open({ id: Type.String(), holder: Type.String(), node: NodeSummary });
 
 /** A property name as ofdt can carry it: no white space, no NUL. */
