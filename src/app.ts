@@ -114,10 +114,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       () => clock.now(),
     ),
   );
-  app.decorate('pathLimits', {
-    maxComponents: config.LPARSIM_MAX_PATH_COMPONENTS,
-    maxComponentBytes: config.LPARSIM_MAX_NAME_BYTES,
-  });
+  app.decorate('pathLimits', pathLimits);
 
   // Raw bodies: ofdt writes are bytes, whatever the client calls them.
   app.removeContentTypeParser('text/plain');

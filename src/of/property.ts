@@ -12,12 +12,12 @@ export const enc = {
   empty: (): Uint8Array => new Uint8Array(0),
   string: (s: string): Uint8Array => encoder.encode(`${s}\0`),
   strings: (list: readonly string[]): Uint8Array => encoder.encode(list.map((s) => `${s}\0`).join('')),
-  u32: (...cells: number[]): Uint8Array => {
+  u32: (...cells: number[]): Uint8Array => enc.u32Cells(cells),
+  /** Big-endian cells from a list of any length (a spread of a client's list could overflow the stack). */
+  u32Cells: (cells: readonly number[]): Uint8Array => {
     const out = new Uint8Array(cells.length * 4);
     const view = new DataView(out.buffer);
-    cells.forEach((c, i) => {
-      view.setUint32(i * 4, c >>> 0);
-    });
+    for (let i = 0; i < cells.length; i++) view.setUint32(i * 4, cells[i]! >>> 0);
     return out;
   },
   u64: (...values: bigint[]): Uint8Array => {

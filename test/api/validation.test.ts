@@ -51,6 +51,21 @@ describe('strict request validation', () => {
     await app.inject({ method: 'DELETE', url: `/v1/lpars/${id}` });
   });
 
+  it('a JSON property of a million u32 cells is a node, not a stack overflow (no spread of client lists)', async () => {
+    const id = (await create({ kernel: '4.18' })).json().id;
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/lpars/${id}/nodes`,
+      payload: { path: '/vdevice/big@1', properties: [{ name: 'cells', u32: new Array(1_000_000).fill(7) }] },
+    });
+    assert.equal(res.statusCode, 201, res.body.slice(0, 300));
+    const node = await app.inject({
+      url: `/v1/lpars/${id}/sys/firmware/devicetree/base/vdevice/big@1/cells?stat=true`,
+    });
+    assert.equal(node.json().size, 4_000_000);
+    await app.inject({ method: 'DELETE', url: `/v1/lpars/${id}` });
+  });
+
   it("the querystring's text is read as its types", async () => {
     const id = (await create({ kernel: '4.18' })).json().id;
     const res = await app.inject({ url: `/v1/lpars/${id}/refcounts?limit=2` });

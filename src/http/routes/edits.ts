@@ -14,7 +14,13 @@ import { MEMORY_COSTS, type Registry } from '../../lpar/registry.ts';
 import { enc } from '../../of/property.ts';
 import { ERRNO_VALUES } from '../../pseries/reconfig.ts';
 import { LparId, parsePhandle, RawBody } from '../schemas/common.ts';
-import { AddNodeBody, OfdtDoc, PropertyBody, type PropertyValue } from '../schemas/nodes.ts';
+import {
+  AddNodeBody,
+  OfdtDoc,
+  PropertyBody,
+  type PropertyValue,
+  propertyValueBytes,
+} from '../schemas/nodes.ts';
 
 const problemOrOk = {
   200: OfdtDoc,
@@ -24,13 +30,6 @@ const problemOrOk = {
   413: Type.Ref('Problem'),
   507: Type.Ref('Problem'),
 };
-
-export function propertyValueBytes(p: Static<typeof PropertyValue>): Uint8Array {
-  if ('string' in p) return enc.string(p.string);
-  if ('strings' in p) return enc.strings(p.strings);
-  if ('u32' in p) return enc.u32(...p.u32);
-  return Uint8Array.from(Buffer.from(p.hex, 'hex'));
-}
 
 function propertyBytes(p: Static<typeof PropertyValue>): Uint8Array {
   const value = propertyValueBytes(p);

@@ -5,7 +5,7 @@ import { migrate } from '../../lpar/migrations.ts';
 import type { FirmwareUpdate } from '../../pseries/firmware.ts';
 import { Items, LparId, parsePhandle, problemResponses } from '../schemas/common.ts';
 import { type FirmwareUpdateBody, MigrationBody, MigrationDoc } from '../schemas/migrations.ts';
-import { propertyValueBytes } from './edits.ts';
+import { propertyValueBytes } from '../schemas/nodes.ts';
 
 function toFirmwareUpdate(u: Static<typeof FirmwareUpdateBody>): FirmwareUpdate {
   const phandle = parsePhandle(u.phandle);

@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { NODE_STATES } from '../../of/node.ts';
+import { enc } from '../../of/property.ts';
 import { Holder, InspectedNodeRef, NodeRef, Open, Page, PageQuery, StringEnum } from './common.ts';
 
 export const NodeState = StringEnum(NODE_STATES);
@@ -116,6 +117,14 @@ export const PropertyValue = Type.Union([
     { additionalProperties: false },
   ),
 ]);
+
+/** The bytes a JSON property value stands for (add_node, add/update_property, a migration's updates). */
+export function propertyValueBytes(p: Static<typeof PropertyValue>): Uint8Array {
+  if ('string' in p) return enc.string(p.string);
+  if ('strings' in p) return enc.strings(p.strings);
+  if ('u32' in p) return enc.u32Cells(p.u32);
+  return Uint8Array.from(Buffer.from(p.hex, 'hex'));
+}
 
 export const AddNodeBody = Type.Object(
   {
