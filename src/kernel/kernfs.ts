@@ -4,15 +4,22 @@
 // views read this tree directly, so sysfs is never a separately maintained copy.
 
 /**
- * Files an owner provides without an entry object each (a node's property files, src/of/kobj.ts):
- * made on demand, listed before the directory's own entries. The owner turns them into ordinary
- * entries (kernfsMaterialize) before it changes any of them, so they never differ from what real
- * entries would be.
+ * Entries an owner provides without an object each: a node's property files (src/of/kobj.ts), the
+ * CPU devices' directories and their links (src/pseries/topology.ts). They are made on demand, listed
+ * before the directory's own entries, and read-only: the owner turns them into ordinary entries
+ * (kernfsMaterialize) before it changes any of them, so they never differ from what real entries would
+ * be. One owner may serve several directories (it is told which).
  */
-export interface KernfsVirtualFiles {
-  readonly virtualCount: number;
-  virtualFile(dir: KernfsDir, name: string): KernfsFile | undefined;
-  virtualFiles(dir: KernfsDir): KernfsFile[];
+export interface KernfsVirtualEntries {
+  virtualCount(dir: KernfsDir): number;
+  virtualEntry(dir: KernfsDir, name: string): KernfsNode | undefined;
+  virtualEntries(dir: KernfsDir): KernfsNode[];
+  /**
+   * Entry i of virtualEntries without the others, for an owner whose entries are a numbered series made
+   * at once (the CPU directories): such a directory pages by index as a real one pages by creation
+   * sequence (kernfsEntriesAfter), since a real one's sequence numbers would be exactly the indexes.
+   */
+  virtualAt?(dir: KernfsDir, i: number): KernfsNode;
   /** Turns them into entries of `dir` (the owner calls dir.materialize with the objects it keeps). */
   materialize(dir: KernfsDir): void;
 }
@@ -30,9 +37,8 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
   parent: KernfsDir | null = null;
   readonly mode: number;
   private real: KernfsNode[] | Map<string, KernfsNode> | null = null;
-  private virtual: KernfsVirtualFiles | null = null;
-  /** Set on big directories once they are paged (kernfsOrder): entries by creation sequence. */
-  order?: KernfsOrder;
+  private virtual: KernfsVirtualEntries | null = null;
+  private kept: KernfsOrder | undefined = undefined;
 
   constructor(name: string, mode = 0o755) {
     this.name = name;
@@ -47,10 +53,35 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
     return this;
   }
 
+  /**
+   * Set on big directories once they are paged (kernfsOrder): entries by creation sequence. A
+   * directory of virtual entries that page by index (virtualAt) past SEEKABLE_ENTRIES answers
+   * VIRTUAL_ORDER: a real one would keep an order there, and its sequence numbers would be the indexes.
+   */
+  get order(): KernfsOrder | undefined {
+    if (this.kept !== undefined) return this.kept;
+    return this.pagesByIndex && this.size > SEEKABLE_ENTRIES ? VIRTUAL_ORDER : undefined;
+  }
+
+  set order(order: KernfsOrder | undefined) {
+    this.kept = order;
+  }
+
+  /** Only virtual entries, which the owner can make one at a time by index. */
+  get pagesByIndex(): boolean {
+    return this.real === null && this.virtual?.virtualAt !== undefined;
+  }
+
+  /** Entry i of the owner's entries (pagesByIndex directories only). */
+  virtualAt(i: number): KernfsNode {
+    return this.virtual!.virtualAt!(this, i);
+  }
+
   get size(): number {
     const real = this.real;
     return (
-      (real === null ? 0 : Array.isArray(real) ? real.length : real.size) + (this.virtual?.virtualCount ?? 0)
+      (real === null ? 0 : Array.isArray(real) ? real.length : real.size) +
+      (this.virtual?.virtualCount(this) ?? 0)
     );
   }
 
@@ -63,7 +94,7 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
   }
 
   get(name: string): KernfsNode | undefined {
-    return this.realGet(name) ?? this.virtual?.virtualFile(this, name);
+    return this.realGet(name) ?? this.virtual?.virtualEntry(this, name);
   }
 
   has(name: string): boolean {
@@ -96,7 +127,7 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
   }
 
   *entriesIterator(): IterableIterator<[string, KernfsNode]> {
-    if (this.virtual) for (const f of this.virtual.virtualFiles(this)) yield [f.name, f];
+    if (this.virtual) for (const e of this.virtual.virtualEntries(this)) yield [e.name, e];
     const real = this.real;
     if (real === null) return;
     if (Array.isArray(real)) for (const e of real) yield [e.name, e];
@@ -115,10 +146,10 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
     for (const [k] of this.entriesIterator()) yield k;
   }
 
-  /** Attaches an owner's virtual files; the directory must have no entries yet. */
-  setVirtual(files: KernfsVirtualFiles): void {
-    if (this.size !== 0) throw new Error('kernfs: virtual files on a directory that has entries');
-    this.virtual = files;
+  /** Attaches an owner's virtual entries; the directory must have no entries yet. */
+  setVirtual(owner: KernfsVirtualEntries): void {
+    if (this.size !== 0) throw new Error('kernfs: virtual entries on a directory that has entries');
+    this.virtual = owner;
   }
 
   get hasVirtual(): boolean {
@@ -126,23 +157,22 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
   }
 
   /**
-   * The virtual files become ordinary entries, first, in their order (the listing does not change):
-   * `files` from the owner, or, without them, the owner is asked to do it (it keeps the objects).
+   * The virtual entries become ordinary entries, first, in their order (the listing does not change):
+   * `made` from the owner, or, without them, the owner is asked to do it (it keeps the objects).
    */
-  materialize(files: readonly KernfsFile[] | null = null): void {
+  materialize(made: readonly KernfsNode[] | null = null): void {
     const v = this.virtual;
     if (!v) return;
-    if (!files) {
+    if (!made) {
       v.materialize(this);
       return;
     }
     this.virtual = null;
-    const list = files;
     const real = this.real;
     this.real = null;
-    for (const f of list) {
-      f.parent = this;
-      this.set(f.name, f);
+    for (const e of made) {
+      e.parent = this;
+      this.set(e.name, e);
     }
     if (real) for (const e of real.values()) this.set(e.name, e);
   }
@@ -191,9 +221,29 @@ export function kernfsNewDir(name: string, mode = 0o755): KernfsDir {
   return new KernfsDir(name, mode);
 }
 
+/**
+ * A virtual directory as its owner hands it out (KernfsVirtualEntries): its entries are the owner's
+ * too, and it is frozen, so adding to it or removing it throws instead of changing a copy nobody
+ * keeps (the owner materializes before a change).
+ */
+export function kernfsVirtualDir(
+  name: string,
+  parent: KernfsDir,
+  owner: KernfsVirtualEntries,
+  mode = 0o755,
+): KernfsDir {
+  const dir = new KernfsDir(name, mode);
+  dir.parent = parent;
+  dir.setVirtual(owner);
+  Object.freeze(dir);
+  return dir;
+}
+
 /** Adds `node` under `dir`; false (-EEXIST) when the name is taken. */
 export function kernfsAdd(dir: KernfsDir, node: KernfsNode): boolean {
   if (dir.entries.has(node.name)) return false;
+  // The order a real directory would keep holds every entry as an object, from sequence 0 on.
+  if (dir.order === VIRTUAL_ORDER) dir.materialize();
   node.parent = dir;
   dir.entries.set(node.name, node);
   if (dir.order) {
@@ -289,6 +339,9 @@ export function resolveLink(root: KernfsDir, link: KernfsLink, depth = 0): Kernf
 /** A directory that grows past this many entries keeps a seekable order from then on. */
 export const SEEKABLE_ENTRIES = 1000;
 
+/** The order of a directory whose virtual entries page by index (KernfsDir.order): never written. */
+const VIRTUAL_ORDER: KernfsOrder = Object.freeze({ nodes: [], seqs: [], next: 0, holes: 0 });
+
 /** The creation order of `dir`'s entries as they are now. */
 function orderOf(dir: KernfsDir): KernfsOrder {
   const nodes = [...dir.entries.values()];
@@ -326,6 +379,7 @@ export function kernfsEntriesAfter(
   after: number,
   limit: number,
 ): { entries: KernfsNode[]; seqs: number[]; more: boolean } {
+  if (dir.pagesByIndex) return virtualEntriesAfter(dir, after, limit);
   // A listing never writes: a directory without a kept order is read in its Map's order, as it is.
   const order = dir.order ?? orderOf(dir);
   let lo = 0;
@@ -346,4 +400,21 @@ export function kernfsEntriesAfter(
   }
   while (i < order.nodes.length && order.nodes[i]!.parent !== dir) i++;
   return { entries, seqs, more: i < order.nodes.length };
+}
+
+/** kernfsEntriesAfter over entries made by index: entry i has sequence number i. */
+function virtualEntriesAfter(
+  dir: KernfsDir,
+  after: number,
+  limit: number,
+): { entries: KernfsNode[]; seqs: number[]; more: boolean } {
+  const n = dir.size;
+  const entries: KernfsNode[] = [];
+  const seqs: number[] = [];
+  let i = Math.max(0, after + 1);
+  for (; i < n && entries.length < limit; i++) {
+    entries.push(dir.virtualAt(i));
+    seqs.push(i);
+  }
+  return { entries, seqs, more: i < n };
 }

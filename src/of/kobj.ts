@@ -4,7 +4,7 @@
 import {
   type KernfsDir,
   type KernfsFile,
-  type KernfsVirtualFiles,
+  type KernfsVirtualEntries,
   kernfsAdd,
   kernfsNewDir,
   kernfsPath,
@@ -80,7 +80,7 @@ const PROPS = Symbol('properties');
  * K-SYSFS-3 makes of distinct names in a new directory (safe_name renames nothing). When the property
  * list is first copied to be changed (PropertyList), the files become ordinary entries first.
  */
-export class Kobject implements Refcount, KernfsVirtualFiles {
+export class Kobject implements Refcount, KernfsVirtualEntries {
   count = 1;
   saturated = false;
   /** kobj.state_in_sysfs */
@@ -99,15 +99,15 @@ export class Kobject implements Refcount, KernfsVirtualFiles {
   get ref(): Refcount {
     return this;
   }
-  get virtualCount(): number {
+  virtualCount(_dir: KernfsDir): number {
     return this[PROPS].length;
   }
-  virtualFile(dir: KernfsDir, name: string): KernfsFile | undefined {
+  virtualEntry(dir: KernfsDir, name: string): KernfsFile | undefined {
     const props = this[PROPS];
     const i = props.indexOf(name);
     return i < 0 ? undefined : new PropertyFile(props.at(i), name, dir);
   }
-  virtualFiles(dir: KernfsDir): KernfsFile[] {
+  virtualEntries(dir: KernfsDir): KernfsFile[] {
     return this[PROPS].map((p) => new PropertyFile(p, p.name, dir));
   }
   /** kernfs asks (a directory grown past SEEKABLE_ENTRIES): the files become entries now. */

@@ -23,28 +23,41 @@ interface CacheObject {
   readonly node: DeviceNode;
   readonly type: CacheType;
   readonly level: number;
-  /** shared_cpu_map: the CPUs using the object (a few: an exactly sized array costs less than a Set). */
+  /**
+   * shared_cpu_map: the CPUs using the object, ascending. Replaced, never changed in place, so that the
+   * objects of a core share one exactly sized array (sealCpus); a Set would cost more than the node.
+   */
   cpus: readonly number[];
+}
+
+/** CPUs first … first+count-1, consecutive, with the same chain (the threads of a core share theirs). */
+interface ChainRun {
+  readonly first: number;
+  count: number;
+  readonly chain: readonly CacheObject[];
 }
 
 export interface CacheInfo {
   /** Every cache object alive, keyed by its node (a split L1 has two). */
   readonly byNode: Map<DeviceNode, CacheObject[]>;
-  /** Each online CPU's chain, L1 first (the kernel's cache_dir per CPU). */
-  readonly chains: Map<number, CacheObject[]>;
+  /** Each online CPU's chain, L1 first (the kernel's cache_dir per CPU), in CPU order, by runs. */
+  readonly chains: ChainRun[];
 }
 
 export function cacheInfoNew(): CacheInfo {
-  return { byNode: new Map(), chains: new Map() };
+  return { byNode: new Map(), chains: [] };
 }
+
+/** An object's shared_cpu_map when no CPU uses it. */
+const NO_CPUS: readonly number[] = Object.freeze([]);
 
 /** new_cache → cache_init: the object takes its reference on the node. */
 function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheType, level: number): void {
   of.k.fn('new_cache', () => {
     ofNodeGet(of, node, CACHEINFO_HOLDER);
-    const list = info.byNode.get(node) ?? [];
-    list.push({ node, type, level, cpus: [] });
-    info.byNode.set(node, list);
+    const o: CacheObject = { node, type, level, cpus: [] };
+    const list = info.byNode.get(node);
+    info.byNode.set(node, list ? [...list, o] : [o]); // exactly sized: one or two objects a node
   });
 }
 
@@ -73,15 +86,35 @@ function ofFindNextCacheNode(of: OfState, np: DeviceNode): DeviceNode | null {
   });
 }
 
+/** `cpu` joins the objects' shared_cpu_map (a growing array while cacheinfo_init runs, see sealCpus). */
+function addCpu(objects: readonly CacheObject[], cpu: number, chain: CacheObject[]): void {
+  for (const o of objects) {
+    if (!o.cpus.includes(cpu)) {
+      if (Object.isFrozen(o.cpus)) o.cpus = [...o.cpus, cpu];
+      else (o.cpus as number[]).push(cpu);
+    }
+  }
+  chain.push(...objects);
+}
+
+/** The CPU's chain goes on the last run when it continues it with the same objects, else a new run. */
+function recordChain(info: CacheInfo, cpu: number, chain: readonly CacheObject[]): void {
+  const last = info.chains.at(-1);
+  const same =
+    last !== undefined &&
+    last.first + last.count === cpu &&
+    last.chain.length === chain.length &&
+    last.chain.every((o, i) => o === chain[i]);
+  if (same) last.count += 1;
+  else info.chains.push({ first: cpu, count: 1, chain: Object.freeze(chain.slice()) }); // exactly sized
+}
+
 /** cache_chain_instantiate for one logical CPU: its L1 on the cpu node, then each next level. */
 function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNode: DeviceNode): void {
   of.k.fn('cache_chain_instantiate', () => {
     ofNodeGet(of, cpuNode, WALK_HOLDER); // of_get_cpu_node
     const chain: CacheObject[] = [];
-    info.chains.set(cpu, chain);
-    let objects = lookupOrInstantiate(of, info, cpuNode, 1);
-    for (const o of objects) if (!o.cpus.includes(cpu)) o.cpus = [...o.cpus, cpu];
-    chain.push(...objects);
+    addCpu(lookupOrInstantiate(of, info, cpuNode, 1), cpu, chain);
     let node: DeviceNode = cpuNode;
     let level = 1;
     // do_subsidiary_caches: at most a few levels exist; the bound only guards against a loop.
@@ -89,14 +122,34 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
       const next = ofFindNextCacheNode(of, node);
       if (!next) break;
       level += 1;
-      objects = lookupOrInstantiate(of, info, next, level);
+      const objects = lookupOrInstantiate(of, info, next, level);
       ofNodePut(of, next, WALK_HOLDER);
-      for (const o of objects) if (!o.cpus.includes(cpu)) o.cpus = [...o.cpus, cpu];
-      chain.push(...objects);
+      addCpu(objects, cpu, chain);
       node = next;
     }
+    recordChain(info, cpu, chain);
     ofNodePut(of, cpuNode, WALK_HOLDER);
   });
+}
+
+/**
+ * After cacheinfo_init: every shared_cpu_map becomes an exactly sized frozen array, one per distinct
+ * set of CPUs (the objects of a core have the same). Bounded by the objects, a few per core.
+ */
+function sealCpus(info: CacheInfo): void {
+  const shared = new Map<string, readonly number[]>();
+  for (const objects of info.byNode.values()) {
+    for (const o of objects) {
+      if (Object.isFrozen(o.cpus)) continue;
+      const key = o.cpus.join(',');
+      let cpus = shared.get(key);
+      if (!cpus) {
+        cpus = Object.freeze(o.cpus.slice());
+        shared.set(key, cpus);
+      }
+      o.cpus = cpus;
+    }
+  }
 }
 
 /** cacheinfo_cpu_online for every CPU (boot, and cacheinfo_rebuild after a migration). */
@@ -115,6 +168,7 @@ function* cpusOnlineSteps(of: OfState, info: CacheInfo): Generator<void, void, u
     cacheChainInstantiate(of, info, cpu, node);
     if (++done % CPUS_PER_STEP === 0) yield;
   }
+  sealCpus(info);
 }
 
 /**
@@ -123,20 +177,23 @@ function* cpusOnlineSteps(of: OfState, info: CacheInfo): Generator<void, void, u
  */
 export function cacheinfoTeardown(of: OfState, info: CacheInfo): void {
   of.k.fn('cacheinfo_teardown', () => {
-    for (const [cpu, chain] of info.chains) {
-      for (const o of chain) {
-        const at = o.cpus.indexOf(cpu);
-        if (at < 0) continue;
-        o.cpus = o.cpus.filter((c) => c !== cpu);
-        if (o.cpus.length > 0) continue;
-        of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
-        const objects = info.byNode.get(o.node)!;
-        objects.splice(objects.indexOf(o), 1);
-        if (objects.length === 0) info.byNode.delete(o.node);
-      }
-    }
-    info.chains.clear();
+    for (const run of info.chains)
+      for (let cpu = run.first; cpu < run.first + run.count; cpu++) cacheCpuOffline(of, info, run.chain, cpu);
+    info.chains.length = 0;
   });
+}
+
+/** One CPU leaves the objects of its chain; the last one out releases an object. */
+function cacheCpuOffline(of: OfState, info: CacheInfo, chain: readonly CacheObject[], cpu: number): void {
+  for (const o of chain) {
+    if (!o.cpus.includes(cpu)) continue;
+    o.cpus = o.cpus.length === 1 ? NO_CPUS : o.cpus.filter((c) => c !== cpu);
+    if (o.cpus.length > 0) continue;
+    of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
+    const objects = info.byNode.get(o.node)!;
+    objects.splice(objects.indexOf(o), 1);
+    if (objects.length === 0) info.byNode.delete(o.node);
+  }
 }
 
 export function cacheinfoRebuild(of: OfState, info: CacheInfo): void {
