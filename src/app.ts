@@ -25,6 +25,7 @@ import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { Problem } from './http/schemas/common.ts';
+import { EVENT_SCHEMAS, LparEventSchema } from './http/schemas/events.ts';
 import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
 import { Journal } from './journal/journal.ts';
@@ -128,6 +129,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   app.addSchema(Problem);
+  // The events of the SSE streams, as named components of the document (schemas/events.ts).
+  for (const schema of EVENT_SCHEMAS) app.addSchema(schema);
+  app.addSchema(LparEventSchema);
   registerMethodNotAllowed(app);
   registerOperationIds(app);
   registerMetrics(app);

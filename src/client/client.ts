@@ -6,6 +6,7 @@ import type { CreateLparBody, LparDoc, SystemDoc } from '../http/schemas/lpars.t
 import type { LookupDoc, NodeDoc, NodeSummary, NodeSummaryPage, RefDoc } from '../http/schemas/nodes.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
+export type { EventType, LparEventDoc as LparEvent } from '../http/schemas/events.ts';
 export type CreateLpar = Static<typeof CreateLparBody>;
 export type Lpar = Static<typeof LparDoc>;
 export type Node = Static<typeof NodeDoc>;

@@ -36,6 +36,9 @@ function documentResponses(op: OpenapiOperation): void {
     response.headers = { 'x-request-id': REQUEST_ID_HEADER, ...(response.headers ?? {}) };
     if (status === '201' && !response.headers.location)
       response.headers.location = { description: 'The URL of what was created', schema: { type: 'string' } };
+    // An event stream's items: the Event union (OpenAPI 3.1 has no keyword for a stream's items).
+    const sse = response.content?.['text/event-stream'] as Record<string, unknown> | undefined;
+    if (sse) sse['x-itemSchema'] = { $ref: '#/components/schemas/Event' };
     const json = response.content?.['application/json'];
     if (Number(status) >= 400 && json && response.content) {
       delete response.content['application/json'];
@@ -54,6 +57,11 @@ export const OPENAPI_INFO = {
 
 export async function registerSwagger(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
+    // Components are named by their $id (Problem, Event, EventNodeAttached…), not def-0, def-1.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     // Wildcard routes (`…/sys/*`) are documented with a named `path` parameter.
     transform: ({ schema, url }) => {
       if (!url.endsWith('/*') || !schema) return { schema, url };
