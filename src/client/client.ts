@@ -2,6 +2,7 @@
 // so a change there is a type error here.
 
 import type { Static } from '@sinclair/typebox';
+import type { LparEventDoc as LparEvent } from '../http/schemas/events.ts';
 import type { CreateLparBody, LparDoc, SystemDoc } from '../http/schemas/lpars.ts';
 import type { LookupDoc, NodeDoc, NodeSummary, NodeSummaryPage, RefDoc } from '../http/schemas/nodes.ts';
 import type { HttpRequest, Transport } from './transport.ts';
@@ -97,6 +98,51 @@ export async function allPages<T, P extends PageDoc<T>>(
 }
 
 const json = { 'content-type': 'application/json' };
+const IDEMPOTENT_RETRIES = 2;
+const RETRY_DELAY_MS = 250;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface EventOptions {
+  /** Events after this id (the Last-Event-ID of an earlier stream). */
+  readonly since?: number;
+  /** Keep the stream open and reconnect after a disconnect (default true). */
+  readonly follow?: boolean;
+  readonly signal?: AbortSignal;
+  /** Wait before a reconnect, in milliseconds (default 250). */
+  readonly reconnectMs?: number;
+}
+
+function problemOf(status: number, body: Uint8Array): Problem {
+  const text = new TextDecoder().decode(body);
+  try {
+    return JSON.parse(text) as Problem;
+  } catch {
+    return { type: 'about:blank', title: 'Error', status, detail: text };
+  }
+}
+
+/** Server-Sent Events as they arrive: `data:` lines of whole events, split across chunks or not. */
+class SseParser {
+  private pending = '';
+  private readonly decoder = new TextDecoder();
+  push(chunk: Uint8Array): LparEvent[] {
+    this.pending += this.decoder.decode(chunk, { stream: true });
+    const out: LparEvent[] = [];
+    let end = this.pending.indexOf('\n\n');
+    while (end >= 0) {
+      const block = this.pending.slice(0, end);
+      this.pending = this.pending.slice(end + 2);
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      if (data) out.push(JSON.parse(data) as LparEvent);
+      end = this.pending.indexOf('\n\n');
+    }
+    return out;
+  }
+}
 
 export class LparsimClient {
   private readonly transport: Transport;
@@ -105,18 +151,70 @@ export class LparsimClient {
   }
 
   private async call(req: HttpRequest): Promise<Uint8Array> {
-    const res = await this.transport(req);
-    if (res.status >= 400) {
-      const text = new TextDecoder().decode(res.body);
-      let problem: Problem;
-      try {
-        problem = JSON.parse(text) as Problem;
-      } catch {
-        problem = { type: 'about:blank', title: 'Error', status: res.status, detail: text };
-      }
-      throw new ApiError(res.status, problem);
-    }
+    const res = await this.send(req);
+    if (res.status >= 400) throw new ApiError(res.status, problemOf(res.status, res.body));
     return res.body;
+  }
+
+  /**
+   * One request; a GET, PUT or DELETE (idempotent: sending it twice is sending it once) is sent
+   * again when the connection fails, a POST never (it may have been applied).
+   */
+  private async send(req: HttpRequest) {
+    const idempotent = req.method !== 'POST';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transport(req);
+      } catch (e) {
+        if (!idempotent || attempt >= IDEMPOTENT_RETRIES) throw e;
+        await sleep(RETRY_DELAY_MS * (attempt + 1));
+      }
+    }
+  }
+
+  /**
+   * The events of one LPAR (or of every LPAR, with `lpar` null), typed by the Event union. With
+   * `follow` (the default) the stream stays open; after a disconnect (a restart, a network fault) it
+   * reconnects with Last-Event-ID, so no kept event is lost or repeated, until the LPAR's stream ends
+   * for good (lpar.deleted, lpar.rebooted) or `signal` aborts. Over an in-process transport there is
+   * no open stream: the backlog is given and the iterator ends.
+   */
+  async *events(lpar: string | null, options: EventOptions = {}): AsyncGenerator<LparEvent, void, undefined> {
+    let last = options.since ?? 0;
+    const stream = this.transport.stream;
+    const follow = (options.follow ?? true) && stream !== undefined;
+    const path = `${lpar === null ? '/v1/events' : this.lp(lpar, '/events')}?follow=${follow}`;
+    const headers = (): Record<string, string> => (last > 0 ? { 'last-event-id': String(last) } : {});
+    if (!follow) {
+      const body = await this.call({ method: 'GET', path, headers: headers() });
+      yield* new SseParser().push(body);
+      return;
+    }
+    for (;;) {
+      try {
+        const res = await stream!({ method: 'GET', path, headers: headers() }, options.signal);
+        if (res.status >= 400) {
+          const chunks: Uint8Array[] = [];
+          for await (const c of res.chunks) chunks.push(c);
+          throw new ApiError(res.status, problemOf(res.status, Buffer.concat(chunks)));
+        }
+        const parser = new SseParser();
+        for await (const chunk of res.chunks)
+          for (const e of parser.push(chunk)) {
+            last = e.id;
+            yield e;
+            if (lpar !== null && (e.type === 'lpar.deleted' || e.type === 'lpar.rebooted')) return;
+          }
+      } catch (e) {
+        if (e instanceof ApiError || options.signal?.aborted) {
+          if (options.signal?.aborted) return;
+          throw e;
+        }
+        // The connection went: reconnect below.
+      }
+      if (options.signal?.aborted) return;
+      await sleep(options.reconnectMs ?? RETRY_DELAY_MS);
+    }
   }
 
   private async json<T>(req: HttpRequest): Promise<T> {

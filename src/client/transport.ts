@@ -15,7 +15,17 @@ export interface HttpResponse {
   readonly body: Uint8Array;
 }
 
-export type Transport = (req: HttpRequest) => Promise<HttpResponse>;
+/** A response whose body arrives as it is sent (an event stream). */
+export interface StreamingResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly chunks: AsyncIterable<Uint8Array>;
+}
+
+export type Transport = ((req: HttpRequest) => Promise<HttpResponse>) & {
+  /** Over a real connection only: the body as it comes, until it ends or `signal` aborts. */
+  stream?: (req: HttpRequest, signal?: AbortSignal) => Promise<StreamingResponse>;
+};
 
 /**
  * HTTP over undici. With a token (the CLI and scenario runner pass LPARSIM_TOKEN) every request
@@ -24,15 +34,29 @@ export type Transport = (req: HttpRequest) => Promise<HttpResponse>;
 export function undiciTransport(baseUrl: string, token: string | undefined = undefined): Transport {
   const base = baseUrl.replace(/\/$/, '');
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  return async (req) => {
-    const res = await request(`${base}${req.path}`, {
+  const send = (req: HttpRequest, signal?: AbortSignal) =>
+    request(`${base}${req.path}`, {
       method: req.method,
       headers: { ...auth, ...(req.headers ?? {}) },
       ...(req.body !== undefined ? { body: req.body } : {}),
+      ...(signal ? { signal } : {}),
+      // An event stream is quiet between heartbeats: no body timeout.
+      bodyTimeout: 0,
     });
+  const transport: Transport = async (req) => {
+    const res = await send(req);
     const body = new Uint8Array(await res.body.arrayBuffer());
     return { status: res.statusCode, headers: res.headers as HttpResponse['headers'], body };
   };
+  transport.stream = async (req, signal) => {
+    const res = await send(req, signal);
+    return {
+      status: res.statusCode,
+      headers: res.headers as HttpResponse['headers'],
+      chunks: res.body as AsyncIterable<Uint8Array>,
+    };
+  };
+  return transport;
 }
 
 /** What the client needs of a fastify instance (structural, so the client does not import the app). */
