@@ -1,0 +1,52 @@
+// docs/client.md's program runs as written (issue 12, point 5): its `ts` block, imported through the
+// package's own `lparsim/client` entry, against a fresh server, prints what the page says it prints.
+
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { request } from 'undici';
+import { freePort } from '../helpers/child.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const doc = readFileSync(`${ROOT}docs/client.md`, 'utf8');
+const blocks = [...doc.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], text: m[2]! }));
+
+describe('docs/client.md', () => {
+  const kill: Array<() => void> = [];
+  after(() => {
+    for (const k of kill) k();
+  });
+
+  it('its program prints what the page shows, twice in a row', async () => {
+    const program = blocks.find((b) => b.lang === 'ts')!.text;
+    const printed = blocks.filter((b) => b.lang === '').at(-1)!.text;
+    const port = await freePort();
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    });
+    kill.push(() => child.kill('SIGKILL'));
+    for (let i = 0; i < 1500; i++) {
+      const up = await request(`http://127.0.0.1:${port}/readyz`).then(
+        async (r) => {
+          await r.body.text();
+          return r.statusCode === 200;
+        },
+        () => false,
+      );
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let run = 0; run < 2; run++) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--input-type=module-typescript', '-e', program],
+        { cwd: ROOT, env: { ...process.env, LPARSIM_URL: `http://127.0.0.1:${port}` } },
+      );
+      assert.equal(stdout, printed, `run ${run + 1}`);
+    }
+  });
+});
