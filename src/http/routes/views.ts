@@ -99,10 +99,32 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...problemResponses,
       },
     };
+    // The root also takes the path as a query parameter: a multi-segment path in the URL cannot be
+    // described in OpenAPI, `?path=` can (the same entry either way).
     app.get(
       `/v1/lpars/:lpar${prefix}`,
-      { schema: { ...schema, params: Type.Object({ lpar: LparId }) } },
-      async (req, reply) => handler(app.registry.get(req.params.lpar), '', req.query, reply),
+      {
+        schema: {
+          ...schema,
+          params: Type.Object({ lpar: LparId }),
+          querystring: Type.Object(
+            {
+              ...ViewQuery.properties,
+              path: Type.Optional(
+                Type.String({
+                  maxLength: 65536,
+                  description: `the entry under ${prefix}, as in the URL form ${prefix}/{path}: \`firmware/devicetree/base/cpus\``,
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (req, reply) => {
+        const { path, ...query } = req.query;
+        return handler(app.registry.get(req.params.lpar), encodeURIComponent(path ?? ''), query, reply);
+      },
     );
     app.get(
       `/v1/lpars/:lpar${prefix}/*`,
