@@ -37,8 +37,11 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
   parent: KernfsDir | null = null;
   readonly mode: number;
   private real: KernfsNode[] | Map<string, KernfsNode> | null = null;
-  private virtual: KernfsVirtualEntries | null = null;
-  private kept: KernfsOrder | undefined = undefined;
+  /**
+   * The owner of its virtual entries, or the order kept once it was paged: never both (a directory
+   * materializes its virtual entries before it keeps an order), so one field serves.
+   */
+  private aux: KernfsVirtualEntries | KernfsOrder | null = null;
 
   constructor(name: string, mode = 0o755) {
     this.name = name;
@@ -59,12 +62,19 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
    * VIRTUAL_ORDER: a real one would keep an order there, and its sequence numbers would be the indexes.
    */
   get order(): KernfsOrder | undefined {
-    if (this.kept !== undefined) return this.kept;
+    const aux = this.aux;
+    if (aux !== null && isOrder(aux)) return aux;
     return this.pagesByIndex && this.size > SEEKABLE_ENTRIES ? VIRTUAL_ORDER : undefined;
   }
 
   set order(order: KernfsOrder | undefined) {
-    this.kept = order;
+    if (this.virtual) throw new Error('kernfs: an order kept over virtual entries');
+    this.aux = order ?? null;
+  }
+
+  private get virtual(): KernfsVirtualEntries | null {
+    const aux = this.aux;
+    return aux === null || isOrder(aux) ? null : aux;
   }
 
   /** Only virtual entries, which the owner can make one at a time by index. */
@@ -148,8 +158,9 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
 
   /** Attaches an owner's virtual entries; the directory must have no entries yet. */
   setVirtual(owner: KernfsVirtualEntries): void {
-    if (this.size !== 0) throw new Error('kernfs: virtual entries on a directory that has entries');
-    this.virtual = owner;
+    if (this.size !== 0 || this.aux !== null)
+      throw new Error('kernfs: virtual entries on a directory that has (had) entries');
+    this.aux = owner;
   }
 
   get hasVirtual(): boolean {
@@ -167,7 +178,7 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
       v.materialize(this);
       return;
     }
-    this.virtual = null;
+    this.aux = null;
     const real = this.real;
     this.real = null;
     for (const e of made) {
@@ -176,6 +187,10 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
     }
     if (real) for (const e of real.values()) this.set(e.name, e);
   }
+}
+
+function isOrder(aux: KernfsVirtualEntries | KernfsOrder): aux is KernfsOrder {
+  return 'seqs' in aux;
 }
 
 /**

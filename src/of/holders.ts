@@ -6,7 +6,8 @@
 
 import type { Refcount } from '../kernel/refcount.ts';
 
-// Two holders are kept in the table's own fields: most nodes have no more (of_node_init and sysfs).
+// Three holders are kept in the table's own fields: most nodes have no more (of_node_init and sysfs,
+// and cacheinfo on a cache node).
 /** Pairs kept in a flat array beyond the inline ones, before a Map takes over. */
 const SMALL = 32;
 
@@ -15,22 +16,28 @@ export class HolderTable implements Iterable<[string, number]> {
   private v0 = 0;
   private k1: string | null = null;
   private v1 = 0;
-  /** [name, count, name, count, …] beyond the inline two, exactly sized (copied to grow). */
-  private pairs: Array<string | number> | null = null;
-  /** Every holder once the table grew past 2 + SMALL (the fields and pairs are then unused). */
-  private map: Map<string, number> | null = null;
+  private k2: string | null = null;
+  private v2 = 0;
+  /**
+   * Beyond the inline three: [name, count, name, count, …], exactly sized (copied to grow); or, once
+   * the table grew past 3 + SMALL, a Map of every holder (the inline fields are then unused).
+   */
+  private more: Array<string | number> | Map<string, number> | null = null;
 
   get size(): number {
-    if (this.map) return this.map.size;
-    return (this.k0 === null ? 0 : 1) + (this.k1 === null ? 0 : 1) + (this.pairs?.length ?? 0) / 2;
+    const more = this.more;
+    if (more instanceof Map) return more.size;
+    const inline = (this.k0 === null ? 0 : 1) + (this.k1 === null ? 0 : 1) + (this.k2 === null ? 0 : 1);
+    return inline + (more?.length ?? 0) / 2;
   }
 
   get(holder: string): number | undefined {
-    if (this.map) return this.map.get(holder);
+    const more = this.more;
+    if (more instanceof Map) return more.get(holder);
     if (this.k0 === holder) return this.v0;
     if (this.k1 === holder) return this.v1;
-    const p = this.pairs;
-    if (p) for (let i = 0; i < p.length; i += 2) if (p[i] === holder) return p[i + 1] as number;
+    if (this.k2 === holder) return this.v2;
+    if (more) for (let i = 0; i < more.length; i += 2) if (more[i] === holder) return more[i + 1] as number;
     return undefined;
   }
 
@@ -39,61 +46,87 @@ export class HolderTable implements Iterable<[string, number]> {
   }
 
   set(holder: string, count: number): this {
-    if (this.map) {
-      this.map.set(holder, count);
-      return this;
-    }
-    if (this.k0 === holder) this.v0 = count;
+    const more = this.more;
+    if (more instanceof Map) more.set(holder, count);
+    else if (this.k0 === holder) this.v0 = count;
     else if (this.k1 === holder) this.v1 = count;
-    else {
-      const p = this.pairs;
-      if (p)
-        for (let i = 0; i < p.length; i += 2) {
-          if (p[i] === holder) {
-            p[i + 1] = count;
-            return this;
-          }
-        }
-      if (this.k0 === null) {
-        this.k0 = holder;
-        this.v0 = count;
-      } else if (this.k1 === null) {
-        this.k1 = holder;
-        this.v1 = count;
-      } else if ((p?.length ?? 0) / 2 < SMALL) this.pairs = p ? [...p, holder, count] : [holder, count];
-      else {
-        const map = new Map(this.entries());
-        map.set(holder, count);
-        this.map = map;
-        this.k0 = this.k1 = null;
-        this.pairs = null;
-      }
-    }
+    else if (this.k2 === holder) this.v2 = count;
+    else if (!this.setInPairs(more, holder, count)) this.add(more, holder, count);
     return this;
   }
 
+  private setInPairs(pairs: Array<string | number> | null, holder: string, count: number): boolean {
+    if (pairs)
+      for (let i = 0; i < pairs.length; i += 2) {
+        if (pairs[i] === holder) {
+          pairs[i + 1] = count;
+          return true;
+        }
+      }
+    return false;
+  }
+
+  /** A new holder: the first free inline field, else the pairs, else (past SMALL pairs) a Map. */
+  private add(pairs: Array<string | number> | null, holder: string, count: number): void {
+    if (this.k0 === null) {
+      this.k0 = holder;
+      this.v0 = count;
+    } else if (this.k1 === null) {
+      this.k1 = holder;
+      this.v1 = count;
+    } else if (this.k2 === null) {
+      this.k2 = holder;
+      this.v2 = count;
+    } else if ((pairs?.length ?? 0) / 2 < SMALL)
+      this.more = pairs ? [...pairs, holder, count] : [holder, count];
+    else {
+      const map = new Map(this.entries());
+      map.set(holder, count);
+      this.more = map;
+      this.k0 = this.k1 = this.k2 = null;
+    }
+  }
+
   delete(holder: string): boolean {
-    if (this.map) return this.map.delete(holder);
+    const more = this.more;
+    if (more instanceof Map) return more.delete(holder);
     if (this.k0 === holder) this.k0 = null;
     else if (this.k1 === holder) this.k1 = null;
+    else if (this.k2 === holder) this.k2 = null;
     else {
-      const p = this.pairs;
-      const i = p ? p.indexOf(holder) : -1;
-      if (!p || i < 0 || i % 2 !== 0) return false;
-      this.pairs = p.length === 2 ? null : [...p.slice(0, i), ...p.slice(i + 2)];
+      const i = more ? more.indexOf(holder) : -1;
+      if (!more || i < 0 || i % 2 !== 0) return false;
+      this.more = more.length === 2 ? null : [...more.slice(0, i), ...more.slice(i + 2)];
+      return true;
     }
+    this.refill();
     return true;
   }
 
+  /**
+   * A freed inline field takes the last pair, so that a transient holder (a walk's reference taken
+   * and dropped) does not leave the pairs array behind on a node with three holders. Iteration order
+   * is the table's own (documents sort holders by name).
+   */
+  private refill(): void {
+    const more = this.more;
+    if (!Array.isArray(more)) return;
+    const holder = more[more.length - 2] as string;
+    const count = more[more.length - 1] as number;
+    this.more = more.length === 2 ? null : more.slice(0, -2);
+    this.add(this.more as Array<string | number> | null, holder, count);
+  }
+
   *entries(): IterableIterator<[string, number]> {
-    if (this.map) {
-      yield* this.map.entries();
+    const more = this.more;
+    if (more instanceof Map) {
+      yield* more.entries();
       return;
     }
     if (this.k0 !== null) yield [this.k0, this.v0];
     if (this.k1 !== null) yield [this.k1, this.v1];
-    const p = this.pairs;
-    if (p) for (let i = 0; i < p.length; i += 2) yield [p[i] as string, p[i + 1] as number];
+    if (this.k2 !== null) yield [this.k2, this.v2];
+    if (more) for (let i = 0; i < more.length; i += 2) yield [more[i] as string, more[i + 1] as number];
   }
 
   *keys(): IterableIterator<string> {
@@ -121,33 +154,35 @@ export class RefLedger implements Refcount {
   /** The base: kref_init's count with the folded operations applied. */
   count = 1;
   saturated = false;
-  /** Bit i set: recent operation i was a get. */
-  private bits = 0;
-  private n = 0;
+  /**
+   * The recent operations, oldest in bit 0 (set: a get), under a marker bit at position `length`: one
+   * small integer for both (KEPT + 1 bits), so a node pays one field, not two.
+   */
+  private recent = 1;
 
-  /** Recent operations kept before the oldest half is folded: 30 fit in a small integer. */
+  /** Recent operations kept before the oldest half is folded: 30 and the marker fit in a small integer. */
   static readonly KEPT = 30;
 
   get length(): number {
-    return this.n;
+    return 31 - Math.clz32(this.recent);
   }
 
   at(i: number): RefOp {
-    return (this.bits >>> i) & 1 ? 1 : -1;
+    return (this.recent >>> i) & 1 ? 1 : -1;
   }
 
   push(op: RefOp): void {
-    if (op === 1) this.bits |= 1 << this.n;
-    this.n += 1;
+    const n = this.length;
+    const ops = this.recent ^ (1 << n); // without the marker
+    this.recent = ops | ((op === 1 ? 1 : 0) << n) | (1 << (n + 1));
   }
 
   /** Forgets the oldest `k` operations (the caller has folded them into the base). */
   drop(k: number): void {
-    this.bits >>>= k;
-    this.n -= k;
+    this.recent >>>= k; // the marker moves down with them
   }
 
   *ops(): IterableIterator<RefOp> {
-    for (let i = 0; i < this.n; i++) yield this.at(i);
+    for (let i = 0; i < this.length; i++) yield this.at(i);
   }
 }

@@ -83,10 +83,9 @@ const PROPS = Symbol('properties');
 export class Kobject implements Refcount, KernfsVirtualEntries {
   count = 1;
   saturated = false;
-  /** kobj.state_in_sysfs */
-  inSysfs = false;
   /** The name safe_name gave it (K-SYSFS-2), kept after removal for reports. */
   sysfsName: string | null = null;
+  /** Its directory while it is in sysfs (kobject_add succeeded, kobject_del not yet). */
   dir: KernfsDir | null = null;
   /** The property files that are entry objects, by property (none while they are virtual). */
   files: Map<NodeProperty, KernfsFile> | null = null;
@@ -94,6 +93,10 @@ export class Kobject implements Refcount, KernfsVirtualEntries {
   constructor(props: PropertyList) {
     this[PROPS] = props;
     props.watcher = this;
+  }
+  /** kobj.state_in_sysfs: exactly while it has a directory (one field less per node). */
+  get inSysfs(): boolean {
+    return this.dir !== null;
   }
   /** The kref (the count lives in the kobject itself). */
   get ref(): Refcount {
@@ -223,7 +226,6 @@ function kobjectAdd(of: OfState, np: DeviceNode, parentDir: KernfsDir, name: str
       return -17;
     }
     if (parent) ofNodeGet(of, parent, childHolder(name));
-    np.kobj.inSysfs = true;
     np.kobj.sysfsName = name;
     np.kobj.dir = dir;
     return 0;
@@ -275,7 +277,6 @@ export function kobjectDel(of: OfState, np: DeviceNode, keepParentRef = false): 
     if (np.kobj.dir) kernfsRemove(np.kobj.dir);
     np.kobj.dir = null;
     np.kobj.files = null;
-    np.kobj.inSysfs = false;
     of.k.emit({ type: 'sysfs.removed', address: np.address, name: np.kobj.sysfsName });
     const parent = np.parent;
     if (!parent) return null;

@@ -61,26 +61,33 @@ export class NodeProperty implements Property {
  * this class can tell the two apart except by memory.
  */
 export class PropertyList implements Iterable<NodeProperty> {
-  private image: BootImage | null;
+  /** The boot image (first/count place the node's properties there), or, once copied, the list's own. */
+  private store: BootImage | NodeProperty[];
   private readonly first: number;
   private readonly count: number;
-  private own: NodeProperty[] | null;
   /** Told before the boot properties are first copied (the node's kobject, for its sysfs files). */
   watcher: { bootPropertiesCopied(props: readonly NodeProperty[]): void } | null = null;
 
-  private constructor(image: BootImage | null, first: number, count: number, own: NodeProperty[] | null) {
-    this.image = image;
+  private constructor(store: BootImage | NodeProperty[], first: number, count: number) {
+    this.store = store;
     this.first = first;
     this.count = count;
-    this.own = own;
+  }
+
+  private get own(): NodeProperty[] | null {
+    return Array.isArray(this.store) ? this.store : null;
+  }
+
+  private get image(): BootImage {
+    return this.store as BootImage;
   }
 
   static fromImage(image: BootImage, node: number): PropertyList {
-    return new PropertyList(image, image.first(node), image.count(node), null);
+    return new PropertyList(image, image.first(node), image.count(node));
   }
 
   static fromArray(props: NodeProperty[]): PropertyList {
-    return new PropertyList(null, 0, 0, props);
+    return new PropertyList(props, 0, 0);
   }
 
   /** Still the boot image's, unchanged since boot. */
@@ -97,13 +104,13 @@ export class PropertyList implements Iterable<NodeProperty> {
     if (i < 0) i += this.length;
     if (this.own) return this.own[i]!;
     const k = this.first + i;
-    return new NodeProperty(this.image!.name(k), this.image!, k);
+    return new NodeProperty(this.image.name(k), this.image, k);
   }
 
   /** The first property called `name`, as of_find_property walks the list; -1 when there is none. */
   indexOf(name: string): number {
     if (this.own) return this.own.findIndex((p) => p.name === name);
-    const image = this.image!;
+    const image = this.image;
     for (let i = 0; i < this.count; i++) if (image.name(this.first + i) === name) return i;
     return -1;
   }
@@ -125,13 +132,12 @@ export class PropertyList implements Iterable<NodeProperty> {
 
   /** The list as objects of its own from now on (the copy of copy-on-write), in order. */
   objects(): readonly NodeProperty[] {
-    if (!this.own) {
-      const own = this.map((p) => p);
+    const own = this.own ?? this.map((p) => p);
+    if (this.store !== own) {
       this.watcher?.bootPropertiesCopied(own);
-      this.own = own;
-      this.image = null;
+      this.store = own;
     }
-    return this.own;
+    return own;
   }
 
   push(pp: NodeProperty): void {

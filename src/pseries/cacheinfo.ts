@@ -38,8 +38,8 @@ interface ChainRun {
 }
 
 export interface CacheInfo {
-  /** Every cache object alive, keyed by its node (a split L1 has two). */
-  readonly byNode: Map<DeviceNode, CacheObject[]>;
+  /** Every cache object alive, keyed by its node: one, or a split L1's two (no array for one). */
+  readonly byNode: Map<DeviceNode, CacheObject | readonly CacheObject[]>;
   /** Each online CPU's chain, L1 first (the kernel's cache_dir per CPU), in CPU order, by runs. */
   readonly chains: ChainRun[];
 }
@@ -56,14 +56,32 @@ function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheTyp
   of.k.fn('new_cache', () => {
     ofNodeGet(of, node, CACHEINFO_HOLDER);
     const o: CacheObject = { node, type, level, cpus: [] };
-    const list = info.byNode.get(node);
-    info.byNode.set(node, list ? [...list, o] : [o]); // exactly sized: one or two objects a node
+    const had = objectsOf(info, node);
+    info.byNode.set(node, had ? [...had, o] : o);
   });
 }
 
+/** The objects of `node`, if it has any. */
+function objectsOf(info: CacheInfo, node: DeviceNode): readonly CacheObject[] | undefined {
+  const v = info.byNode.get(node);
+  return v === undefined || Array.isArray(v) ? (v as readonly CacheObject[] | undefined) : [v as CacheObject];
+}
+
+/** release_cache's unlinking: the node keeps its other object, if any. */
+function forgetObject(info: CacheInfo, o: CacheObject): void {
+  const rest = objectsOf(info, o.node)!.filter((x) => x !== o);
+  if (rest.length === 0) info.byNode.delete(o.node);
+  else info.byNode.set(o.node, rest.length === 1 ? rest[0]! : rest);
+}
+
 /** cache_lookup_or_instantiate: the objects of `node`, made on first sight (unified or split by `cache-unified`). */
-function lookupOrInstantiate(of: OfState, info: CacheInfo, node: DeviceNode, level: number): CacheObject[] {
-  let objects = info.byNode.get(node);
+function lookupOrInstantiate(
+  of: OfState,
+  info: CacheInfo,
+  node: DeviceNode,
+  level: number,
+): readonly CacheObject[] {
+  let objects = objectsOf(info, node);
   if (!objects) {
     of.k.access(node, 'cache_do_one_devnode', 8);
     if (ofFindProperty(node, 'cache-unified')) newCache(of, info, node, 'Unified', level);
@@ -71,7 +89,7 @@ function lookupOrInstantiate(of: OfState, info: CacheInfo, node: DeviceNode, lev
       newCache(of, info, node, 'Data', level);
       newCache(of, info, node, 'Instruction', level);
     }
-    objects = info.byNode.get(node)!;
+    objects = objectsOf(info, node)!;
   }
   return objects;
 }
@@ -138,8 +156,8 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
  */
 function sealCpus(info: CacheInfo): void {
   const shared = new Map<string, readonly number[]>();
-  for (const objects of info.byNode.values()) {
-    for (const o of objects) {
+  for (const v of info.byNode.values()) {
+    for (const o of Array.isArray(v) ? (v as readonly CacheObject[]) : [v as CacheObject]) {
       if (Object.isFrozen(o.cpus)) continue;
       const key = o.cpus.join(',');
       let cpus = shared.get(key);
@@ -190,9 +208,7 @@ function cacheCpuOffline(of: OfState, info: CacheInfo, chain: readonly CacheObje
     o.cpus = o.cpus.length === 1 ? NO_CPUS : o.cpus.filter((c) => c !== cpu);
     if (o.cpus.length > 0) continue;
     of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
-    const objects = info.byNode.get(o.node)!;
-    objects.splice(objects.indexOf(o), 1);
-    if (objects.length === 0) info.byNode.delete(o.node);
+    forgetObject(info, o);
   }
 }
 
