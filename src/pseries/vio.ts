@@ -168,9 +168,9 @@ export function vioBusInit(of: OfState, fixedPfo: boolean): VioBus {
 }
 
 /**
- * vioBusInit in steps: each driver's module init is one (nx842_pseries_init walks the tree in one
- * piece, see vio-drivers.ts), then the devices of each bus node in steps of VIO_DEVICES_PER_STEP,
- * all inside the vio_bus_init frame.
+ * vioBusInit in steps: each driver's module init in its own steps (nx842_pseries_init walks the
+ * tree, see vio-drivers.ts), then the devices of each bus node in steps of VIO_DEVICES_PER_STEP, all
+ * inside the vio_bus_init frame.
  */
 export function* vioBusInitSteps(of: OfState, fixedPfo: boolean): Generator<void, VioBus, undefined> {
   const bus: VioBus = {
@@ -197,7 +197,7 @@ export function* vioBusInitSteps(of: OfState, fixedPfo: boolean): Generator<void
 
 function* busInitSteps(of: OfState, bus: VioBus): Generator<void, void, undefined> {
   for (const driver of bus.drivers) {
-    driver.register?.(of, bus);
+    if (driver.register) yield* driver.register(of, bus);
     yield;
   }
   yield* scanRegisterSteps(of, bus, '/vdevice', true);
