@@ -86,7 +86,7 @@ describe('a history moves between processes (issue 11)', () => {
     const b = await server();
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['src/client/cli.ts', '--url', b, 'import', file],
+      ['src/client/cli.ts', '--url', b, '--json', 'import', file],
       {
         cwd: ROOT,
       },
