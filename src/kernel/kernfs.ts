@@ -35,7 +35,6 @@ const SMALL_DIR = 8;
 export class KernfsDir implements Iterable<[string, KernfsNode]> {
   readonly name: string;
   parent: KernfsDir | null = null;
-  readonly mode: number;
   private real: KernfsNode[] | Map<string, KernfsNode> | null = null;
   /**
    * The owner of its virtual entries, or the order kept once it was paged: never both (a directory
@@ -43,9 +42,13 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
    */
   private aux: KernfsVirtualEntries | KernfsOrder | null = null;
 
-  constructor(name: string, mode = 0o755) {
+  constructor(name: string) {
     this.name = name;
-    this.mode = mode;
+  }
+
+  /** Every directory the model makes is 0755: the mode is the class's, not a field of each. */
+  get mode(): number {
+    return DIR_MODE;
   }
 
   get kind(): 'dir' {
@@ -232,8 +235,22 @@ export interface KernfsLink {
 
 export type KernfsNode = KernfsDir | KernfsFile | KernfsLink;
 
-export function kernfsNewDir(name: string, mode = 0o755): KernfsDir {
-  return new KernfsDir(name, mode);
+const DIR_MODE = 0o755;
+
+/** A directory of another mode than 0755 keeps its own. */
+class KernfsModeDir extends KernfsDir {
+  readonly #mode: number;
+  constructor(name: string, mode: number) {
+    super(name);
+    this.#mode = mode;
+  }
+  override get mode(): number {
+    return this.#mode;
+  }
+}
+
+export function kernfsNewDir(name: string, mode = DIR_MODE): KernfsDir {
+  return mode === DIR_MODE ? new KernfsDir(name) : new KernfsModeDir(name, mode);
 }
 
 /**
@@ -247,7 +264,7 @@ export function kernfsVirtualDir(
   owner: KernfsVirtualEntries,
   mode = 0o755,
 ): KernfsDir {
-  const dir = new KernfsDir(name, mode);
+  const dir = kernfsNewDir(name, mode);
   dir.parent = parent;
   dir.setVirtual(owner);
   Object.freeze(dir);

@@ -153,36 +153,51 @@ export type RefOp = 1 | -1;
 export class RefLedger implements Refcount {
   /** The base: kref_init's count with the folded operations applied. */
   count = 1;
-  saturated = false;
   /**
-   * The recent operations, oldest in bit 0 (set: a get), under a marker bit at position `length`: one
-   * small integer for both (KEPT + 1 bits), so a node pays one field, not two.
+   * The recent operations, oldest in bit 0 (set: a get), under a marker bit at position `length`, and
+   * the base's saturation in the sign bit: one 32-bit small integer for all three, one field a node.
    */
   private recent = 1;
 
-  /** Recent operations kept before the oldest half is folded: 30 and the marker fit in a small integer. */
+  /** Recent operations kept before the oldest half is folded: 30 and the marker fit below the sign. */
   static readonly KEPT = 30;
 
+  get saturated(): boolean {
+    return this.recent < 0;
+  }
+
+  set saturated(saturated: boolean) {
+    this.recent = saturated ? this.recent | SATURATED_BIT : this.recent & ~SATURATED_BIT;
+  }
+
+  /** The operations with their marker, without the saturation bit. */
+  private get marked(): number {
+    return this.recent & ~SATURATED_BIT;
+  }
+
   get length(): number {
-    return 31 - Math.clz32(this.recent);
+    return 31 - Math.clz32(this.marked);
   }
 
   at(i: number): RefOp {
-    return (this.recent >>> i) & 1 ? 1 : -1;
+    return (this.marked >>> i) & 1 ? 1 : -1;
   }
 
   push(op: RefOp): void {
     const n = this.length;
-    const ops = this.recent ^ (1 << n); // without the marker
-    this.recent = ops | ((op === 1 ? 1 : 0) << n) | (1 << (n + 1));
+    const ops = this.marked ^ (1 << n); // without the marker
+    this.recent = (this.recent & SATURATED_BIT) | ops | ((op === 1 ? 1 : 0) << n) | (1 << (n + 1));
   }
 
   /** Forgets the oldest `k` operations (the caller has folded them into the base). */
   drop(k: number): void {
-    this.recent >>>= k; // the marker moves down with them
+    this.recent = (this.recent & SATURATED_BIT) | (this.marked >>> k); // the marker moves down too
   }
 
   *ops(): IterableIterator<RefOp> {
     for (let i = 0; i < this.length; i++) yield this.at(i);
   }
 }
+
+/** RefLedger.recent's sign bit: the base count saturated (REFCOUNT_SATURATED, K-REF-4). */
+const SATURATED_BIT = 1 << 31;

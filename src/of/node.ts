@@ -61,17 +61,24 @@ export class NodeProperty implements Property {
  * this class can tell the two apart except by memory.
  */
 export class PropertyList implements Iterable<NodeProperty> {
-  /** The boot image (first/count place the node's properties there), or, once copied, the list's own. */
+  /** The boot image (the node's properties are its node `node`'s), or, once copied, the list's own. */
   private store: BootImage | NodeProperty[];
-  private readonly first: number;
-  private readonly count: number;
+  /** The node in the image (its first property and count are the image's, not fields of each list). */
+  private readonly node: number;
   /** Told before the boot properties are first copied (the node's kobject, for its sysfs files). */
   watcher: { bootPropertiesCopied(props: readonly NodeProperty[]): void } | null = null;
 
-  private constructor(store: BootImage | NodeProperty[], first: number, count: number) {
+  private constructor(store: BootImage | NodeProperty[], node: number) {
     this.store = store;
-    this.first = first;
-    this.count = count;
+    this.node = node;
+  }
+
+  private get first(): number {
+    return this.image.first(this.node);
+  }
+
+  private get count(): number {
+    return this.image.count(this.node);
   }
 
   private get own(): NodeProperty[] | null {
@@ -83,11 +90,11 @@ export class PropertyList implements Iterable<NodeProperty> {
   }
 
   static fromImage(image: BootImage, node: number): PropertyList {
-    return new PropertyList(image, image.first(node), image.count(node));
+    return new PropertyList(image, node);
   }
 
   static fromArray(props: NodeProperty[]): PropertyList {
-    return new PropertyList(props, 0, 0);
+    return new PropertyList(props, -1);
   }
 
   /** Still the boot image's, unchanged since boot. */
@@ -111,7 +118,9 @@ export class PropertyList implements Iterable<NodeProperty> {
   indexOf(name: string): number {
     if (this.own) return this.own.findIndex((p) => p.name === name);
     const image = this.image;
-    for (let i = 0; i < this.count; i++) if (image.name(this.first + i) === name) return i;
+    const first = this.first;
+    const count = this.count;
+    for (let i = 0; i < count; i++) if (image.name(first + i) === name) return i;
     return -1;
   }
 

@@ -71,3 +71,20 @@ describe('RefLedger', () => {
     }
   });
 });
+
+describe('RefLedger saturation', () => {
+  it('is kept apart from the operations', () => {
+    const ledger = new RefLedger();
+    for (const op of [1, 1, -1] as const) ledger.push(op);
+    ledger.saturated = true;
+    assert.equal(ledger.saturated, true);
+    assert.deepEqual([...ledger.ops()], [1, 1, -1]);
+    ledger.push(-1);
+    ledger.drop(1);
+    assert.deepEqual([...ledger.ops()], [1, -1, -1]);
+    assert.equal(ledger.saturated, true);
+    ledger.saturated = false;
+    assert.equal(ledger.saturated, false);
+    assert.deepEqual([...ledger.ops()], [1, -1, -1]);
+  });
+});
