@@ -91,14 +91,14 @@ export interface CreateLparInput {
  * What the memory budget charges, in bytes of V8 heap (heapUsed + arrayBuffers): the one place these
  * estimates live. An LPAR's nodes are charged to it; its boot image (of/image.ts: names, property
  * records and values) is charged once for all the LPARs that share it. Measured on this codebase with
- * `npm run bench` (bench/memory.ts): a built-in 100k-node tree costs about 950 B of heap and 290 B of
- * buffers per node, of which the image holds about 12 B per property, the values and the full names;
- * the constants below round that up by about a quarter. When the per-node layout (src/of, src/kernel)
+ * `npm run bench` (bench/memory.ts): a built-in 100k-node tree costs about 1170 B of heap and buffers per
+ * node, of which the image holds about 405 B (12 B per property, the values and the full names), so
+ * about 770 B per booted node; the constants below round that up by about a sixth. When the per-node layout (src/of, src/kernel)
  * changes, change `node` and `property` here and nothing else.
  */
 export const MEMORY_COSTS = {
   /** A booted node, charged to its LPAR: device_node, kobject, sysfs directory, holders and ledger. */
-  node: 1152,
+  node: 896,
   /** A node in a boot image: its full name and property range. */
   imageNode: 64,
   /** One property in a boot image: its name index and value place (its sysfs file is virtual). */
@@ -116,7 +116,7 @@ export const MEMORY_COSTS = {
   /** While a create runs: each property of that flattened tree. */
   transientProperty: 140,
   /** A node added after boot (ofdt add_node, a migration's re-adds), with a few properties and files. */
-  addedNode: 1152 + 4 * 200 + 64,
+  addedNode: 896 + 4 * 200 + 64,
   /** A kept dmesg line, a kept event, a kept migration report (charged as they accumulate). */
   dmesgLine: 160,
   event: 160,
