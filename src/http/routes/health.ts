@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { lparCounts } from '../../lpar/documents.ts';
 import { LparError } from '../../lpar/errors.ts';
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
