@@ -264,7 +264,9 @@ describe('the production install, as the image performs it', { timeout: 150_000 
         (e: NodeJS.ErrnoException) => e.code,
       );
       if (outcome === 'ECONNREFUSED') break;
-      assert.equal(outcome, 503, 'a request during the drain');
+      // A connection accepted in the instant before the listener closed, whose request was not read
+      // yet, is idle to the drain and closed: never served, as a refused one.
+      if (outcome !== 'ECONNRESET') assert.equal(outcome, 503, 'a request during the drain');
       assert.ok(attempt < 20, 'still accepting connections 1 s after SIGTERM');
       await sleep(50);
     }
