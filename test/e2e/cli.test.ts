@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
-import { freePort } from '../helpers/child.ts';
+import { freePort, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lparsim-cli-'));
@@ -43,18 +42,7 @@ describe('the lparsim CLI', () => {
     });
     children.add(child);
     url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 1500; i++) {
-      const up = await request(`${url}/readyz`).then(
-        async (r) => {
-          await r.body.text();
-          return r.statusCode === 200;
-        },
-        () => false,
-      );
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('server did not become ready');
+    await waitReady(url);
   });
   after(() => {
     for (const c of children) c.kill('SIGKILL');

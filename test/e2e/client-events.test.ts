@@ -10,10 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { request } from 'undici';
 import { type LparEvent, LparsimClient } from '../../src/client/client.ts';
 import { undiciTransport } from '../../src/client/transport.ts';
-import { freePort } from '../helpers/child.ts';
+import { freePort, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lparsim-client-events-'));
@@ -31,17 +30,8 @@ async function start(port: number): Promise<ChildProcess> {
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  for (let i = 0; i < 1500; i++) {
-    try {
-      const res = await request(`http://127.0.0.1:${port}/readyz`);
-      await res.body.text();
-      if (res.statusCode === 200) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('server did not become ready');
+  await waitReady(`http://127.0.0.1:${port}`);
+  return child;
 }
 
 describe('the client event iterator', () => {

@@ -6,8 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { request } from 'undici';
-import { freePort } from '../helpers/child.ts';
+import { freePort, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const doc = readFileSync(`${ROOT}docs/client.md`, 'utf8');
@@ -29,17 +28,7 @@ describe('docs/client.md', () => {
       stdio: 'ignore',
     });
     kill.push(() => child.kill('SIGKILL'));
-    for (let i = 0; i < 1500; i++) {
-      const up = await request(`http://127.0.0.1:${port}/readyz`).then(
-        async (r) => {
-          await r.body.text();
-          return r.statusCode === 200;
-        },
-        () => false,
-      );
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitReady(`http://127.0.0.1:${port}`);
     for (let run = 0; run < 2; run++) {
       const { stdout } = await promisify(execFile)(
         process.execPath,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { freePort } from '../helpers/child.ts';
+import { freePort, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -29,17 +29,8 @@ async function server(): Promise<string> {
   });
   children.push(child);
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      const res = await request(`${base}/readyz`);
-      await res.body.text();
-      if (res.statusCode === 200) return base;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('server did not become ready');
+  await waitReady(base, 600);
+  return base;
 }
 
 async function call(base: string, method: string, path: string, body?: unknown, raw?: string) {

@@ -2,6 +2,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { request } from 'undici';
 
 /** The child's stdout as lines, and a way to wait for a line that matches. */
 export function logLines(child: ChildProcess) {
@@ -42,4 +43,20 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Waits until the server at `base` answers /readyz 200 (every 20 ms, `tries` times), else throws. */
+export async function waitReady(base: string, tries = 1500): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    const up = await request(`${base}/readyz`).then(
+      async (r) => {
+        await r.body.text();
+        return r.statusCode === 200;
+      },
+      () => false,
+    );
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the server at ${base} did not become ready`);
 }
