@@ -20,10 +20,30 @@ const HEAP_BASE = 0x0200_0000;
 /** kmalloc-256: struct device_node rounded up to its slab. */
 const OBJECT_STRIDE = 0x100;
 
+/**
+ * Addresses already made, shared by every LPAR (the i-th allocation of each LPAR has the same address),
+ * up to ADDRESS_CACHE_LIMIT of them (at most about 10 MiB): a fleet of LPARs then pays for each
+ * address string once, not once per node per LPAR.
+ */
+const addressCache: string[] = [];
+const ADDRESS_CACHE_LIMIT = 1 << 18;
+const HEX = '0123456789abcdef';
+/** The fixed high word, c0000000, then room for the low word's eight digits. */
+const addressChars = [...'c0000000'].map((c) => c.charCodeAt(0)).concat(new Array<number>(8).fill(0));
+
 /** The address of the `index`-th object an LPAR allocates. */
 export function slabAddressOf(index: number): string {
+  if (index < addressCache.length) return addressCache[index]!;
+  // Built as one flat string: a concatenation would keep both halves and a rope node per address.
   // The high word is fixed (0xc0000000): 2^24 objects fit below it, far past any configured limit.
-  return `c0000000${(HEAP_BASE + index * OBJECT_STRIDE).toString(16).padStart(8, '0')}`;
+  let low = HEAP_BASE + index * OBJECT_STRIDE;
+  for (let i = 15; i >= 8; i--) {
+    addressChars[i] = HEX.charCodeAt(low % 16);
+    low = Math.floor(low / 16);
+  }
+  const address = String.fromCharCode(...addressChars);
+  if (index === addressCache.length && index < ADDRESS_CACHE_LIMIT) addressCache.push(address);
+  return address;
 }
 
 /** The allocation index of a slab address, or -1 when it is not one. */

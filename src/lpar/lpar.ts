@@ -319,6 +319,15 @@ export interface BootedModel {
 }
 
 /**
+ * What LPARs booted from one blob share (Registry keeps it per blob): the boot image the nodes read
+ * their boot properties from, and firmware's record of the boot tree. Both are immutable.
+ */
+export interface SharedBoot {
+  readonly image?: BootImage;
+  readonly firmwareRecord?: PartitionRecord;
+}
+
+/**
  * Boots an LPAR from a flattened tree in steps (K-NODE-3): unflatten, sysfs, cache; then the initcalls
  * that hold nodes, in initcall order: topology_init with each CPU's cacheinfo and rng_init (subsys),
  * then the vio devices and drivers. Each `yield` ends a bounded chunk of work; the caller decides
@@ -330,12 +339,16 @@ export function* bootLparSteps(
   config: LparConfig,
   system: ManagedSystem,
   fdt: FdtNode,
-  image: BootImage = new BootImage(),
+  shared: SharedBoot = {},
 ): Generator<void, Lpar, undefined> {
-  const firmwareRecord = yield* recordPartitionSteps(
-    fdt,
-    config.treeOptions?.memoryGiB ?? memoryFromTree(fdt),
-  );
+  const image = shared.image ?? new BootImage();
+  const memoryGiB = config.treeOptions?.memoryGiB ?? memoryFromTree(fdt);
+  // Firmware's record is a function of the boot tree and the memory size alone (firmware.ts): LPARs
+  // booted from one blob share it, as they share the image.
+  const firmwareRecord =
+    shared.firmwareRecord?.memoryGiB === memoryGiB
+      ? shared.firmwareRecord
+      : yield* recordPartitionSteps(fdt, memoryGiB);
   const k = new Kernel(config.kernel, config.kernelOptions, config.identity.kernelSeed, config.maxDmesgLines);
   const of = ofStateInit(k);
   let dmesgLines = 0;

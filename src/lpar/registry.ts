@@ -31,6 +31,7 @@ import {
   fdtScanSteps,
 } from '../of/fdt.ts';
 import { BootImage, type ImageCapacity } from '../of/image.ts';
+import type { PartitionRecord } from '../pseries/firmware.ts';
 import { BUILTIN_SYSTEMS, HOME_SYSTEM, type ManagedSystem } from '../pseries/systems.ts';
 import {
   DEFAULT_TREE_OPTIONS,
@@ -251,6 +252,8 @@ function* blobDigestSteps(blob: Uint8Array): Generator<void, string, undefined> 
 /** A boot image shared by the LPARs booted from one blob, and which LPARs those are. */
 interface SharedImage {
   readonly image: BootImage;
+  /** Firmware's record of the blob's tree (lpar.ts SharedBoot). */
+  readonly firmwareRecord: PartitionRecord;
   /** The blob it was booted from (kept for reboots, once for all its LPARs). */
   readonly blob: Uint8Array;
   readonly users: Set<string>;
@@ -642,17 +645,21 @@ export class Registry {
     try {
       const fdt = yield* plan.tree();
       const key = plan.blobKey();
-      lpar = yield* bootLparSteps(
-        config,
-        system,
-        fdt,
-        (key && this.images.get(key)?.image) || new BootImage(plan.capacity),
-      );
+      const known = key ? this.images.get(key) : undefined;
+      lpar = yield* bootLparSteps(config, system, fdt, {
+        image: known?.image ?? new BootImage(plan.capacity),
+        ...(known ? { firmwareRecord: known.firmwareRecord } : {}),
+      });
       // A reboot's old model goes first, so that its share of the image passes to the new one.
       if (plan.replacing) this.retire(plan.replacing, { type: 'lpar.rebooted', lpar: config.id });
       const shared = key ? this.images.get(key) : undefined;
       if (key && !shared)
-        this.images.set(key, { image: lpar.bootImage, blob: plan.blob()!, users: new Set([config.id]) });
+        this.images.set(key, {
+          image: lpar.bootImage,
+          firmwareRecord: lpar.firmwareRecord,
+          blob: plan.blob()!,
+          users: new Set([config.id]),
+        });
       else if (shared?.image === lpar.bootImage) shared.users.add(config.id);
       if (key && this.images.get(key)?.image === lpar.bootImage) this.imageOf.set(config.id, key);
     } catch (e) {

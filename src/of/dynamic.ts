@@ -44,24 +44,18 @@ export function propertyInArena(of: OfState, name: string, value: Uint8Array): N
 /** What a node has before its first removed property. */
 const NO_DEAD_PROPERTIES: readonly NodeProperty[] = Object.freeze([]);
 
-/**
- * Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. Its
- * properties are copied into the LPAR's value arena, or, for a boot node, read from the boot image.
- */
-export function ofNodeAlloc(
-  of: OfState,
+/** The one place a struct device_node is made, so that every node has the same shape. */
+function newDeviceNode(
+  address: string,
   fullName: string,
-  props: readonly Property[] | PropertyList,
+  properties: PropertyList,
   flags: number,
+  allocatedUsec: number,
 ): DeviceNode {
-  const properties =
-    props instanceof PropertyList
-      ? props
-      : PropertyList.fromArray(props.map((p) => propertyInArena(of, p.name, p.value)));
   const holders = new HolderTable();
   holders.set(INITIAL_HOLDER, 1);
-  const np: DeviceNode = {
-    address: of.k.slab.allocAddress(),
+  return {
+    address,
     freed: null as FreeRecord | null,
     name: '<NULL>',
     type: '<NULL>',
@@ -78,9 +72,33 @@ export function ofNodeAlloc(
     unbalancedPuts: NO_HOLDERS,
     refLedger: new RefLedger(),
     everAttached: false,
-    allocatedUsec: of.k.clock.usec,
+    allocatedUsec,
     migrationsSurvived: 0,
   };
+}
+
+// Memory, not behaviour: a phandle is a u32, and the ones at or above 2^31 (cache nodes have them)
+// are no small integer to V8, which would then box the phandle of every node in a number object of
+// its own (16 bytes a node). A field that has once held a non-number is kept as a plain reference
+// instead, where small integers need no box: this throwaway node, made by the same code as every
+// other, is that once.
+(newDeviceNode('', '', PropertyList.fromArray([]), 0, 0) as { phandle: unknown }).phandle = null;
+
+/**
+ * Allocates a node with the initial reference (kref_init, holder `of_node_init`). Not attached. Its
+ * properties are copied into the LPAR's value arena, or, for a boot node, read from the boot image.
+ */
+export function ofNodeAlloc(
+  of: OfState,
+  fullName: string,
+  props: readonly Property[] | PropertyList,
+  flags: number,
+): DeviceNode {
+  const properties =
+    props instanceof PropertyList
+      ? props
+      : PropertyList.fromArray(props.map((p) => propertyInArena(of, p.name, p.value)));
+  const np = newDeviceNode(of.k.slab.allocAddress(), fullName, properties, flags, of.k.clock.usec);
   of.nodes.set(np.address, np);
   of.unattached.add(np);
   of.k.emit({ type: 'node.allocated', address: np.address, fullName });
@@ -90,15 +108,9 @@ export function ofNodeAlloc(
 /** Sets the node's phandle and keeps the simulator's phandle index in step. */
 function setPhandle(of: OfState, np: DeviceNode, handle: number): void {
   if (np.phandle === handle) return;
-  if (np.phandle) {
-    const list = of.phandleIndex.get(np.phandle);
-    if (list) list.splice(list.indexOf(np), 1);
-  }
+  if (np.phandle) of.phandleIndex.remove(np.phandle, np);
   np.phandle = handle;
-  if (!handle) return;
-  const list = of.phandleIndex.get(handle);
-  if (list) list.push(np);
-  else of.phandleIndex.set(handle, [np]);
+  if (handle) of.phandleIndex.add(handle, np);
 }
 
 function phandleFrom(np: DeviceNode): number {

@@ -1,6 +1,7 @@
 // The device tree in sysfs (drivers/of/kobj.c, K-SYSFS): directories for nodes, binary files for
 // properties, names made unique by safe_name.
 
+import { flatString, StringInterner } from '../kernel/intern.ts';
 import {
   type KernfsDir,
   type KernfsFile,
@@ -203,8 +204,10 @@ export function ofUpdatePropertySysfs(
 
 /** E3: the holder name of the reference a child's kobject holds on its parent node. */
 export function childHolder(sysfsName: string): string {
-  return `child:${sysfsName}`;
+  return CHILD_HOLDERS.get(sysfsName);
 }
+
+const CHILD_HOLDERS = new StringInterner((name) => flatString(`child:${name}`));
 
 /**
  * kobject_add_internal for a node's directory. The child kobject takes a reference on its parent

@@ -237,7 +237,7 @@ function walkOrderFirst(a: DeviceNode, b: DeviceNode): DeviceNode {
  */
 export function findByWalk(of: OfState, handle: number): DeviceNode | null {
   let found: DeviceNode | null = null;
-  for (const np of of.phandleIndex.get(handle) ?? []) {
+  for (const np of of.phandleIndex.get(handle)) {
     if (!reachable(of, np)) continue;
     found = found ? walkOrderFirst(found, np) : np;
   }

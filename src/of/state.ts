@@ -6,6 +6,7 @@ import { type KernfsDir, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts'
 import type { ChildIndex } from './base.ts';
 import type { DeviceNode, NodeProperty } from './node.ts';
 import { createPhandleCache, type PhandleCache } from './phandle-cache.ts';
+import { PhandleIndex } from './phandle-index.ts';
 
 export type ReconfigAction =
   | 'ATTACH_NODE'
@@ -44,7 +45,7 @@ export interface OfState {
    * Every node that has carried each phandle (the simulator's index, not a kernel structure): lets the
    * all-nodes walk of a cache miss be answered without visiting the whole tree (see walkFor).
    */
-  readonly phandleIndex: Map<number, DeviceNode[]>;
+  readonly phandleIndex: PhandleIndex;
   /** Child indexes of parents with many children (see childByComponent in base.ts). */
   readonly childIndex: Map<DeviceNode, ChildIndex>;
   /** Where small property values live (see valueInArena in dynamic.ts). */
@@ -65,7 +66,7 @@ export function ofStateInit(k: Kernel): OfState {
     sysfs,
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),
     cache: createPhandleCache(k.profile.phandleCache),
-    phandleIndex: new Map(),
+    phandleIndex: new PhandleIndex(),
     childIndex: new Map(),
     valueArena: { buf: new Uint8Array(0), used: 0 },
     reconfigChain: [],
