@@ -122,6 +122,7 @@ if (args.mode === 'tree') {
     blobBytes: blob?.length ?? null,
     createMsPerLpar: createMs / Math.max(1, n),
     baseline: before,
+    after,
     delta: d,
     perLpar: share(d, n),
     budget: defaultBudget(),

@@ -13,6 +13,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { KernfsDir, type KernfsNode } from '../kernel/kernfs.ts';
 import { type DeviceNode, NodeProperty, PropertyList } from '../of/node.ts';
+import type { NodeTable } from '../of/node-table.ts';
 import type { OfState } from '../of/state.ts';
 import { VIO_DRIVERS } from '../pseries/vio-drivers.ts';
 import type { Lpar } from './lpar.ts';
@@ -91,7 +92,7 @@ function isKernfsNode(v: object): v is KernfsNode {
 
 /** How the graph of one LPAR is named while its parts are digested. */
 class Context {
-  private readonly nodes: ReadonlyMap<string, DeviceNode>;
+  private readonly nodes: NodeTable;
   private readonly kernfsIds = new Map<KernfsNode, number>();
   private readonly sysfs: Writer;
   /** Where the walk is (field names), for the message when it meets what it cannot digest. */

@@ -4,7 +4,7 @@
 import { printTainted } from '../kernel/kernel.ts';
 import { formatLogLine, LOG_LEVELS, type LogLevel } from '../kernel/printk.ts';
 import { type KernelOptions, type KernelProfile, switchesOf } from '../kernel/profiles.ts';
-import { slabAddressOf, slabIndexOf } from '../kernel/slab.ts';
+import { slabIndexOf } from '../kernel/slab.ts';
 import { childrenOf } from '../of/base.ts';
 import { type DeviceNode, flagNames, NODE_STATES, type NodeState, nodeState } from '../of/node.ts';
 import { cacheSlotOf, cacheSlots, HASH128_BITS } from '../of/phandle-cache.ts';
@@ -290,8 +290,7 @@ export function decodeCursor(raw: string, kind: string): unknown[] {
   return value;
 }
 
-// Only device nodes are allocated from the slab, so the i-th node in allocation order can be looked up in
-// `of.nodes` by slabAddressOf(i) instead of iterating the Map to it.
+// Only device nodes are allocated from the slab, so the i-th node in allocation order is `of.nodes.at(i)`.
 
 const NODE_CURSOR = 'node';
 
@@ -325,14 +324,14 @@ export function nodesPage(lpar: Lpar, state: NodeState | undefined, req: PageReq
   if (state === undefined) {
     i += skip;
     for (; i < count && nodes.length < req.limit; i++) {
-      const np = lpar.of.nodes.get(slabAddressOf(i));
+      const np = lpar.of.nodes.at(i);
       if (np) nodes.push(np);
     }
     return { items: nodes, next: i < count ? pageNext(nodes) : null };
   }
   let skipped = 0;
   for (; i < count; i++) {
-    const np = lpar.of.nodes.get(slabAddressOf(i));
+    const np = lpar.of.nodes.at(i);
     if (!np || nodeState(np) !== 'attached') continue;
     if (skipped < skip) skipped += 1;
     else if (nodes.length === req.limit) return { items: nodes, next: pageNext(nodes) };

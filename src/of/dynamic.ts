@@ -99,7 +99,7 @@ export function ofNodeAlloc(
       ? props
       : PropertyList.fromArray(props.map((p) => propertyInArena(of, p.name, p.value)));
   const np = newDeviceNode(of.k.slab.allocAddress(), fullName, properties, flags, of.k.clock.usec);
-  of.nodes.set(np.address, np);
+  of.nodes.add(np);
   of.unattached.add(np);
   of.k.emit({ type: 'node.allocated', address: np.address, fullName });
   return np;

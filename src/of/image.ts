@@ -49,6 +49,46 @@ class U32Chunks {
   }
 }
 
+/**
+ * U32Chunks for numbers that are almost always below 2^16 (property name ids, value lengths, property
+ * counts): two bytes an entry, and the rare larger number kept aside, marked by ESCAPE in its entry.
+ * A quarter-million-node tree has some three million properties, so this is 12 bytes a node per array.
+ */
+class U16Chunks {
+  private readonly chunks: Uint16Array[] = [];
+  private readonly wide = new Map<number, number>();
+
+  get(i: number): number {
+    const v = this.chunks[i >>> CHUNK_BITS]![i & (CHUNK - 1)]!;
+    return v === ESCAPE ? this.wide.get(i)! : v;
+  }
+
+  set(i: number, value: number): void {
+    const c = i >>> CHUNK_BITS;
+    while (this.chunks.length <= c) this.chunks.push(new Uint16Array(CHUNK));
+    if (value >= ESCAPE) this.wide.set(i, value);
+    else this.wide.delete(i);
+    this.chunks[c]![i & (CHUNK - 1)] = Math.min(value, ESCAPE);
+  }
+
+  trim(used: number): void {
+    const keep = Math.ceil(used / CHUNK);
+    this.chunks.length = Math.min(this.chunks.length, keep);
+    const rest = used & (CHUNK - 1);
+    if (rest > 0 && this.chunks.length === keep)
+      this.chunks[keep - 1] = this.chunks[keep - 1]!.slice(0, rest);
+    for (const i of this.wide.keys()) if (i >= used) this.wide.delete(i);
+  }
+
+  get byteLength(): number {
+    let bytes = this.wide.size * 32;
+    for (const c of this.chunks) bytes += c.byteLength;
+    return bytes;
+  }
+}
+
+const ESCAPE = 0xffff;
+
 /** Bytes of a value slab (256 KiB); a larger value has a buffer of its own. */
 const SLAB_BITS = 18;
 const SLAB = 1 << SLAB_BITS;
@@ -66,13 +106,13 @@ export class BootImage {
   readonly fullNames: string[] = [];
   /** Node i's properties are [nodeFirst[i], nodeFirst[i] + nodeCount[i]). */
   private readonly nodeFirst = new U32Chunks();
-  private readonly nodeCount = new U32Chunks();
+  private readonly nodeCount = new U16Chunks();
   /** Distinct property names, and each property's index into them. */
   private readonly names: string[] = [];
   private readonly nameIds = new Map<string, number>();
-  private readonly propName = new U32Chunks();
+  private readonly propName = new U16Chunks();
   private readonly valueStart = new U32Chunks();
-  private readonly valueLength = new U32Chunks();
+  private readonly valueLength = new U16Chunks();
   properties = 0;
   /**
    * The values, back to back in slabs of SLAB bytes, read through views (subarray) and never written

@@ -5,6 +5,7 @@ import type { Kernel } from '../kernel/kernel.ts';
 import { type KernfsDir, kernfsMkdirP, kernfsNewDir } from '../kernel/kernfs.ts';
 import type { ChildIndex } from './base.ts';
 import type { DeviceNode, NodeProperty } from './node.ts';
+import { NodeTable } from './node-table.ts';
 import { createPhandleCache, type PhandleCache } from './phandle-cache.ts';
 import { PhandleIndex } from './phandle-index.ts';
 
@@ -30,7 +31,7 @@ export interface OfState {
   readonly k: Kernel;
   root: DeviceNode | null;
   /** Every node ever allocated in this LPAR, by address (addresses are never reused). */
-  readonly nodes: Map<string, DeviceNode>;
+  readonly nodes: NodeTable;
   /**
    * Nodes that are not attached (never attached, detached, released or freed), kept as they change so
    * that leak reports cost the leaks, not the tree.
@@ -61,7 +62,7 @@ export function ofStateInit(k: Kernel): OfState {
   return {
     k,
     root: null,
-    nodes: new Map(),
+    nodes: new NodeTable(),
     unattached: new Set(),
     sysfs,
     kset: kernfsMkdirP(sysfs, 'firmware/devicetree'),

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { type KernfsDir, type KernfsFile, kernfsLookup } from '../../src/kernel/kernfs.ts';
 import { Registry } from '../../src/lpar/registry.ts';
 import { fdtEncode } from '../../src/of/fdt.ts';
+import { BootImage } from '../../src/of/image.ts';
 import { cString, enc } from '../../src/of/property.ts';
 import { ofdtWrite } from '../../src/pseries/reconfig.ts';
 import { bootTree, fnode, LIMITS, newLpar, te } from '../helpers/model.ts';
@@ -134,5 +135,26 @@ describe('boot image and virtual property files (issue 10)', () => {
     assert.equal(rtasB.deadProperties.length, 0);
     assert.equal(kernfsLookup(a.of.sysfs, [...BASE, 'rtas', gone]), null);
     assert.notEqual(kernfsLookup(b.of.sysfs, [...BASE, 'rtas', gone]), null);
+  });
+
+  it('keeps counts, name ids and lengths of 2^16 and more exactly (the image packs most in two bytes)', () => {
+    const image = new BootImage();
+    const long = new Uint8Array(70_000).fill(7);
+    const props = Array.from({ length: 70_000 }, (_, i) => ({
+      name: `p${i}`,
+      value: i === 5 ? long : new Uint8Array([i & 0xff]),
+    }));
+    image.add('/wide', props);
+    image.add('/next', [{ name: 'p69999', value: long }]);
+    image.seal();
+    assert.equal(image.count(0), 70_000);
+    assert.equal(image.first(1), 70_000);
+    assert.equal(image.name(65_535), 'p65535');
+    assert.equal(image.name(69_999), 'p69999');
+    assert.equal(image.name(70_000), 'p69999');
+    assert.equal(image.valueLengthOf(5), 70_000);
+    assert.deepEqual(image.value(5), long);
+    assert.deepEqual(image.value(65_535), new Uint8Array([65_535 & 0xff]));
+    assert.equal(image.value(70_000).length, 70_000);
   });
 });
