@@ -1,7 +1,7 @@
 // Bench child: memory per node and per LPAR, in a fresh process per measurement so that earlier
 // phases leave nothing behind. run.ts starts it with the node flags of `npm start` plus --expose-gc.
 //
-//   {"mode":"tree","nodes":N}                      one built-in power9 tree of about N nodes
+//   {"mode":"tree","nodes":N,"count":C}            C built-in power9 trees of about N nodes each
 //   {"mode":"fleet","source":"dtb"|"builtin","count":C,"nodes":N}
 //                                                  C LPARs of about N nodes, booted from one shared
 //                                                  blob or each from the built-in profile
@@ -16,7 +16,7 @@ import { coresFor, fullGc, memDelta, memNow, progress, sendResult } from './lib.
 import { benchRegistry, createLpar, type Lpar } from './lparsim.ts';
 
 type Args =
-  | { mode: 'tree'; nodes: number }
+  | { mode: 'tree'; nodes: number; count?: number }
   | { mode: 'fleet'; source: 'dtb' | 'builtin'; count: number; nodes: number };
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const KERNEL = '5.8';
@@ -61,22 +61,27 @@ const build = (nodes: number, name?: string) =>
 }
 
 if (args.mode === 'tree') {
+  // `count` trees of the size, so that a small tree's figure is what one more tree costs, not the
+  // noise of one measurement (lazily compiled code, the string table, a young generation growing).
+  const count = Math.max(1, args.count ?? 1);
   fullGc();
   const before = memNow();
   const t0 = performance.now();
-  const lpar = await build(args.nodes);
-  const createMs = performance.now() - t0;
+  const lpars: Lpar[] = [];
+  for (let i = 0; i < count; i++) lpars.push(await build(args.nodes, `t${i}`));
+  const createMs = (performance.now() - t0) / count;
   fullGc();
   const d = memDelta(before, memNow());
-  const nodes = lpar.of.nodes.size;
+  const nodes = lpars[0]!.of.nodes.size;
   sendResult({
     mode: 'tree',
     kernel: KERNEL,
     target: args.nodes,
     nodes,
+    trees: count,
     createMs,
     delta: d,
-    perNode: share(d, nodes),
+    perNode: share(d, nodes * count),
     budget: defaultBudget(),
     alive: registry.lpars.size,
   });
