@@ -324,14 +324,13 @@ if (ONLY.has('model')) {
     row(
       `walkFor / compact {phandle, flags} array (${int(w.nodes)} nodes)`,
       `${f(w.walkMedianMs, 3)} ms / ${f(w.compactArrayMedianMs, 3)} ms`,
-      `${f(w.ratio)} (≤ 2)`,
+      `${f(w.ratio)} (reported: issue 10 asks for the comparison, with no target)`,
     );
     row(
       '  for reference: typed arrays; the same node objects',
       `${f(w.typedArrayMedianMs, 3)} ms; ${f(w.sameNodeObjectsLoopMedianMs, 3)} ms`,
       `walk / same objects ${f(w.sameNodeObjectsRatio)}`,
     );
-    target('missed-lookup walk / compact array loop', w.ratio as number, '≤', 2);
   }
   const v = m.views as Json | undefined;
   if (v)
