@@ -3,8 +3,18 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { LparEventDoc as LparEvent } from '../http/schemas/events.ts';
-import type { CreateLparBody, LparDoc, SystemDoc } from '../http/schemas/lpars.ts';
-import type { LookupDoc, NodeDoc, NodeSummary, NodeSummaryPage, RefDoc } from '../http/schemas/nodes.ts';
+import type { CreateLparBody, CreateSystemBody, LparDoc, SystemDoc } from '../http/schemas/lpars.ts';
+import type { MigrationDoc } from '../http/schemas/migrations.ts';
+import type {
+  AddNodeBody,
+  LookupDoc,
+  NodeDoc,
+  NodeSummary,
+  NodeSummaryPage,
+  OfdtDoc,
+  PropertyBody,
+  RefDoc,
+} from '../http/schemas/nodes.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
 export type { EventType, LparEventDoc as LparEvent } from '../http/schemas/events.ts';
@@ -14,6 +24,15 @@ export type Node = Static<typeof NodeDoc>;
 export type Lookup = Omit<Static<typeof LookupDoc>, 'node'> & { readonly node: Node | null };
 export type Ref = Static<typeof RefDoc>;
 export type System = Static<typeof SystemDoc>;
+export type CreateSystem = Static<typeof CreateSystemBody>;
+export type Migration = Static<typeof MigrationDoc>;
+export type AddNode = Static<typeof AddNodeBody>;
+export type PropertyEdit = Static<typeof PropertyBody>;
+export type Ofdt = Static<typeof OfdtDoc>;
+/** The query of POST /v1/lpars/from-dtb: the kernel, and the name, system and options of the LPAR. */
+export type FromDtbQuery = { readonly kernel: string } & Readonly<
+  Record<string, string | boolean | undefined>
+>;
 export type NodeSummaryDoc = Static<typeof NodeSummary>;
 export type ClientNodeRef = { path: string } | { address: string } | { phandle: number | string };
 
@@ -371,4 +390,79 @@ export class LparsimClient {
   };
   /** Reads a file as task `cat` (with the kernel's side effects). */
   read = (id: string, path: string) => this.call({ method: 'GET', path: this.viewPath(id, path) });
+  // The operations the CLI reaches besides the ones above (issue 12: one method per operation).
+  readiness = () =>
+    this.json<{ status: string } & Record<string, unknown>>({ method: 'GET', path: '/readyz' });
+  /** Prometheus text. */
+  metrics = () => this.call({ method: 'GET', path: '/metrics' }).then((b) => new TextDecoder().decode(b));
+  profiles = () =>
+    this.json<{ items: Array<{ name: string } & Record<string, unknown>>; treeProfiles: unknown[] }>({
+      method: 'GET',
+      path: '/v1/profiles',
+    });
+  getSystem = (name: string) =>
+    this.json<System>({ method: 'GET', path: `/v1/systems/${encodeURIComponent(name)}` });
+  addSystem = (body: CreateSystem) =>
+    this.json<System>({ method: 'POST', path: '/v1/systems', headers: json, body: JSON.stringify(body) });
+  /** Boots an LPAR from a flattened device tree (`dtc -I fs -O dtb /proc/device-tree`). */
+  createLparFromDtb = (dtb: Uint8Array, query: FromDtbQuery) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    return this.json<Lpar>({
+      method: 'POST',
+      path: `/v1/lpars/from-dtb?${q}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: dtb,
+    });
+  };
+  addNode = (id: string, body: AddNode) =>
+    this.json<Ofdt>({
+      method: 'POST',
+      path: this.lp(id, '/nodes'),
+      headers: json,
+      body: JSON.stringify(body),
+    });
+  removeNode = (id: string, path: string) =>
+    this.json<Ofdt>({ method: 'DELETE', path: this.lp(id, `/nodes?path=${encodeURIComponent(path)}`) });
+  addProperty = (id: string, body: PropertyEdit) =>
+    this.json<Ofdt>({
+      method: 'POST',
+      path: this.lp(id, '/properties'),
+      headers: json,
+      body: JSON.stringify(body),
+    });
+  updateProperty = (id: string, body: PropertyEdit) =>
+    this.json<Ofdt>({
+      method: 'PUT',
+      path: this.lp(id, '/properties'),
+      headers: json,
+      body: JSON.stringify(body),
+    });
+  removeProperty = (id: string, phandle: number | string, name: string) =>
+    this.json<Ofdt>({
+      method: 'DELETE',
+      path: this.lp(id, `/properties?${new URLSearchParams({ phandle: String(phandle), name })}`),
+    });
+  /** References taken over the API (POST …/refs) and not yet put. */
+  listRefs = (id: string) => this.json<{ items: Ref[] }>({ method: 'GET', path: this.lp(id, '/refs') });
+  vio = (id: string) =>
+    this.json<{ items: Array<Record<string, unknown>> }>({ method: 'GET', path: this.lp(id, '/vio') });
+  drivers = (id: string) =>
+    this.json<{ items: Array<Record<string, unknown>> }>({ method: 'GET', path: this.lp(id, '/drivers') });
+  migrations = (id: string) =>
+    this.json<{ items: Migration[] }>({ method: 'GET', path: this.lp(id, '/migrations') });
+  getMigration = (id: string, migration: string) =>
+    this.json<Migration>({
+      method: 'GET',
+      path: this.lp(id, `/migrations/${encodeURIComponent(migration)}`),
+    });
+  /** The attached tree as a flattened device tree. */
+  treeDtb = (id: string) => this.call({ method: 'GET', path: this.lp(id, '/tree.dtb') });
+  /** The attached tree as device tree source. */
+  treeDts = (id: string) =>
+    this.call({ method: 'GET', path: this.lp(id, '/tree.dts') }).then((b) => new TextDecoder().decode(b));
+  /** /sys/firmware/devicetree/base as a tar (for `dtc -I fs`). */
+  sysfsTar = (id: string) => this.call({ method: 'GET', path: this.lp(id, '/sysfs.tar') });
+  /** The same tar, gzip-compressed. */
+  sysfsTarGz = (id: string) => this.call({ method: 'GET', path: this.lp(id, '/sysfs.tar.gz') });
 }
