@@ -8,20 +8,25 @@
 
 import type { Property } from './property.ts';
 
-/** Entries of a U32Chunks chunk (64 KiB each). */
+/** Entries of a chunk (64 KiB of u32, 32 KiB of u16). */
 const CHUNK_BITS = 14;
 const CHUNK = 1 << CHUNK_BITS;
 
 /**
- * A growable u32 array in fixed chunks: growing never copies, and the memory comes a chunk at a time
+ * A growable typed array in fixed chunks: growing never copies, and the memory comes a chunk at a time
  * as the boot adds nodes. Made at once, the arrays of a quarter-million-node image are some 50 MB of
  * buffers allocated after the tree they are made from, when the heap is at its largest; V8 answers
  * that much external memory at once with a full, atomic collection of the whole heap (a stall of
  * half a second and more at 250k nodes), where memory that grows a chunk at a time gets an
  * incremental one.
  */
-class U32Chunks {
-  private readonly chunks: Uint32Array[] = [];
+class Chunks<A extends Uint16Array | Uint32Array> {
+  private readonly chunks: A[] = [];
+  private readonly make: (length: number) => A;
+
+  constructor(make: (length: number) => A) {
+    this.make = make;
+  }
 
   get(i: number): number {
     return this.chunks[i >>> CHUNK_BITS]![i & (CHUNK - 1)]!;
@@ -29,7 +34,7 @@ class U32Chunks {
 
   set(i: number, value: number): void {
     const c = i >>> CHUNK_BITS;
-    while (this.chunks.length <= c) this.chunks.push(new Uint32Array(CHUNK));
+    while (this.chunks.length <= c) this.chunks.push(this.make(CHUNK));
     this.chunks[c]![i & (CHUNK - 1)] = value;
   }
 
@@ -39,7 +44,7 @@ class U32Chunks {
     this.chunks.length = Math.min(this.chunks.length, keep);
     const rest = used & (CHUNK - 1);
     if (rest > 0 && this.chunks.length === keep)
-      this.chunks[keep - 1] = this.chunks[keep - 1]!.slice(0, rest);
+      this.chunks[keep - 1] = this.chunks[keep - 1]!.slice(0, rest) as A;
   }
 
   get byteLength(): number {
@@ -49,41 +54,35 @@ class U32Chunks {
   }
 }
 
+const u32Chunks = () => new Chunks((n) => new Uint32Array(n));
+
 /**
- * U32Chunks for numbers that are almost always below 2^16 (property name ids, value lengths, property
+ * Chunks for numbers that are almost always below 2^16 (property name ids, value lengths, property
  * counts): two bytes an entry, and the rare larger number kept aside, marked by ESCAPE in its entry.
  * A quarter-million-node tree has some three million properties, so this is 12 bytes a node per array.
  */
 class U16Chunks {
-  private readonly chunks: Uint16Array[] = [];
+  private readonly narrow = new Chunks((n) => new Uint16Array(n));
   private readonly wide = new Map<number, number>();
 
   get(i: number): number {
-    const v = this.chunks[i >>> CHUNK_BITS]![i & (CHUNK - 1)]!;
+    const v = this.narrow.get(i);
     return v === ESCAPE ? this.wide.get(i)! : v;
   }
 
   set(i: number, value: number): void {
-    const c = i >>> CHUNK_BITS;
-    while (this.chunks.length <= c) this.chunks.push(new Uint16Array(CHUNK));
     if (value >= ESCAPE) this.wide.set(i, value);
     else this.wide.delete(i);
-    this.chunks[c]![i & (CHUNK - 1)] = Math.min(value, ESCAPE);
+    this.narrow.set(i, Math.min(value, ESCAPE));
   }
 
   trim(used: number): void {
-    const keep = Math.ceil(used / CHUNK);
-    this.chunks.length = Math.min(this.chunks.length, keep);
-    const rest = used & (CHUNK - 1);
-    if (rest > 0 && this.chunks.length === keep)
-      this.chunks[keep - 1] = this.chunks[keep - 1]!.slice(0, rest);
+    this.narrow.trim(used);
     for (const i of this.wide.keys()) if (i >= used) this.wide.delete(i);
   }
 
   get byteLength(): number {
-    let bytes = this.wide.size * 32;
-    for (const c of this.chunks) bytes += c.byteLength;
-    return bytes;
+    return this.narrow.byteLength + this.wide.size * 32;
   }
 }
 
@@ -105,13 +104,13 @@ export class BootImage {
   nodes = 0;
   readonly fullNames: string[] = [];
   /** Node i's properties are [nodeFirst[i], nodeFirst[i] + nodeCount[i]). */
-  private readonly nodeFirst = new U32Chunks();
+  private readonly nodeFirst = u32Chunks();
   private readonly nodeCount = new U16Chunks();
   /** Distinct property names, and each property's index into them. */
   private readonly names: string[] = [];
   private readonly nameIds = new Map<string, number>();
   private readonly propName = new U16Chunks();
-  private readonly valueStart = new U32Chunks();
+  private readonly valueStart = u32Chunks();
   private readonly valueLength = new U16Chunks();
   properties = 0;
   /**
@@ -131,7 +130,7 @@ export class BootImage {
   /** What the boot expected to add (a scan's or the options' estimate); nothing is allocated for it. */
   readonly expected: ImageCapacity | null;
 
-  /** The arrays grow a chunk at a time whatever `expected` says (see U32Chunks). */
+  /** The arrays grow a chunk at a time whatever `expected` says (see Chunks). */
   constructor(expected?: ImageCapacity) {
     this.expected = expected ?? null;
   }
