@@ -24,8 +24,7 @@ import { lparRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
-import { Problem } from './http/schemas/common.ts';
-import { EVENT_SCHEMAS, LparEventSchema } from './http/schemas/events.ts';
+import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
 import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
 import { Journal } from './journal/journal.ts';
@@ -131,10 +130,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   registerRequestLog(app);
-  app.addSchema(Problem);
-  // The events of the SSE streams, as named components of the document (schemas/events.ts).
-  for (const schema of EVENT_SCHEMAS) app.addSchema(schema);
-  app.addSchema(LparEventSchema);
+  // Problem, the SSE events and every response document, as named components (schemas/shared.ts).
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   registerMethodNotAllowed(app);
   registerOperationIds(app);
   registerMetrics(app);

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Problem } from '../../src/http/schemas/common.ts';
+import { Ref } from '../../src/http/schemas/common.ts';
 import { NodeDoc, NodeSummaryPage, nodeDocJson } from '../../src/http/schemas/nodes.ts';
+import { SHARED_SCHEMAS } from '../../src/http/schemas/shared.ts';
 import { nodeDocument } from '../../src/lpar/documents.ts';
 import { fingerprint, problemOf, testApp } from '../helpers/app.ts';
 
@@ -163,12 +164,13 @@ describe('references (K-REF-1)', () => {
  */
 async function referenceSerializer() {
   const ref = Fastify();
-  ref.addSchema(Problem);
+  // The schemas the routes reference by $id, as the service registers them (schemas/shared.ts).
+  for (const schema of SHARED_SCHEMAS) ref.addSchema(schema);
   let payload: unknown;
-  ref.get('/doc', { schema: { response: { 200: NodeDoc } } }, async () => payload);
+  ref.get('/doc', { schema: { response: { 200: Ref(NodeDoc) } } }, async () => payload);
   ref.get(
     '/union',
-    { schema: { response: { 200: Type.Union([NodeDoc, NodeSummaryPage]) } } },
+    { schema: { response: { 200: Type.Union([Ref(NodeDoc), Ref(NodeSummaryPage)]) } } },
     async () => payload,
   );
   await ref.ready();

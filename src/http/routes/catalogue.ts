@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { KERNEL_PROFILES } from '../../kernel/profiles.ts';
 import { TREE_PROFILES } from '../../pseries/tree.ts';
-import { Items, Open, problemResponses } from '../schemas/common.ts';
-import { CreateSystemBody, SystemDoc } from '../schemas/lpars.ts';
+import { problemResponses, Ref } from '../schemas/common.ts';
+import { CreateSystemBody, ProfilesDoc, SystemDoc, SystemList } from '../schemas/lpars.ts';
 
 export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -13,10 +13,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['catalogue'],
         summary: 'Kernel profiles (switch tables) and tree profiles',
         response: {
-          200: Type.Object({
-            items: Type.Array(Open({ name: Type.String() })),
-            treeProfiles: Type.Array(Open({ name: Type.String() })),
-          }),
+          200: Ref(ProfilesDoc),
         },
       },
     },
@@ -27,7 +24,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
   );
   app.get(
     '/v1/systems',
-    { schema: { tags: ['catalogue'], summary: 'Managed systems', response: { 200: Items(SystemDoc) } } },
+    { schema: { tags: ['catalogue'], summary: 'Managed systems', response: { 200: Ref(SystemList) } } },
     async () => ({
       items: [...app.registry.systems.values()],
     }),
@@ -39,7 +36,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['catalogue'],
         summary: 'One managed system',
         params: Type.Object({ name: Type.String({ maxLength: 64 }) }),
-        response: { 200: SystemDoc, ...problemResponses },
+        response: { 200: Ref(SystemDoc), ...problemResponses },
       },
     },
     async (req) => app.registry.system(req.params.name),
@@ -51,7 +48,7 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['catalogue'],
         summary: 'Add a managed system',
         body: CreateSystemBody,
-        response: { 201: SystemDoc, 400: Type.Ref('Problem'), 409: Type.Ref('Problem') },
+        response: { 201: Ref(SystemDoc), 400: Type.Ref('Problem'), 409: Type.Ref('Problem') },
       },
     },
     async (req, reply) => {

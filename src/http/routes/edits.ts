@@ -13,7 +13,7 @@ import type { Lpar } from '../../lpar/lpar.ts';
 import { MEMORY_COSTS, type Registry } from '../../lpar/registry.ts';
 import { enc } from '../../of/property.ts';
 import { ERRNO_VALUES } from '../../pseries/reconfig.ts';
-import { LparId, parsePhandle, RawBody } from '../schemas/common.ts';
+import { LparId, parsePhandle, RawBody, Ref } from '../schemas/common.ts';
 import {
   AddNodeBody,
   OfdtDoc,
@@ -23,7 +23,7 @@ import {
 } from '../schemas/nodes.ts';
 
 const problemOrOk = {
-  200: OfdtDoc,
+  200: Ref(OfdtDoc),
   400: Type.Ref('Problem'),
   404: Type.Ref('Problem'),
   409: Type.Ref('Problem'),
@@ -162,7 +162,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Kernel action: the exact `add_node` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_add_node: of_find_node_by_path for the path and its parent (references taken and put), a new OF_DYNAMIC node, of_attach_node (sysfs directory and files, safe_name renames, the reconfig notifier chain).',
         params: Type.Object({ lpar: LparId }),
         body: AddNodeBody,
-        response: { ...problemOrOk, 201: OfdtDoc },
+        response: { ...problemOrOk, 201: Ref(OfdtDoc) },
       },
     },
     async (req, reply) => {

@@ -6,7 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LparEvent } from '../../lpar/events.ts';
 import { lookOnlyRoutes } from '../journal.ts';
-import { LparId, problemResponses } from '../schemas/common.ts';
+import { LparId, ProblemResponse } from '../schemas/common.ts';
 
 const EventsQuery = Type.Object(
   {
@@ -94,7 +94,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ lpar: LparId }),
         querystring: EventsQuery,
         produces: ['text/event-stream'],
-        response: { 200: EVENT_STREAM, ...problemResponses },
+        response: { 200: EVENT_STREAM, 400: ProblemResponse, 404: ProblemResponse },
       },
     },
     async (req, reply) => {
@@ -120,7 +120,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Inspection (no side effects): as the per-LPAR stream, for every LPAR of the instance.',
         querystring: EventsQuery,
         produces: ['text/event-stream'],
-        response: { 200: EVENT_STREAM, 400: Type.Ref('Problem') },
+        response: { 200: EVENT_STREAM, 400: ProblemResponse },
       },
     },
     async (req, reply) => {

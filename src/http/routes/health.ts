@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { LparError } from '../../lpar/errors.ts';
+import { Ref } from '../schemas/common.ts';
+import { Health, Readiness } from '../schemas/health.ts';
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -11,7 +13,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Liveness',
         description: 'Inspection (no side effects). Needs no token.',
         security: [],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: { 200: Ref(Health) },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -26,17 +28,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Inspection (no side effects). Needs no token. 503 once the durable journal could not be written (the instance then takes no more changes). `memory.usedBytes` is what the LPARs held are charged plus what creates in progress reserved (`reservedBytes`, `booting` of them); creates, uploads and growth that would take it past `budgetBytes` (LPARSIM_MEMORY_BUDGET_MB) answer 507. `heapUsedBytes` is the process heap for comparison.',
         response: {
-          200: Type.Object({
-            status: Type.Literal('ready'),
-            lpars: Type.Integer(),
-            memory: Type.Object({
-              budgetBytes: Type.Union([Type.Integer(), Type.Null()]),
-              usedBytes: Type.Integer(),
-              reservedBytes: Type.Integer(),
-              booting: Type.Integer(),
-              heapUsedBytes: Type.Integer(),
-            }),
-          }),
+          200: Ref(Readiness),
           503: Type.Ref('Problem'),
         },
       },

@@ -22,7 +22,7 @@ import { lparDocument } from '../../lpar/documents.ts';
 import { conflict, insufficientStorage, LparError } from '../../lpar/errors.ts';
 import { bodyFromInput } from '../create-body.ts';
 import { JOURNAL_VERSION } from '../journal.ts';
-import { LparId } from '../schemas/common.ts';
+import { LparId, Ref } from '../schemas/common.ts';
 import { CreateLparBody, LparDoc } from '../schemas/lpars.ts';
 
 /** Entries an imported history may have (its bytes are bounded by LPARSIM_BODY_LIMIT_BYTES). */
@@ -207,7 +207,7 @@ export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
           description: 'an exported history',
         }),
         response: {
-          201: LparDoc,
+          201: Ref(LparDoc),
           400: problem,
           409: problem,
           413: problem,

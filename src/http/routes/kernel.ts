@@ -3,7 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { LOG_LEVELS } from '../../kernel/printk.ts';
 import { dmesgDocument, driversDocument, phandleCacheDocument, vioDocument } from '../../lpar/documents.ts';
 import { checkInvariants } from '../../lpar/invariants.ts';
-import { Items, LparId, Open, problemResponses, StringEnum } from '../schemas/common.ts';
+import { LparId, problemResponses, Ref, StringEnum } from '../schemas/common.ts';
+import { DmesgPage, Invariants, PhandleCacheDoc, VioDriverList, VioList } from '../schemas/kernel.ts';
 
 const params = Type.Object({ lpar: LparId });
 
@@ -30,18 +31,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
             description: 'The log lines: a page of records (JSON), or dmesg text with format=text',
             content: {
               'application/json': {
-                schema: Type.Object({
-                  items: Type.Array(
-                    Open({
-                      seq: Type.Integer(),
-                      usec: Type.Integer(),
-                      level: Type.String(),
-                      text: Type.String(),
-                      line: Type.String(),
-                    }),
-                  ),
-                  next: Type.Integer(),
-                }),
+                schema: Ref(DmesgPage),
               },
               'text/plain': {
                 schema: Type.String({ description: 'one line per record, as dmesg prints it' }),
@@ -69,11 +59,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Inspection (no side effects): the slots as they are, looked at without a lookup: no counter moves, no slot is filled or evicted, and a slot naming a detached or freed node is reported as stale instead of dereferenced.',
         params,
         response: {
-          200: Open({
-            model: Type.String(),
-            size: Type.Integer(),
-            slots: Type.Array(Open({ slot: Type.Integer(), stale: Type.Boolean() })),
-          }),
+          200: Ref(PhandleCacheDoc),
           ...problemResponses,
         },
       },
@@ -89,7 +75,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Kernel action: models of_populate_phandle_cache as overlay apply and remove run it, as task `lparsim`: pow2-refs puts the references its slots held and takes one per node it stores; the fill walks the attached tree and counts collisions. 409 on the models without a rebuild (none, hash128), changing nothing.',
         params,
-        response: { 200: Open({ model: Type.String() }), 409: Type.Ref('Problem'), ...problemResponses },
+        response: { 200: Ref(PhandleCacheDoc), 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -106,7 +92,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'vio devices, their nodes and references',
         description: 'Inspection (no side effects): the bus as it is; no devspec is computed.',
         params,
-        response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
+        response: { 200: Ref(VioList), ...problemResponses },
       },
     },
     async (req) => ({
@@ -121,7 +107,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'vio drivers and what they bound',
         description: 'Inspection (no side effects).',
         params,
-        response: { 200: Items(Open({ name: Type.String() })), ...problemResponses },
+        response: { 200: Ref(VioDriverList), ...problemResponses },
       },
     },
     async (req) => ({
@@ -138,12 +124,7 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Inspection (no side effects): every check reads the live model; reference ledgers are replayed on copies through the pure refcount step, so nothing warns, prints or counts.',
         params,
         response: {
-          200: Type.Object({
-            ok: Type.Boolean(),
-            items: Type.Array(
-              Open({ name: Type.String(), ok: Type.Boolean(), details: Type.Array(Type.String()) }),
-            ),
-          }),
+          200: Ref(Invariants),
           ...problemResponses,
         },
       },

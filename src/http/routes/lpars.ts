@@ -5,11 +5,11 @@ import { lparDocument } from '../../lpar/documents.ts';
 import { badRequest, conflict } from '../../lpar/errors.ts';
 import type { CreateLparInput } from '../../lpar/registry.ts';
 import { canonical, inputFromBody } from '../create-body.ts';
-import { Items, LparParams, problemResponses, RawBody, StringEnum } from '../schemas/common.ts';
-import { CreateLparBody, KernelName, LparDoc } from '../schemas/lpars.ts';
+import { LparParams, problemResponses, RawBody, Ref, StringEnum } from '../schemas/common.ts';
+import { CreateLparBody, DeletedLpars, KernelName, LparDoc, LparList } from '../schemas/lpars.ts';
 
 const createdResponses = {
-  201: LparDoc,
+  201: Ref(LparDoc),
   400: Type.Ref('Problem'),
   404: Type.Ref('Problem'),
   409: Type.Ref('Problem'),
@@ -61,7 +61,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "The same body as POST /v1/lpars, with the LPAR's name in the URL (a `name` in the body must equal it). The first time it boots the LPAR (201, as POST); again with the same body it answers 200 with the LPAR as it is now and changes nothing; with a different body 409. So a compose client can be run any number of times.",
         params: Type.Object({ lpar: CreateLparBody.properties.name }),
         body: CreateLparBody,
-        response: { ...createdResponses, 200: LparDoc },
+        response: { ...createdResponses, 200: Ref(LparDoc) },
       },
     },
     async (req, reply) => {
@@ -139,7 +139,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['lpars'],
         summary: 'All LPARs',
         description: 'Inspection (no side effects).',
-        response: { 200: Items(LparDoc) },
+        response: { 200: Ref(LparList) },
       },
     },
     async () => ({
@@ -154,7 +154,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One LPAR with its counts',
         description: 'Inspection (no side effects).',
         params: LparParams,
-        response: { 200: LparDoc, ...problemResponses },
+        response: { 200: Ref(LparDoc), ...problemResponses },
       },
     },
     async (req) => lparDocument(app.registry.get(req.params.lpar)),
@@ -169,7 +169,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Removes all LPARs and ends their event streams, as DELETE of each would; needs `?confirm=true` (400 otherwise, changing nothing). LPARs still booting finish and stay. Ids are not reused.',
         querystring: Type.Object({ confirm: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+          200: Ref(DeletedLpars),
           400: Type.Ref('Problem'),
         },
       },
@@ -192,7 +192,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "Boots the same tree again (the built-in profile with the same options and seed, or the same blob) on the same kernel, on the managed system the LPAR runs on now, under the same id and name: a fresh kernel, OF state, dmesg and event log; migrations and references are gone. The old event streams end with `lpar.rebooted`. Waits behind the LPAR's running operations; checked against the memory budget (507) before any work.",
         params: LparParams,
         response: {
-          200: LparDoc,
+          200: Ref(LparDoc),
           409: Type.Ref('Problem'),
           413: Type.Ref('Problem'),
           507: Type.Ref('Problem'),

@@ -3,8 +3,13 @@ import { type Static, Type } from '@sinclair/typebox';
 import { badRequest, notFound } from '../../lpar/errors.ts';
 import { migrate } from '../../lpar/migrations.ts';
 import type { FirmwareUpdate } from '../../pseries/firmware.ts';
-import { Items, LparId, parsePhandle, problemResponses } from '../schemas/common.ts';
-import { type FirmwareUpdateBody, MigrationBody, MigrationDoc } from '../schemas/migrations.ts';
+import { LparId, parsePhandle, problemResponses, Ref } from '../schemas/common.ts';
+import {
+  type FirmwareUpdateBody,
+  MigrationBody,
+  MigrationDoc,
+  MigrationList,
+} from '../schemas/migrations.ts';
 import { propertyValueBytes } from '../schemas/nodes.ts';
 
 function toFirmwareUpdate(u: Static<typeof FirmwareUpdateBody>): FirmwareUpdate {
@@ -40,7 +45,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params,
         body: MigrationBody,
         response: {
-          201: MigrationDoc,
+          201: Ref(MigrationDoc),
           409: Type.Ref('Problem'),
           422: Type.Ref('Problem'),
           507: Type.Ref('Problem'),
@@ -84,7 +89,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "The LPAR's migrations",
         description: 'Inspection (no side effects).',
         params,
-        response: { 200: Items(MigrationDoc), ...problemResponses },
+        response: { 200: Ref(MigrationList), ...problemResponses },
       },
     },
     async (req) => ({
@@ -99,7 +104,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One migration with its report',
         description: 'Inspection (no side effects).',
         params: Type.Object({ lpar: LparId, migration: Type.String({ pattern: '^m[0-9]{1,9}$' }) }),
-        response: { 200: MigrationDoc, ...problemResponses },
+        response: { 200: Ref(MigrationDoc), ...problemResponses },
       },
     },
     async (req) => {

@@ -14,18 +14,17 @@ import type { Lpar, NodeRef } from '../../lpar/lpar.ts';
 import { type DeviceNode, nodeState } from '../../of/node.ts';
 import {
   Address,
-  Items,
   LparId,
-  Open,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
-  Page,
   PageQuery,
   PhandleString,
   parsePhandle,
   problemResponses,
+  Ref,
 } from '../schemas/common.ts';
 import {
+  LeaksPage,
   LookupDoc,
   NodeDoc,
   NodeState,
@@ -35,7 +34,9 @@ import {
   nodeDocJson,
   PutBody,
   RefBody,
+  RefcountsPage,
   RefDoc,
+  RefList,
 } from '../schemas/nodes.ts';
 
 /**
@@ -84,7 +85,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ lpar: LparId }),
         querystring: NodesQuery,
         response: {
-          200: Type.Union([NodeDoc, NodeSummaryPage]),
+          200: Type.Union([Ref(NodeDoc), Ref(NodeSummaryPage)]),
           ...problemResponses,
         },
       },
@@ -124,7 +125,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Inspection (no side effects): the simulator looks at the node's memory, detached, released or freed, without a kernel access, so reading a freed node here is not a use-after-free and counts nothing.",
         params: Type.Object({ lpar: LparId, address: Address }),
-        response: { 200: NodeDoc, ...problemResponses },
+        response: { 200: Ref(NodeDoc), ...problemResponses },
       },
     },
     async (req, reply) => {
@@ -141,7 +142,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Kernel action: models of_find_node_by_phandle then of_node_put, run as task `lparsim`. It takes and drops a reference (both in the ledger and on the event stream), counts the lookup (hit, miss, collision, stale hit), may fill the phandle cache (pow2-refs takes the cache's own reference), refuses a detached hit on pow2-refs with a WARNING and evicts it, and a hit check on a freed node is a use-after-free (a KASAN report with `kasan`). `found: false` answers 200: finding nothing is a result.",
         params: Type.Object({ lpar: LparId, phandle: PhandleString }),
-        response: { 200: LookupDoc, 409: Type.Ref('Problem'), ...problemResponses },
+        response: { 200: Ref(LookupDoc), 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -171,7 +172,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           "Kernel action, run as a task named after the holder: by `address`, of_node_get on that node (whatever its state: a get on a freed node is a use-after-free, a get on a count of 0 behaves as the profile's refcount_t does); by `path`, of_find_node_by_path; by `phandle`, of_find_node_by_phandle through the phandle cache, with all its side effects. The reference stays until it is put.",
         params: Type.Object({ lpar: LparId }),
         body: RefBody,
-        response: { 201: RefDoc, 409: Type.Ref('Problem'), ...problemResponses },
+        response: { 201: Ref(RefDoc), 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req, reply) => {
@@ -192,7 +193,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'References taken over the API and not yet put',
         description: 'Inspection (no side effects).',
         params: Type.Object({ lpar: LparId }),
-        response: { 200: Items(RefDoc), ...problemResponses },
+        response: { 200: Ref(RefList), ...problemResponses },
       },
     },
     async (req) => {
@@ -215,7 +216,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           "Kernel action: models of_node_put by the reference's holder, run as a task of that name. A put to 0 runs the release: a node still attached prints `Bad of_node_put()`, a detached OF_DYNAMIC one is freed.",
         params: Type.Object({ lpar: LparId, ref: Type.String({ pattern: '^r[0-9]{1,12}$' }) }),
-        response: { 200: RefDoc, 409: Type.Ref('Problem'), ...problemResponses },
+        response: { 200: Ref(RefDoc), 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -234,7 +235,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Kernel action: models of_node_put by a named holder, run as a task of that name, on a node named by path (found without a reference) or address. A put by a holder with nothing outstanding on the node still changes the count (K-REF-1) and is recorded as unbalanced; a put to 0 runs the release.',
         params: Type.Object({ lpar: LparId }),
         body: PutBody,
-        response: { 200: NodeSummary, 409: Type.Ref('Problem'), ...problemResponses },
+        response: { 200: Ref(NodeSummary), 409: Type.Ref('Problem'), ...problemResponses },
       },
     },
     async (req) => {
@@ -255,7 +256,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { state: Type.Optional(NodeState), ...PageQuery },
           { additionalProperties: false },
         ),
-        response: { 200: Page(Open({ address: Type.String() })), ...problemResponses },
+        response: { 200: Ref(RefcountsPage), ...problemResponses },
       },
     },
     async (req) =>
@@ -276,7 +277,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Type.Object({ lpar: LparId }),
         querystring: Type.Object(PageQuery, { additionalProperties: false }),
         response: {
-          200: Page(Open({ address: Type.String(), migrationsSurvived: Type.Integer() })),
+          200: Ref(LeaksPage),
           ...problemResponses,
         },
       },

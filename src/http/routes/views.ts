@@ -13,13 +13,13 @@ import {
 } from '../../lpar/views.ts';
 import {
   LparId,
-  NextCursor,
-  Open,
   PAGE_LIMIT_DEFAULT,
   PAGE_LIMIT_MAX,
   PageQuery,
-  problemResponses,
+  ProblemResponse,
+  Ref,
 } from '../schemas/common.ts';
+import { ViewEntry } from '../schemas/views.ts';
 
 const ViewQuery = Type.Object(
   {
@@ -28,24 +28,6 @@ const ViewQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const Listing = Open({
-  path: Type.String(),
-  type: Type.String(),
-  items: Type.Optional(
-    Type.Array(
-      Open({
-        name: Type.String(),
-        type: Type.String(),
-        size: Type.Integer(),
-        mode: Type.String(),
-        target: Type.Optional(Type.String()),
-        broken: Type.Optional(Type.Boolean()),
-      }),
-    ),
-  ),
-  next: Type.Optional(NextCursor),
-});
-
 export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const serve = (root: ViewRoot, prefix: string, summary: string) => {
     const handler = async (
@@ -86,7 +68,7 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         200: {
           description: "A directory's listing (or any entry's metadata with stat=true), or a file's bytes",
           content: {
-            'application/json': { schema: Listing },
+            'application/json': { schema: Ref(ViewEntry) },
             'application/octet-stream': {
               schema: Type.String({
                 format: 'binary',
@@ -95,8 +77,9 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
             },
           },
         },
-        409: Type.Ref('Problem'),
-        ...problemResponses,
+        400: ProblemResponse,
+        404: ProblemResponse,
+        409: ProblemResponse,
       },
     };
     // The root also takes the path as a query parameter: a multi-segment path in the URL cannot be

@@ -1,8 +1,19 @@
 // Schemas used across resources. The client imports these too, so request and response shapes have
 // one definition.
 
-import { type TProperties, type TSchema, Type } from '@sinclair/typebox';
+import { type ObjectOptions, type Static, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 
+const ValidationError = Type.Object(
+  {
+    where: Type.String({ description: 'body, querystring, params or headers' }),
+    path: Type.String({ description: 'a JSON pointer into that part' }),
+    message: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+// RFC 9457 lets a problem carry extension members, so the object stays extensible; the members this
+// service sends are named here with their types, so a client can rely on them.
 export const Problem = Type.Object(
   {
     type: Type.String(),
@@ -14,6 +25,34 @@ export const Problem = Type.Object(
     errno: Type.Optional(
       Type.String({ description: 'for ofdt writes: the errno write(2) returned, e.g. EBUSY' }),
     ),
+    errnoValue: Type.Optional(Type.Integer({ description: "for ofdt writes: the errno's number" })),
+    errors: Type.Optional(
+      Type.Array(ValidationError, { description: 'for a request that failed validation: each error' }),
+    ),
+    allow: Type.Optional(
+      Type.Array(Type.String(), { description: 'for 405: the methods the URL answers (as in Allow)' }),
+    ),
+    signal: Type.Optional(Type.String({ description: 'task-killed: the signal that killed the task' })),
+    function: Type.Optional(Type.String({ description: 'task-killed: the function that oopsed' })),
+    comm: Type.Optional(Type.String({ description: 'task-killed: the task that was killed' })),
+    panicked: Type.Optional(Type.Boolean({ description: 'task-killed: the partition panicked too' })),
+    taint: Type.Optional(Type.Array(Type.String(), { description: 'task-killed: the taint flags set' })),
+    nodes: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { path: Type.String(), uses: Type.Array(Type.String()) },
+          { additionalProperties: false },
+        ),
+        { description: 'a migration refused: the nodes firmware would name without a phandle' },
+      ),
+    ),
+    offset: Type.Optional(Type.Integer({ description: 'an unreadable blob: the byte offset of the error' })),
+    line: Type.Optional(Type.Integer({ description: 'an unreadable history: the line of the error' })),
+    version: Type.Optional(Type.String({ description: 'an incompatible history: its lparsim version' })),
+    entry: Type.Optional(Type.Integer({ description: 'a diverging history: the first entry that diverges' })),
+    neededBytes: Type.Optional(Type.Integer({ description: '507: what the request needs' })),
+    usedBytes: Type.Optional(Type.Integer({ description: '507: what the memory budget has in use' })),
+    budgetBytes: Type.Optional(Type.Integer({ description: '507: the memory budget' })),
   },
   { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
@@ -21,6 +60,15 @@ export const Problem = Type.Object(
 export const problemResponses = {
   400: Type.Ref('Problem'),
   404: Type.Ref('Problem'),
+};
+
+/**
+ * A problem response of a route whose success is not JSON (a file, a stream): named with its own
+ * media type, or the document would list the success's media type for it too.
+ */
+export const ProblemResponse = {
+  description: 'RFC 9457 problem details',
+  content: { 'application/problem+json': { schema: Type.Ref('Problem') } },
 };
 
 /** A string enum with one clear error message (a union of literals gives one per member). */
@@ -31,7 +79,15 @@ export const StringEnum = <T extends string>(values: readonly T[], options: Reco
 export const RawBody = (description: string) =>
   Type.Unsafe<Buffer>({ contentMediaType: 'application/octet-stream', description });
 
-export const Items = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item) });
+/** A reference to a shared schema (registered with its `$id`) that keeps the schema's static type. */
+export const Ref = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T>>(Type.Ref(schema.$id!));
+
+/** A closed object: exactly the members named, as the server sends them. */
+export const Closed = <T extends TProperties>(props: T, options: ObjectOptions = {}) =>
+  Type.Object(props, { ...options, additionalProperties: false });
+
+export const Items = <T extends TSchema>(item: T, options: ObjectOptions = {}) =>
+  Closed({ items: Type.Array(item) }, options);
 
 /** Items per page when `limit` is not given, and the most a page may ask for. */
 export const PAGE_LIMIT_DEFAULT = 500;
@@ -63,12 +119,11 @@ export const NextCursor = Type.Union([Type.String(), Type.Null()], {
 });
 
 /** One page of a listing: its items and the cursor of the next page (null on the last). */
-export const Page = <T extends TSchema, P extends TProperties = Record<never, never>>(item: T, extra?: P) =>
-  Type.Object({ items: Type.Array(item), next: NextCursor, ...(extra ?? ({} as P)) });
-
-/** An open object: documented fields plus whatever the model adds, serialised as is. */
-export const Open = <T extends TProperties>(props: T, description?: string) =>
-  Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
+export const Page = <T extends TSchema, P extends TProperties = Record<never, never>>(
+  item: T,
+  extra?: P,
+  options: ObjectOptions = {},
+) => Closed({ items: Type.Array(item), next: NextCursor, ...(extra ?? ({} as P)) }, options);
 
 export const LparId = Type.String({
   pattern: '^[A-Za-z0-9._-]{1,64}$',

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { KERNEL_NAMES, type SwitchName } from '../../kernel/profiles.ts';
 import { PLATFORM_FACILITIES } from '../../pseries/tree.ts';
-import { Open, StringEnum } from './common.ts';
+import { Closed, Items, Ref, StringEnum } from './common.ts';
 
 export const KernelName = StringEnum(KERNEL_NAMES);
 
@@ -93,53 +93,126 @@ export const CreateLparBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const Counts = Open({
-  attached: Type.Integer(),
-  detached: Type.Integer(),
-  released: Type.Integer(),
-  freed: Type.Integer(),
-  orphaned: Type.Integer(),
-  staleCacheEntries: Type.Integer(),
-  useAfterFree: Type.Integer(),
-  sysfsRenames: Type.Integer(),
-  warnings: Type.Integer(),
+export const Counts = Closed(
+  {
+    attached: Type.Integer(),
+    detached: Type.Integer(),
+    released: Type.Integer(),
+    freed: Type.Integer(),
+    orphaned: Type.Integer(),
+    staleCacheEntries: Type.Integer(),
+    useAfterFree: Type.Integer(),
+    sysfsRenames: Type.Integer(),
+    warnings: Type.Integer(),
+    unbalancedPuts: Type.Integer({ description: 'puts by a holder that held nothing (K-REF-1)' }),
+  },
+  { description: 'nodes by state, and what the kernel counted' },
+);
+
+/** Every switch of a kernel as it runs (docs/kernel-model.md). */
+export const KernelSwitches = Type.Required(KernelSwitchOverrides, {
+  additionalProperties: false,
+  description: 'every switch as this kernel runs it',
 });
 
-export const LparDoc = Open({
-  id: Type.String(),
-  name: Type.String(),
-  profile: Type.String(),
-  kernel: Type.String({ description: 'the base kernel profile (see kernelProfile.custom)' }),
-  kernelProfile: Type.Object(
-    {
+/** The options an LPAR runs with: the kernel's always, the tree's when it booted a built-in profile. */
+const LparOptionsDoc = Closed(
+  {
+    refcountFull: Type.Boolean(),
+    kasan: Type.Boolean(),
+    dynamicDebug: Type.Boolean(),
+    pfoDevices: StringEnum(['kernel', 'fixed'] as const),
+    panicOnOops: Type.Boolean(),
+    cores: LparOptions.properties.cores,
+    threadsPerCore: LparOptions.properties.threadsPerCore,
+    memoryGiB: LparOptions.properties.memoryGiB,
+    extraVirtualAdapters: LparOptions.properties.extraVirtualAdapters,
+    pciAdapters: LparOptions.properties.pciAdapters,
+    platformFacilities: LparOptions.properties.platformFacilities,
+  },
+  { description: 'kernel options, and the tree options of a built-in profile (absent for an uploaded tree)' },
+);
+
+export const LparDoc = Closed(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    profile: Type.String({ description: 'the tree profile (power9, power10), or dtb for an uploaded tree' }),
+    kernel: Type.String({ description: 'the base kernel profile (see kernelProfile.custom)' }),
+    kernelProfile: Closed({
       base: Type.String(),
       release: Type.String({ description: 'uname -r of the simulated build' }),
       custom: Type.Boolean({ description: 'a what-if kernel: some switches differ from the base profile' }),
       overrides: KernelSwitchOverrides,
-      switches: Open({}, 'every switch as this LPAR runs it'),
-    },
-    { additionalProperties: false },
-  ),
-  system: Type.String(),
-  phandleScheme: Type.Union([Type.String(), Type.Null()]),
-  seed: Type.Integer(),
-  options: Open({}),
-  whatIf: Type.Array(Type.String(), {
-    description:
-      'what in this configuration no real kernel of the profile did (kasan, switch overrides, pfoDevices fixed)',
-  }),
-  health: Type.Object(
-    {
+      switches: KernelSwitches,
+    }),
+    system: Type.String(),
+    phandleScheme: Type.Union([Type.String(), Type.Null()]),
+    seed: Type.Integer(),
+    options: LparOptionsDoc,
+    whatIf: Type.Array(Type.String(), {
+      description:
+        'what in this configuration no real kernel of the profile did (kasan, switch overrides, pfoDevices fixed)',
+    }),
+    health: Closed({
       taint: Type.String({ description: 'print_tainted(): "Not tainted" or "Tainted: G …"' }),
       oopses: Type.Integer(),
       panicked: Type.Boolean({ description: 'panicOnOops fired: kernel actions answer 409' }),
-    },
-    { additionalProperties: false },
-  ),
-  createdAt: Type.String(),
-  counts: Counts,
-  nodes: Type.Integer(),
-});
+    }),
+    createdAt: Type.String(),
+    counts: Counts,
+    nodes: Type.Integer(),
+  },
+  { $id: 'Lpar', description: 'An LPAR: its configuration, health and counts' },
+);
+
+export const LparList = Items(Ref(LparDoc), { $id: 'LparList' });
+
+export const DeletedLpars = Closed(
+  { deleted: Type.Integer({ minimum: 0 }) },
+  { $id: 'DeletedLpars', description: 'how many LPARs DELETE /v1/lpars removed' },
+);
+
+/** A kernel profile as GET /v1/profiles lists it: its switches and the facts of its build. */
+export const KernelProfileDoc = Closed(
+  {
+    name: KernelName,
+    ...KernelSwitches.properties,
+    release: Type.String({ description: 'uname -r of the simulated build' }),
+    taintFlags: Type.Integer({ description: 'taint flags print_tainted knows' }),
+    dieBannerPageSize: Type.Boolean({ description: "die()'s platform line shows PAGE_SIZE and MMU" }),
+    panicEndClosed: Type.Boolean({ description: "panic()'s end line is closed with ]---" }),
+    functionNames: Type.Record(Type.String(), Type.String(), {
+      description: 'functions this release calls by another name',
+    }),
+    warnLines: Type.Record(Type.String(), Type.String(), {
+      description: 'file:line of each WARN site, by the function that contains it',
+    }),
+    kobjOffset: Type.Integer({ description: 'offsetof(struct device_node, kobj) in this build' }),
+    faultMessages: StringEnum(['paging-request', 'bug', 'bug-access'] as const),
+    origin: Type.String({ description: 'what each switch value is named after' }),
+    overrides: Type.Union([KernelSwitchOverrides, Type.Null()], {
+      description: 'null: a built-in profile overrides nothing',
+    }),
+  },
+  { $id: 'KernelProfile' },
+);
+
+export const TreeProfileDoc = Closed(
+  {
+    name: Type.String(),
+    processor: Type.String(),
+    cpuNodeName: Type.String(),
+    pvr: Type.Integer(),
+    clockFrequency: Type.Integer(),
+  },
+  { $id: 'TreeProfile' },
+);
+
+export const ProfilesDoc = Closed(
+  { items: Type.Array(Ref(KernelProfileDoc)), treeProfiles: Type.Array(Ref(TreeProfileDoc)) },
+  { $id: 'Profiles', description: 'Kernel profiles (items) and tree profiles' },
+);
 
 export const SystemDoc = Type.Object(
   {
@@ -153,8 +226,10 @@ export const SystemDoc = Type.Object(
     readdCacheNodes: Type.Boolean(),
     builtin: Type.Boolean(),
   },
-  { additionalProperties: false },
+  { $id: 'System', additionalProperties: false },
 );
+
+export const SystemList = Items(Ref(SystemDoc), { $id: 'SystemList' });
 
 export const CreateSystemBody = Type.Object(
   {

@@ -1,19 +1,34 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { NODE_STATES } from '../../of/node.ts';
 import { enc } from '../../of/property.ts';
-import { Holder, InspectedNodeRef, NodeRef, Open, Page, PageQuery, StringEnum } from './common.ts';
+import {
+  Closed,
+  Holder,
+  InspectedNodeRef,
+  Items,
+  NodeRef,
+  Page,
+  PageQuery,
+  Ref,
+  StringEnum,
+} from './common.ts';
 
 export const NodeState = StringEnum(NODE_STATES);
 
-export const HolderCount = Type.Object({ holder: Type.String(), count: Type.Integer() });
+export const HolderCount = Closed({ holder: Type.String(), count: Type.Integer() });
 export const Refcount = Type.Union([Type.Integer(), Type.Literal('saturated')]);
 
-export const PropertyDoc = Open({
+/** A property value as decodeValue reads it: a string, a string list, or u32 cells. */
+const DecodedValue = Type.Union([Type.String(), Type.Array(Type.String()), Type.Array(Type.Integer())], {
+  description: 'the decoded value: a string, strings, or u32 cells (absent for empty and bytes)',
+});
+
+export const PropertyDoc = Closed({
   name: Type.String(),
   length: Type.Integer(),
   hex: Type.String(),
-  type: Type.String({ description: 'empty | string | strings | u32 | bytes' }),
-  value: Type.Optional(Type.Unknown()),
+  type: StringEnum(['empty', 'string', 'strings', 'u32', 'bytes'] as const),
+  value: Type.Optional(DecodedValue),
   u64: Type.Optional(
     Type.Array(Type.String(), {
       description: 'the value as big-endian u64 cells (hex), when 8-byte aligned',
@@ -21,41 +36,56 @@ export const PropertyDoc = Open({
   ),
 });
 
-export const NodeDoc = Open({
-  address: Type.String(),
-  name: Type.String(),
-  type: Type.String(),
-  fullName: Type.String(),
-  path: Type.Union([Type.String(), Type.Null()], { description: 'null unless attached' }),
-  lastKnownPath: Type.String({ description: 'the path %pOF prints, by parent pointers' }),
-  phandle: Type.Integer(),
-  state: NodeState,
-  refcount: Refcount,
-  flags: Type.Array(Type.String()),
-  holders: Type.Array(HolderCount),
-  unbalancedPuts: Type.Array(HolderCount),
-  sysfs: Open({ inSysfs: Type.Boolean(), name: Type.Union([Type.String(), Type.Null()]) }),
-  parent: Type.Union([Type.String(), Type.Null()]),
-  freed: Type.Union([
-    Open({ comm: Type.String(), pid: Type.Integer(), trace: Type.String(), usec: Type.Integer() }),
-    Type.Null(),
-  ]),
-  properties: Type.Array(PropertyDoc),
-  deadProperties: Type.Array(Open({ name: Type.String(), length: Type.Integer(), hex: Type.String() })),
-  children: Type.Array(Open({ name: Type.String(), address: Type.String(), state: NodeState })),
-});
+export const NodeDoc = Closed(
+  {
+    address: Type.String(),
+    name: Type.String(),
+    type: Type.String(),
+    fullName: Type.String(),
+    path: Type.Union([Type.String(), Type.Null()], { description: 'null unless attached' }),
+    lastKnownPath: Type.String({ description: 'the path %pOF prints, by parent pointers' }),
+    phandle: Type.Integer(),
+    state: NodeState,
+    refcount: Refcount,
+    flags: Type.Array(Type.String()),
+    holders: Type.Array(HolderCount),
+    unbalancedPuts: Type.Array(HolderCount),
+    sysfs: Closed({ inSysfs: Type.Boolean(), name: Type.Union([Type.String(), Type.Null()]) }),
+    parent: Type.Union([Type.String(), Type.Null()]),
+    freed: Type.Union([
+      Closed({ comm: Type.String(), pid: Type.Integer(), trace: Type.String(), usec: Type.Integer() }),
+      Type.Null(),
+    ]),
+    properties: Type.Array(PropertyDoc),
+    deadProperties: Type.Array(Closed({ name: Type.String(), length: Type.Integer(), hex: Type.String() })),
+    children: Type.Array(Closed({ name: Type.String(), address: Type.String(), state: NodeState })),
+  },
+  { $id: 'Node', description: 'A device node, whatever its state (a freed one with its last contents)' },
+);
 
-export const NodeSummary = Open({
-  address: Type.String(),
-  fullName: Type.String(),
-  path: Type.Union([Type.String(), Type.Null()]),
-  lastKnownPath: Type.String(),
-  phandle: Type.Integer(),
-  state: NodeState,
-  refcount: Refcount,
-  flags: Type.Array(Type.String()),
-  holders: Type.Array(HolderCount),
-});
+export const NodeSummary = Closed(
+  {
+    address: Type.String(),
+    fullName: Type.String(),
+    path: Type.Union([Type.String(), Type.Null()]),
+    lastKnownPath: Type.String(),
+    phandle: Type.Integer(),
+    state: NodeState,
+    refcount: Refcount,
+    flags: Type.Array(Type.String()),
+    holders: Type.Array(HolderCount),
+  },
+  { $id: 'NodeSummary', description: 'A node with its count and holders' },
+);
+
+/** A leaked node: its summary and how many migrations it has survived. */
+export const LeakedNode = Closed(
+  {
+    ...NodeSummary.properties,
+    migrationsSurvived: Type.Integer({ description: 'migrations it stayed leaked through' }),
+  },
+  { $id: 'LeakedNode' },
+);
 
 export const NodesQuery = Type.Object(
   {
@@ -75,26 +105,42 @@ export const NodesQuery = Type.Object(
 );
 
 /** A page of node summaries in address (allocation) order, and how many match in all. */
-export const NodeSummaryPage = Page(NodeSummary, {
-  total: Type.Integer({ description: 'nodes of that state (all nodes without `state`)' }),
-});
+export const NodeSummaryPage = Page(
+  Ref(NodeSummary),
+  { total: Type.Integer({ description: 'nodes of that state (all nodes without `state`)' }) },
+  { $id: 'NodeSummaryPage' },
+);
 
-export const LookupDoc = Open({
-  phandle: Type.Integer(),
-  how: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Literal('stale-hit')]),
-  found: Type.Boolean(),
-  slot: Type.Union([Type.Integer(), Type.Null()]),
-  useAfterFree: Type.Boolean(),
-  stale: Type.Boolean({ description: 'the node returned is not attached (detached, released or freed)' }),
-  node: Type.Union([NodeDoc, Type.Null()]),
-});
+/** A page of /refcounts: node summaries in address order. */
+export const RefcountsPage = Page(Ref(NodeSummary), undefined, { $id: 'RefcountsPage' });
+
+/** A page of /leaks: leaked nodes in address order. */
+export const LeaksPage = Page(Ref(LeakedNode), undefined, { $id: 'LeaksPage' });
+
+export const LookupDoc = Closed(
+  {
+    phandle: Type.Integer(),
+    how: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Literal('stale-hit')]),
+    found: Type.Boolean(),
+    slot: Type.Union([Type.Integer(), Type.Null()]),
+    useAfterFree: Type.Boolean(),
+    stale: Type.Boolean({ description: 'the node returned is not attached (detached, released or freed)' }),
+    node: Type.Union([Ref(NodeDoc), Type.Null()]),
+  },
+  { $id: 'PhandleLookup', description: 'What of_find_node_by_phandle returned, and how' },
+);
 
 export const RefBody = Type.Object({ node: NodeRef, holder: Holder }, { additionalProperties: false });
 export const PutBody = Type.Object(
   { node: InspectedNodeRef, holder: Holder },
   { additionalProperties: false },
 );
-export const RefDoc = Open({ id: Type.String(), holder: Type.String(), node: NodeSummary });
+export const RefDoc = Closed(
+  { id: Type.String(), holder: Type.String(), node: Ref(NodeSummary) },
+  { $id: 'Ref', description: 'A reference taken over the API' },
+);
+
+export const RefList = Items(Ref(RefDoc), { $id: 'RefList' });
 
 /** A property name as ofdt can carry it: no white space, no NUL. */
 const PropName = Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' });
@@ -143,7 +189,10 @@ export const PropertyBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const OfdtDoc = Open({ command: Type.String(), bytes: Type.Integer() });
+export const OfdtDoc = Closed(
+  { command: Type.String(), bytes: Type.Integer() },
+  { $id: 'OfdtResult', description: 'A write to /proc/ppc64/ofdt the kernel accepted: its command and size' },
+);
 
 // ---- NodeDoc as JSON -------------------------------------------------------------------------------
 //
