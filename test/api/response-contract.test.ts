@@ -295,11 +295,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
         options: { kasan: true, refcountFull: true, dynamicDebug: true, pfoDevices: 'fixed', cores: 2 },
       }),
       201,
-    ).catch(async () => {
-      // p10-alpha may be named otherwise: any POWER10 system.
-      const p10 = systems.find((s) => s.processor === 'POWER10')!.name;
-      await ok(json('POST', '/v1/lpars', { kernel: '5.8', profile: 'power10', system: p10 }), 201);
-    });
+    );
     const panicky = (
       await ok(
         json('POST', '/v1/lpars', { kernel: '4.18', name: 'panicky', options: { panicOnOops: true } }),
@@ -383,9 +379,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
       }),
       201,
     );
-    await ok(json('POST', `${x}/nodes`, { path: '/vdevice/contract@2', properties: [] }), 400).catch(() =>
-      ok(json('POST', `${x}/nodes`, { path: 'relative', properties: [] }), 400),
-    );
+    await ok(json('POST', `${x}/nodes`, { path: 'relative', properties: [] }), 400);
     const added = (await ok({ url: `${x}/nodes?path=/vdevice/contract@2` }, 200)).json();
     await ok({ url: `${x}/nodes/${added.address}` }, 200);
     const ph = `0x${(vty.phandle as number).toString(16)}`;
@@ -552,9 +546,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await tok(json('POST', `${tl}/properties`, { phandle: tph, property: { name: 'x', u32: [1] } }), 507);
     await tok(json('PUT', `${tl}/properties`, { phandle: tph, property: { name: 'x', u32: [1] } }), 507);
     await tok(json('DELETE', `${tl}/properties?phandle=${tph}&name=compatible`), 507);
-    await tok(json('POST', `${tl}/migrations`, { destination: 'p9-beta' }), 507).catch(() =>
-      tok(json('POST', `${tl}/migrations`, { destination: 'p9-alpha' }), 507),
-    );
+    await tok(json('POST', `${tl}/migrations`, { destination: 'p9-beta' }), 507);
     await tok({ url: '/readyz' }, 200);
     await tok(json('DELETE', '/v1/lpars?confirm=true'), 200);
 
@@ -562,7 +554,8 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     dataDir = await mkdtemp(join(tmpdir(), 'lparsim-contract-'));
     const durable = await app({ LPARSIM_DATA_DIR: dataDir });
     durable.journal!.close();
-    // The write that finds the journal broken is not part of the contract's traffic (see the report).
+    // The write that finds the journal broken answers 503, which the routes that take the journal's
+    // lock do not document yet (issue 12, point 11): it is left out of the traffic checked here.
     await durable.inject(json('POST', '/v1/lpars', { kernel: '4.18' }));
     const unready = await contract.inject(durable, { url: '/readyz' });
     assert.equal(unready.statusCode, 503, unready.body);
