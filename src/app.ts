@@ -75,10 +75,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             : [400, 'Bad request', 'the request could not be parsed as HTTP/1.1'];
       const slug =
         status === 431 ? 'header-fields-too-large' : status === 408 ? 'request-timeout' : 'bad-request';
-      const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail });
+      // A problem like any other (the document's Problem): there is no request URL to name, so the
+      // occurrence is named by the id this answer carries, which its log line carries too.
+      const requestId = `req-${(++requestCounter).toString(36)}-${Date.now().toString(36)}`;
+      const instance = `urn:lparsim:request:${requestId}`;
+      app.log.info({ reqId: requestId, statusCode: status, code: err.code }, 'unparsable request');
+      const body = JSON.stringify({
+        type: `${PROBLEM_TYPE_BASE}${slug}`,
+        title,
+        status,
+        detail,
+        instance,
+        requestId,
+      });
       if (socket.writable)
         socket.write(
-          `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/problem+json\r\nx-request-id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
         );
       socket.destroy(err);
     },

@@ -26,16 +26,14 @@ import { OPENAPI_INFO } from './plugins/swagger.ts';
 /** The lparsim version written with each entry (the OpenAPI document's); a replay refuses entries of another. */
 export const JOURNAL_VERSION = OPENAPI_INFO.version;
 
-/** Set on requests of routes that only read and may take long (exports, event streams). */
-const LOOK_ONLY = Symbol('look-only');
-
 /**
  * For a plugin whose routes only read and may stream for long: they neither wait for the lock nor are
- * journaled (exports.ts, events.ts).
+ * journaled (exports.ts, events.ts). Marked in each route's config, as `config: { lookOnly: true }`
+ * does, so the OpenAPI document sees it too (plugins/contract.ts: the journal never refuses them).
  */
 export function lookOnlyRoutes(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request) => {
-    (request as Tracked)[LOOK_ONLY] = true;
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), lookOnly: true };
   });
 }
 
@@ -52,7 +50,7 @@ interface Pending {
 }
 
 const PENDING = Symbol('journal');
-type Tracked = FastifyRequest & { [PENDING]?: Pending; [LOOK_ONLY]?: true };
+type Tracked = FastifyRequest & { [PENDING]?: Pending };
 
 /** One at a time, in arrival order. */
 export class Mutex {
@@ -142,7 +140,7 @@ export function registerJournal(app: FastifyInstance, journal: Journal | null, c
 
   app.addHook('preHandler', async (request) => {
     const req = request as Tracked;
-    if (!req.url.startsWith('/v1/') || req[LOOK_ONLY] || req.routeOptions.config?.lookOnly) return;
+    if (!req.url.startsWith('/v1/') || req.routeOptions.config?.lookOnly) return;
     const inner = req.headers[REPLAY_HEADER] === replayKey;
     if (broken && !inner) throw journalUnavailable(broken);
     const named = (req.params as { lpar?: unknown } | undefined)?.lpar;

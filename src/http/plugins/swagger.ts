@@ -4,48 +4,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { BEARER_SCHEME } from './auth.ts';
+import { documentServerResponses, type OpenapiDocument, openapiPath, operationKey } from './contract.ts';
 import { OPERATION_EXAMPLES } from './operations.ts';
-
-interface OpenapiResponse {
-  description?: string;
-  headers?: Record<string, unknown>;
-  content?: Record<string, { schema?: unknown; example?: unknown }>;
-}
-interface OpenapiOperation {
-  operationId?: string;
-  requestBody?: { content?: Record<string, { example?: unknown }> };
-  responses?: Record<string, OpenapiResponse>;
-}
-interface OpenapiDocument {
-  paths?: Record<string, Record<string, OpenapiOperation>>;
-}
-
-const REQUEST_ID_HEADER = {
-  description:
-    "The request's id: the client's x-request-id when it is at most 128 of [A-Za-z0-9._-], else one the server made; its log lines carry it",
-  schema: { type: 'string' },
-};
-
-/**
- * What every response carries, as the server sends it (issue 12, point 11): x-request-id on all; a
- * Location on a 201; and problems as application/problem+json (fastify documents a response schema
- * under application/json, which is not what a problem is sent as).
- */
-function documentResponses(op: OpenapiOperation): void {
-  for (const [status, response] of Object.entries(op.responses ?? {})) {
-    response.headers = { 'x-request-id': REQUEST_ID_HEADER, ...(response.headers ?? {}) };
-    if (status === '201' && !response.headers.location)
-      response.headers.location = { description: 'The URL of what was created', schema: { type: 'string' } };
-    // An event stream's items: the Event union (OpenAPI 3.1 has no keyword for a stream's items).
-    const sse = response.content?.['text/event-stream'] as Record<string, unknown> | undefined;
-    if (sse) sse['x-itemSchema'] = { $ref: '#/components/schemas/Event' };
-    const json = response.content?.['application/json'];
-    if (Number(status) >= 400 && json && response.content) {
-      delete response.content['application/json'];
-      response.content['application/problem+json'] = json;
-    }
-  }
-}
 
 export const OPENAPI_INFO = {
   title: 'lparsim',
@@ -56,6 +16,8 @@ export const OPENAPI_INFO = {
 };
 
 export async function registerSwagger(app: FastifyInstance): Promise<void> {
+  // The operations of routes that only look (http/journal.ts), seen as each route is documented.
+  const lookOnly = new Set<string>();
   await app.register(swagger, {
     // Components are named by their $id (Problem, Event, EventNodeAttached…), not def-0, def-1.
     refResolver: {
@@ -63,7 +25,9 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
     // Wildcard routes (`…/sys/*`) are documented with a named `path` parameter.
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
+      if (route.config?.lookOnly)
+        for (const method of [route.method].flat()) lookOnly.add(operationKey(method, openapiPath(url)));
       if (!url.endsWith('/*') || !schema) return { schema, url };
       const params = schema.params as
         | { properties?: Record<string, unknown>; required?: string[] }
@@ -78,13 +42,14 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
         url: `${url.slice(0, -2)}/:path`,
       };
     },
-    // Body examples go in after generation: a body field named `properties` (addNode's) would be read
-    // as a schema's properties if they went through the route schema.
+    // What the server sends around the routes (plugins/contract.ts). Body examples go in after
+    // generation: a body field named `properties` (addNode's) would be read as a schema's properties
+    // if they went through the route schema.
     transformObject: (documentObject) => {
       const doc = (documentObject as { openapiObject: OpenapiDocument }).openapiObject;
+      documentServerResponses(doc, lookOnly);
       for (const ops of Object.values(doc.paths ?? {}))
         for (const op of Object.values(ops)) {
-          documentResponses(op);
           const example = op.operationId ? OPERATION_EXAMPLES[op.operationId]?.body : undefined;
           if (example === undefined || !op.requestBody?.content) continue;
           for (const media of Object.values(op.requestBody.content)) media.example = example;
