@@ -3,10 +3,31 @@
 
 import type { Static } from '@sinclair/typebox';
 import type { LparEventDoc as LparEvent } from '../http/schemas/events.ts';
-import type { CreateLparBody, CreateSystemBody, LparDoc, SystemDoc } from '../http/schemas/lpars.ts';
-import type { MigrationDoc } from '../http/schemas/migrations.ts';
+import type { Health as HealthDoc, Readiness as ReadinessDoc } from '../http/schemas/health.ts';
+import type {
+  CacheSlot as CacheSlotDoc,
+  DmesgPage as DmesgPageDoc,
+  Invariants as InvariantsDoc,
+  PhandleCacheDoc,
+  VioDriverList,
+  VioList,
+} from '../http/schemas/kernel.ts';
+import type {
+  Counts as CountsDoc,
+  CreateLparBody,
+  CreateSystemBody,
+  LparDoc,
+  ProfilesDoc,
+  SystemDoc,
+} from '../http/schemas/lpars.ts';
+import type {
+  MigrationBody,
+  MigrationDoc,
+  MigrationReport as MigrationReportDoc,
+} from '../http/schemas/migrations.ts';
 import type {
   AddNodeBody,
+  LeakedNode,
   LookupDoc,
   NodeDoc,
   NodeSummary,
@@ -26,6 +47,19 @@ export type Ref = Static<typeof RefDoc>;
 export type System = Static<typeof SystemDoc>;
 export type CreateSystem = Static<typeof CreateSystemBody>;
 export type Migration = Static<typeof MigrationDoc>;
+export type MigrationReport = Static<typeof MigrationReportDoc>;
+export type MigrationRequest = Static<typeof MigrationBody>;
+/** An LPAR's counts; a migration report's `counts` and `countsDelta` too. */
+export type Counts = Static<typeof CountsDoc>;
+export type PhandleCache = Static<typeof PhandleCacheDoc>;
+export type CacheSlot = Static<typeof CacheSlotDoc>;
+export type DmesgPage = Static<typeof DmesgPageDoc>;
+export type Invariants = Static<typeof InvariantsDoc>;
+export type VioDevices = Static<typeof VioList>;
+export type VioDrivers = Static<typeof VioDriverList>;
+export type Profiles = Static<typeof ProfilesDoc>;
+export type Health = Static<typeof HealthDoc>;
+export type Readiness = Static<typeof ReadinessDoc>;
 export type AddNode = Static<typeof AddNodeBody>;
 export type PropertyEdit = Static<typeof PropertyBody>;
 export type Ofdt = Static<typeof OfdtDoc>;
@@ -84,7 +118,8 @@ export interface PageOptions {
 }
 
 export type NodesPage = Static<typeof NodeSummaryPage>;
-export type Leak = NodeSummaryDoc & { readonly migrationsSurvived: number };
+/** A leaked node, as GET …/leaks and a migration report's leakedNodes list them. */
+export type Leak = Static<typeof LeakedNode>;
 
 /** `?limit=&cursor=` (and any other parameters given), or an empty string. */
 function pageQuery(page: PageOptions = {}, extra: Record<string, string | undefined> = {}): string {
@@ -245,7 +280,7 @@ export class LparsimClient {
     return `/v1/lpars/${encodeURIComponent(id)}${rest}`;
   }
 
-  health = () => this.json<{ status: string }>({ method: 'GET', path: '/healthz' });
+  health = () => this.json<Health>({ method: 'GET', path: '/healthz' });
   systems = () => this.json<{ items: System[] }>({ method: 'GET', path: '/v1/systems' });
   createLpar = (body: CreateLpar) =>
     this.json<Lpar>({ method: 'POST', path: '/v1/lpars', headers: json, body: JSON.stringify(body) });
@@ -287,11 +322,14 @@ export class LparsimClient {
     );
     return { items, total: first.total };
   };
-  lookup = (id: string, phandle: number | string) =>
+  /** of_find_node_by_phandle as a kernel caller (GET …/phandles/{phandle}): a number or a 0x-hex string. */
+  findNodeByPhandle = (id: string, phandle: number | string) =>
     this.json<Lookup>({
       method: 'GET',
       path: this.lp(id, `/phandles/${typeof phandle === 'number' ? `0x${phandle.toString(16)}` : phandle}`),
     });
+  /** @deprecated since the API's one vocabulary (docs/api.md): use findNodeByPhandle. */
+  lookup = (id: string, phandle: number | string) => this.findNodeByPhandle(id, phandle);
   ofdt = (id: string, bytes: Uint8Array | string) =>
     this.json<{ command: string; bytes: number }>({
       method: 'POST',
@@ -316,19 +354,14 @@ export class LparsimClient {
       body: JSON.stringify({ node, holder }),
     });
   dmesg = (id: string, since = 0) =>
-    this.json<{ items: Array<{ seq: number; level: string; text: string; line: string }>; next: number }>({
-      method: 'GET',
-      path: this.lp(id, `/dmesg?since=${since}`),
-    });
-  invariants = (id: string) =>
-    this.json<{ ok: boolean; items: Array<{ name: string; ok: boolean; details: string[] }> }>({
-      method: 'GET',
-      path: this.lp(id, '/invariants'),
-    });
+    this.json<DmesgPage>({ method: 'GET', path: this.lp(id, `/dmesg?since=${since}`) });
+  invariants = (id: string) => this.json<Invariants>({ method: 'GET', path: this.lp(id, '/invariants') });
   phandleCache = (id: string) =>
-    this.json<Record<string, unknown>>({ method: 'GET', path: this.lp(id, '/phandle-cache') });
-  rebuildCache = (id: string) =>
-    this.json<Record<string, unknown>>({ method: 'POST', path: this.lp(id, '/phandle-cache/rebuild') });
+    this.json<PhandleCache>({ method: 'GET', path: this.lp(id, '/phandle-cache') });
+  rebuildPhandleCache = (id: string) =>
+    this.json<PhandleCache>({ method: 'POST', path: this.lp(id, '/phandle-cache/rebuild') });
+  /** @deprecated since the API's one vocabulary (docs/api.md): use rebuildPhandleCache. */
+  rebuildCache = (id: string) => this.rebuildPhandleCache(id);
   leaksPage = (id: string, page?: PageOptions) =>
     this.json<PageDoc<Leak>>({ method: 'GET', path: this.lp(id, `/leaks${pageQuery(page)}`) });
   /** Every leak, page after page. */
@@ -352,11 +385,8 @@ export class LparsimClient {
       )
     ).items,
   });
-  migrate = (
-    id: string,
-    body: { destination: string; dryRun?: boolean; faults?: unknown[]; updates?: unknown },
-  ) =>
-    this.json<{ id: string; state: string; report?: Record<string, unknown> }>({
+  migrate = (id: string, body: MigrationRequest) =>
+    this.json<Migration>({
       method: 'POST',
       path: this.lp(id, '/migrations'),
       headers: json,
@@ -391,15 +421,11 @@ export class LparsimClient {
   /** Reads a file as task `cat` (with the kernel's side effects). */
   read = (id: string, path: string) => this.call({ method: 'GET', path: this.viewPath(id, path) });
   // The operations the CLI reaches besides the ones above (issue 12: one method per operation).
-  readiness = () =>
-    this.json<{ status: string } & Record<string, unknown>>({ method: 'GET', path: '/readyz' });
+  readiness = () => this.json<Readiness>({ method: 'GET', path: '/readyz' });
   /** Prometheus text. */
   metrics = () => this.call({ method: 'GET', path: '/metrics' }).then((b) => new TextDecoder().decode(b));
-  profiles = () =>
-    this.json<{ items: Array<{ name: string } & Record<string, unknown>>; treeProfiles: unknown[] }>({
-      method: 'GET',
-      path: '/v1/profiles',
-    });
+  /** Kernel profiles (what `kernel` names) and tree profiles (what `profile` names). */
+  profiles = () => this.json<Profiles>({ method: 'GET', path: '/v1/profiles' });
   getSystem = (name: string) =>
     this.json<System>({ method: 'GET', path: `/v1/systems/${encodeURIComponent(name)}` });
   addSystem = (body: CreateSystem) =>
@@ -445,10 +471,8 @@ export class LparsimClient {
     });
   /** References taken over the API (POST …/refs) and not yet put. */
   listRefs = (id: string) => this.json<{ items: Ref[] }>({ method: 'GET', path: this.lp(id, '/refs') });
-  vio = (id: string) =>
-    this.json<{ items: Array<Record<string, unknown>> }>({ method: 'GET', path: this.lp(id, '/vio') });
-  drivers = (id: string) =>
-    this.json<{ items: Array<Record<string, unknown>> }>({ method: 'GET', path: this.lp(id, '/drivers') });
+  vio = (id: string) => this.json<VioDevices>({ method: 'GET', path: this.lp(id, '/vio') });
+  drivers = (id: string) => this.json<VioDrivers>({ method: 'GET', path: this.lp(id, '/drivers') });
   migrations = (id: string) =>
     this.json<{ items: Migration[] }>({ method: 'GET', path: this.lp(id, '/migrations') });
   getMigration = (id: string, migration: string) =>

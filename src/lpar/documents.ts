@@ -32,6 +32,14 @@ export function lastKnownPath(np: DeviceNode): string {
   return `/${parts.reverse().join('/')}`;
 }
 
+/**
+ * A phandle as every document writes it: lowercase 0x-hex, as users type it and as the kernel prints
+ * it (`0x0` for a node without one). Requests accept numbers too (src/http/schemas/common.ts).
+ */
+export function phandleHex(phandle: number): string {
+  return `0x${(phandle >>> 0).toString(16)}`;
+}
+
 export function refcountValue(np: DeviceNode): number | 'saturated' {
   return np.kobj.ref.saturated ? 'saturated' : np.kobj.ref.count;
 }
@@ -40,6 +48,19 @@ export function holdersOf(np: DeviceNode): Array<{ holder: string; count: number
   const out: Array<{ holder: string; count: number }> = [];
   for (const [holder, count] of np.holders) out.push({ holder, count });
   if (out.length > 1) out.sort((a, b) => a.holder.localeCompare(b.holder));
+  return out;
+}
+
+/**
+ * The puts by holders that held nothing on the node (K-REF-1). Every document that lists holders lists
+ * these beside them: an unbalanced put takes away a reference some listed holder still counts, so
+ * without them a node can show refcount 0 with a holder at 1 (docs/api.md, "refcount").
+ */
+export function unbalancedPutsOf(np: DeviceNode): Array<{ holder: string; count: number }> {
+  const puts = np.unbalancedPuts;
+  if (puts.size === 0) return [];
+  const out: Array<{ holder: string; count: number }> = [];
+  for (const [holder, count] of puts) out.push({ holder, count });
   return out;
 }
 
@@ -67,12 +88,12 @@ export function nodeDocument(lpar: Lpar, np: DeviceNode) {
     fullName: np.fullName,
     path: attachedPath(lpar, np),
     lastKnownPath: lastKnownPath(np),
-    phandle: np.phandle >>> 0,
+    phandle: phandleHex(np.phandle),
     state,
     refcount: refcountValue(np),
     flags: flagNames(np.flags),
     holders: holdersOf(np),
-    unbalancedPuts: [...np.unbalancedPuts].map(([holder, count]) => ({ holder, count })),
+    unbalancedPuts: unbalancedPutsOf(np),
     sysfs: { inSysfs: np.kobj.inSysfs, name: np.kobj.sysfsName },
     parent: np.parent ? np.parent.address : null,
     freed: np.freed
@@ -124,11 +145,12 @@ export function nodeSummary(lpar: Lpar, np: DeviceNode) {
     fullName: np.fullName,
     path: attachedPath(lpar, np),
     lastKnownPath: lastKnownPath(np),
-    phandle: np.phandle >>> 0,
+    phandle: phandleHex(np.phandle),
     state: nodeState(np),
     refcount: refcountValue(np),
     flags: flagNames(np.flags),
     holders: holdersOf(np),
+    unbalancedPuts: unbalancedPutsOf(np),
   };
 }
 
@@ -152,9 +174,25 @@ export function staleEntries(lpar: Lpar): Array<{ slot: number; node: DeviceNode
   return out.sort((a, b) => a.slot - b.slot);
 }
 
-export function lparCounts(lpar: Lpar) {
+/** An LPAR's counts (the `Counts` document): nodes by state, stale cache entries, the kernel's counters. */
+export interface Counts {
+  nodes: number;
+  attached: number;
+  detached: number;
+  released: number;
+  freed: number;
+  orphaned: number;
+  staleCacheEntries: number;
+  useAfterFree: number;
+  sysfsRenames: number;
+  warnings: number;
+  unbalancedPuts: number;
+}
+
+export function lparCounts(lpar: Lpar): Counts {
   const { counters } = lpar.k;
   return {
+    nodes: lpar.of.nodes.size,
     ...stateCounts(lpar),
     staleCacheEntries: staleEntries(lpar).length,
     useAfterFree: counters.useAfterFree,
@@ -166,6 +204,7 @@ export function lparCounts(lpar: Lpar) {
 
 export function lparDocument(lpar: Lpar) {
   const c = lpar.config;
+  const counts = lparCounts(lpar);
   return {
     id: c.id,
     name: c.name,
@@ -183,8 +222,9 @@ export function lparDocument(lpar: Lpar) {
       panicked: lpar.k.panicked,
     },
     createdAt: c.createdAt,
-    counts: lparCounts(lpar),
-    nodes: lpar.of.nodes.size,
+    counts,
+    /** Deprecated alias of counts.nodes (docs/api.md). */
+    nodes: counts.nodes,
   };
 }
 
@@ -231,9 +271,13 @@ function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
 /** Detached, released-but-held and orphaned nodes: what leaked, who holds it, and for how long. */
 export function leaks(lpar: Lpar) {
   const items = [];
-  for (const np of lpar.of.unattached)
-    if (isLeak(np)) items.push({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived });
+  for (const np of lpar.of.unattached) if (isLeak(np)) items.push(leakedNode(lpar, np));
   return items;
+}
+
+/** A leaked node (the `LeakedNode` document): its summary and how many migrations it has survived. */
+export function leakedNode(lpar: Lpar, np: DeviceNode) {
+  return { ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived };
 }
 
 export function refcounts(lpar: Lpar, state?: NodeState) {
@@ -377,33 +421,48 @@ function isLeak(np: DeviceNode): boolean {
 export function leaksPage(lpar: Lpar, req: PageRequest) {
   const page = unattachedPage(lpar, nodeCursorAddress(lpar, req.cursor), req.limit, 0, isLeak);
   return {
-    items: page.items.map((np) => ({ ...nodeSummary(lpar, np), migrationsSurvived: np.migrationsSurvived })),
+    items: page.items.map((np) => leakedNode(lpar, np)),
     next: page.next,
   };
 }
 
-export function phandleCacheDocument(lpar: Lpar) {
-  const cache = lpar.of.cache;
-  const size = cache.model === 'none' ? 0 : cache.slots.length;
-  const slots = cacheSlots(cache).map(({ slot, node, stale }) => ({
+/** One occupied phandle-cache slot (the `CacheSlot` document); stale when its node is not attached. */
+function cacheSlotDocument(lpar: Lpar, slot: number, node: DeviceNode, stale: boolean) {
+  return {
     slot,
-    phandle: node.phandle >>> 0,
+    phandle: phandleHex(node.phandle),
     address: node.address,
     path: attachedPath(lpar, node),
     lastKnownPath: lastKnownPath(node),
     state: nodeState(node),
     stale,
-  }));
+  };
+}
+
+/** The stale cache entries as cache slots, in slot order (a migration report's staleCacheSlots). */
+export function staleCacheSlots(lpar: Lpar) {
+  return staleEntries(lpar).map(({ slot, node }) => cacheSlotDocument(lpar, slot, node, true));
+}
+
+export function phandleCacheDocument(lpar: Lpar) {
+  const cache = lpar.of.cache;
+  const size = cache.model === 'none' ? 0 : cache.slots.length;
+  const slots = cacheSlots(cache).map(({ slot, node, stale }) => cacheSlotDocument(lpar, slot, node, stale));
+  const staleCacheEntries = slots.filter((s) => s.stale).length;
+  const counters = { ...cache.counters };
   return {
     model: cache.model,
     size,
     mask: cache.model === 'pow2' || cache.model === 'pow2-refs' ? cache.mask : null,
     hashBits: cache.model === 'hash128' ? HASH128_BITS : null,
     holdsReferences: cache.model === 'pow2-refs',
-    fillCollisions: cache.fillCollisions,
-    counters: { ...cache.counters },
-    staleEntries: slots.filter((s) => s.stale).length,
+    counts: { ...counters, fillCollisions: cache.fillCollisions, staleCacheEntries },
     slots,
+    // Deprecated aliases, one release (docs/api.md): counts.fillCollisions, counts (the kernel's
+    // counters) and counts.staleCacheEntries.
+    fillCollisions: cache.fillCollisions,
+    counters,
+    staleEntries: staleCacheEntries,
   };
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../pseries/firmware.ts';
 import { type MobilityOperation, pseriesMigratePartition } from '../pseries/mobility.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
-import { leaks, staleEntries, stateCounts } from './documents.ts';
+import { type Counts, leaks, lparCounts, phandleHex, staleCacheSlots } from './documents.ts';
 import { conflict, LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 import { MEMORY_COSTS } from './registry.ts';
@@ -54,7 +54,7 @@ export interface Migration {
   state: MigrationState;
   readonly requestedAt: string;
   /** What firmware sends: the decoded work list, and the work areas it fills. */
-  readonly workList: ReadonlyArray<{ action: string; phandle: number; drc?: number; properties?: string[] }>;
+  readonly workList: ReadonlyArray<{ action: string; phandle: string; drc?: number; properties?: string[] }>;
   readonly workAreas: number;
   report: Record<string, unknown> | null;
 }
@@ -76,13 +76,20 @@ function keep(lpar: Lpar, migration: Migration): void {
   if (lpar.migrations.length > lpar.config.maxMigrationsKept) lpar.migrations.shift();
 }
 
+/** `after` less `before`, member by member: what a migration changed. */
+function difference(after: Counts, before: Counts): Counts {
+  const out = { ...after };
+  for (const k of Object.keys(out) as Array<keyof Counts>) out[k] -= before[k];
+  return out;
+}
+
 /** How long the partition is suspended during the move (simulated time between the two halves). */
 const SUSPEND_USEC = 1_800_000;
 
 function describe(u: FirmwareUpdate) {
   return {
     action: u.action,
-    phandle: u.phandle >>> 0,
+    phandle: phandleHex(u.phandle),
     ...(u.drc !== undefined ? { drc: u.drc >>> 0 } : {}),
     ...(u.properties ? { properties: u.properties.map((p) => p.name) } : {}),
   };
@@ -153,9 +160,7 @@ export function migrate(
   const { k, of } = lpar;
   const before = {
     dmesg: k.log.last,
-    uaf: k.counters.useAfterFree,
-    warnings: k.counters.warnings,
-    renames: k.counters.sysfsRenames,
+    counts: lparCounts(lpar),
     usec: k.clock.usec,
     leaked: new Set([...of.unattached].filter((np) => nodeState(np) !== 'freed')),
     events: lpar.events.lastId,
@@ -174,33 +179,36 @@ export function migrate(
     .since(before.events)
     .filter((e) => e.type === 'sysfs.renamed')
     .map((e) => ({ directory: e.data.directory, from: e.data.from, to: e.data.to }));
-  const leaked = leaks(lpar);
-  const leftDetached = leaked.filter((n) => n.state !== 'orphaned');
-  const orphaned = leaked.filter((n) => n.state === 'orphaned');
+  // Address order, as GET …/leaks lists them (addresses are fixed-width hex).
+  const leakedNodes = leaks(lpar).sort((a, b) =>
+    a.address < b.address ? -1 : a.address > b.address ? 1 : 0,
+  );
+  const staleSlots = staleCacheSlots(lpar);
+  const counts = lparCounts(lpar);
+  const countsDelta = difference(counts, before.counts);
   migration.report = {
     rc,
     operations: operations.map((op: MobilityOperation) => ({
       ...op,
-      phandle: op.phandle >>> 0,
+      phandle: phandleHex(op.phandle),
       node: op.node ? { ...op.node, state: nodeState(lpar.nodeByAddress(op.node.address)) } : null,
     })),
     firmwareCalls: firmware.log,
     dmesg: k.log.since(before.dmesg).map((l) => l.text),
     renames,
-    leftDetached,
-    orphaned,
-    staleCacheEntries: staleEntries(lpar).map(({ slot, node }) => ({
-      slot,
-      phandle: node.phandle >>> 0,
-      address: node.address,
-      state: nodeState(node),
-    })),
-    useAfterFree: k.counters.useAfterFree - before.uaf,
-    warnings: k.counters.warnings - before.warnings,
-    sysfsRenames: k.counters.sysfsRenames - before.renames,
-    counts: stateCounts(lpar),
+    leakedNodes,
+    staleCacheSlots: staleSlots,
+    counts,
+    countsDelta,
     simulatedUsec: k.clock.usec - before.usec,
     durationMs: clockMs() - started,
+    // Deprecated aliases, one release (docs/api.md); the same objects, so they cost no copies.
+    leftDetached: leakedNodes.filter((n) => n.state !== 'orphaned'),
+    orphaned: leakedNodes.filter((n) => n.state === 'orphaned'),
+    staleCacheEntries: staleSlots,
+    useAfterFree: countsDelta.useAfterFree,
+    warnings: countsDelta.warnings,
+    sysfsRenames: countsDelta.sysfsRenames,
   };
   keep(lpar, migration);
   return migration;

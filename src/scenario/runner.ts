@@ -100,7 +100,7 @@ class Run {
         throw e;
       }
     }
-    return (await this.client.lookup(this.lpar, sel.phandle)).node;
+    return (await this.client.findNodeByPhandle(this.lpar, sel.phandle)).node;
   }
 
   /** A reference's address without fetching the node (a label is its address). */
@@ -168,7 +168,7 @@ class Run {
         return;
       }
       case 'lookup': {
-        const found = await this.client.lookup(this.lpar, step.phandle);
+        const found = await this.client.findNodeByPhandle(this.lpar, step.phandle);
         if (step.as && found.node) this.labels.set(step.as, found.node.address);
         return;
       }
@@ -178,7 +178,7 @@ class Run {
         return;
       }
       case 'rebuildCache':
-        await this.client.rebuildCache(this.lpar);
+        await this.client.rebuildPhandleCache(this.lpar);
         return;
       case 'expect':
         await this.expect(step, where);
@@ -220,7 +220,7 @@ class Run {
   }
 
   private async expectLookup(l: ExpectChecks<'lookup'>, where: string): Promise<void> {
-    const found = await this.client.lookup(this.lpar, l.phandle);
+    const found = await this.client.findNodeByPhandle(this.lpar, l.phandle);
     const seenNode = found.node ? ` (${found.node.lastKnownPath}, ${found.node.state})` : '';
     if (l.how !== undefined && found.how !== l.how)
       this.fail(where, `lookup ${l.phandle}: expected how ${show(l.how)}, saw ${show(found.how)}`);

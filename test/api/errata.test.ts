@@ -191,21 +191,26 @@ describe('E2: no KASAN on these kernels by default; use-after-free is still coun
       200,
     );
     const first = (await app.inject({ url: `/v1/lpars/${id}/phandles/0x1234` })).json();
-    assert.deepEqual([first.found, first.useAfterFree], [true, false]);
+    assert.deepEqual([first.found, first.useAfterFree], [true, 0]);
     const since = await dmesgNext(app, id);
     assert.equal((await ofdtWrite(app, id, 'remove_node /vdevice/uaf@1')).statusCode, 200);
     assert.equal(
       (await app.inject({ url: `/v1/lpars/${id}/nodes/${first.node.address}` })).json().state,
       'freed',
     );
+    const before = (await app.inject({ url: `/v1/lpars/${id}` })).json().counts.useAfterFree;
     const again = (await app.inject({ url: `/v1/lpars/${id}/phandles/0x1234` })).json();
-    return { id, since, again, counts: (await app.inject({ url: `/v1/lpars/${id}` })).json().counts };
+    const counts = (await app.inject({ url: `/v1/lpars/${id}` })).json().counts;
+    // The lookup's useAfterFree counts its hits as the LPAR's counts.useAfterFree does.
+    assert.equal(again.useAfterFree, counts.useAfterFree - before);
+    return { id, since, again, counts };
   }
 
   it('by default (kasan false) the lookup of the freed node reports useAfterFree, the counters count it, dmesg is silent', async () => {
     const { id, since, again, counts } = await useAfterFree();
     assert.equal((await app.inject({ url: `/v1/lpars/${id}` })).json().options.kasan, false);
-    assert.deepEqual([again.how, again.useAfterFree, again.node.state], ['stale-hit', true, 'freed']);
+    assert.deepEqual([again.how, again.node.state], ['stale-hit', 'freed']);
+    assert.ok(again.useAfterFree >= 1, JSON.stringify(again));
     assert.ok(counts.useAfterFree >= 1, JSON.stringify(counts));
     const d = await dmesgSince(app, id, since);
     assert.ok(!d.some((l) => l.includes('KASAN')), d.join('\n'));
@@ -214,7 +219,7 @@ describe('E2: no KASAN on these kernels by default; use-after-free is still coun
 
   it('with options.kasan true (a what-if) the KASAN report appears', async () => {
     const { id, since, again, counts } = await useAfterFree({ kasan: true });
-    assert.equal(again.useAfterFree, true);
+    assert.ok(again.useAfterFree >= 1);
     assert.ok(counts.useAfterFree >= 1);
     const d = await dmesgSince(app, id, since);
     assert.ok(d.includes('BUG: KASAN: use-after-free in of_find_node_by_phandle'), d.join('\n'));

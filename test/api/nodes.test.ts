@@ -24,7 +24,7 @@ describe('nodes', () => {
   it('serves the contract node document by path', async () => {
     const n = (await get('/nodes?path=/ibm,platform-facilities/ibm,compression-v1')).json();
     assert.equal(n.path, '/ibm,platform-facilities/ibm,compression-v1');
-    assert.equal(n.phandle, 0xfffffff4);
+    assert.equal(n.phandle, '0xfffffff4', 'a phandle as users type it');
     assert.equal(n.state, 'attached');
     // E14: nx842_pseries_init's of_find_compatible_node is never put.
     assert.equal(n.refcount, 4);
@@ -70,6 +70,11 @@ describe('nodes', () => {
     const hex = (await get('/phandles/0xfffffff5')).json();
     const dec = (await get(`/phandles/${0xfffffff5}`)).json();
     assert.equal(hex.node.address, dec.node.address);
+    assert.deepEqual(
+      [hex.phandle, dec.phandle, hex.node.phandle],
+      ['0xfffffff5', '0xfffffff5', '0xfffffff5'],
+    );
+    assert.equal(hex.useAfterFree, 0, 'a count of use-after-free hits, as in counts');
     assert.equal(hex.found, true);
     assert.ok(['hit', 'miss'].includes(hex.how));
     assert.equal(dec.how, 'hit', 'the first lookup stored it in its slot');
@@ -218,7 +223,7 @@ describe('node documents as JSON', () => {
         });
         assert.equal(added.statusCode, 201, added.body);
         const odd = (await other.inject({ url: at('/nodes?path=/vdevice/odd@1') })).json();
-        const phandle = odd.phandle || 0xfffffff5;
+        const phandle = odd.phandle !== '0x0' ? odd.phandle : '0xfffffff5';
         await send('POST', '/refs', { node: { path: '/vdevice/odd@1' }, holder: 'z-holder' });
         await send('POST', '/refs/put', { node: { path: '/vdevice/vty@30000000' }, holder: 'stranger' });
         await other.inject({
@@ -274,7 +279,8 @@ describe('node documents as JSON', () => {
         ['members in another order', { name: doc.name, ...doc }, 'null'],
         ['a missing member', { ...doc, children: undefined }, 'null'],
         ['a number for a string', { ...doc, name: 42 }, 'null'],
-        ['a fraction for an integer', { ...doc, phandle: 1.5 }, 'null'],
+        ['a fraction for an integer', { ...doc, refcount: 1.5 }, 'null'],
+        ['a number for the phandle', { ...doc, phandle: 0xfffffff5 }, 'null'],
         ['a string for an integer', { ...doc, refcount: '3' }, 'null'],
         ['saturated', { ...doc, refcount: 'saturated' }, 'same'],
         ['a toJSON', { ...doc, sysfs: { ...(doc.sysfs as object), toJSON: () => ({}) } }, 'null'],

@@ -301,7 +301,7 @@ const MISTAKES: Array<[string, (s: Json) => void, string]> = [
   [
     'an empty counts',
     (s) => s.steps.push({ do: 'expect', counts: {} }),
-    `${FILE}: step 2 (expect): counts: an empty counts checks nothing; give at least one of attached, detached, released, freed, orphaned, staleCacheEntries, useAfterFree, sysfsRenames, warnings, unbalancedPuts`,
+    `${FILE}: step 2 (expect): counts: an empty counts checks nothing; give at least one of nodes, attached, detached, released, freed, orphaned, staleCacheEntries, useAfterFree, sysfsRenames, warnings, unbalancedPuts`,
   ],
   [
     'a lookup with only a phandle',

@@ -77,9 +77,10 @@ describe('node references on the wire', () => {
 
   it('phandle acts like a kernel caller: …/phandles/{phandle}, and get by phandle is the holder’s own lookup', async () => {
     const lpar = await client.createLpar({ kernel: '5.8' });
-    const phandle = (await client.nodeByPath(lpar.id, VTY)).phandle;
+    // A node document gives the phandle as a user types it: 0x-hex.
+    const hex = (await client.nodeByPath(lpar.id, VTY)).phandle;
+    assert.match(hex, /^0x[0-9a-f]+$/);
     await client.deleteLpar(lpar.id);
-    const hex = `0x${phandle.toString(16)}`;
     seen = [];
     const result = await runScenario(
       client,

@@ -17,10 +17,11 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async () => ({
-      items: KERNEL_PROFILES.map((p) => ({ ...p })),
-      treeProfiles: TREE_PROFILES.map((p) => ({ ...p })),
-    }),
+    async () => {
+      const kernelProfiles = KERNEL_PROFILES.map((p) => ({ ...p }));
+      // `items` is the deprecated alias of kernelProfiles (docs/api.md).
+      return { kernelProfiles, treeProfiles: TREE_PROFILES.map((p) => ({ ...p })), items: kernelProfiles };
+    },
   );
   app.get(
     '/v1/systems',

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { phandleHex } from '../../lpar/documents.ts';
 import type { LparEvent } from '../../lpar/events.ts';
 import { lookOnlyRoutes } from '../journal.ts';
 import { LparId, ProblemResponse } from '../schemas/common.ts';
@@ -24,6 +25,16 @@ function lastEventId(req: FastifyRequest, since: number | undefined): number {
   const header = req.headers['last-event-id'];
   const fromHeader = typeof header === 'string' && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined;
   return fromHeader ?? since ?? 0;
+}
+
+/**
+ * An event as the streams send it, with `id` the stream's. The model reports a phandle as the number
+ * it is; on the wire it is 0x-hex, as in every other document (docs/api.md, "phandle").
+ */
+function wireEvent(e: LparEvent, id: number) {
+  const data = e.data as { readonly phandle?: unknown };
+  if (typeof data.phandle !== 'number') return { ...e, id };
+  return { ...e, id, data: { ...e.data, phandle: phandleHex(data.phandle) } };
 }
 
 /** Open streams of one app, ended when that app closes so shutdown is not held up (and no other app's). */
@@ -49,7 +60,7 @@ function stream(
   // The headers go now: a stream with no backlog would otherwise answer only at the first heartbeat.
   res.flushHeaders();
   const send = (e: LparEvent, id: number) =>
-    res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e, id })}\n\n`);
+    res.write(`id: ${id}\nevent: ${e.type}\ndata: ${JSON.stringify(wireEvent(e, id))}\n\n`);
   for (const { id, event } of backlog) send(event, id);
   if (!follow) {
     res.end();

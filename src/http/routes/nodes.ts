@@ -6,6 +6,7 @@ import {
   nodeDocument,
   nodeDocumentJson,
   nodeSummary,
+  phandleHex,
   refcountsPage,
   stateCounts,
 } from '../../lpar/documents.ts';
@@ -149,14 +150,17 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const lpar = app.registry.get(req.params.lpar);
       const phandle = parsePhandle(req.params.phandle);
       if (phandle === null) throw badRequest('Bad phandle', `${req.params.phandle} is not a u32`);
+      // Every use-after-free hit of the lookup (its cache check, get and put), as counts.useAfterFree
+      // counts them: one meaning and one type for useAfterFree in every document.
+      const uafBefore = lpar.k.counters.useAfterFree;
       const result = lpar.lookupPhandle(phandle);
       const node = result.node ? nodeDocument(lpar, result.node) : null;
       return {
-        phandle,
+        phandle: phandleHex(phandle),
         how: result.how,
         found: result.node !== null,
         slot: result.slot,
-        useAfterFree: result.useAfterFree,
+        useAfterFree: lpar.k.counters.useAfterFree - uafBefore,
         stale: result.node !== null && nodeState(result.node) !== 'attached',
         node,
       };

@@ -79,8 +79,12 @@ export const StringEnum = <T extends string>(values: readonly T[], options: Reco
 export const RawBody = (description: string) =>
   Type.Unsafe<Buffer>({ contentMediaType: 'application/octet-stream', description });
 
-/** A reference to a shared schema (registered with its `$id`) that keeps the schema's static type. */
-export const Ref = <T extends TSchema>(schema: T) => Type.Unsafe<Static<T>>(Type.Ref(schema.$id!));
+/**
+ * A reference to a shared schema (registered with its `$id`) that keeps the schema's static type;
+ * `options` (a description) say what it is where it is used.
+ */
+export const Ref = <T extends TSchema>(schema: T, options: { description?: string } = {}) =>
+  Type.Unsafe<Static<T>>(Type.Ref(schema.$id!, options));
 
 /** A closed object: exactly the members named, as the server sends them. */
 export const Closed = <T extends TProperties>(props: T, options: ObjectOptions = {}) =>
@@ -132,8 +136,22 @@ export const LparId = Type.String({
 export const LparParams = Type.Object({ lpar: LparId });
 
 export const PHANDLE_PATTERN = '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$';
+/** A phandle as a request may give it in text (a path or query parameter): 0x-hex or decimal. */
 export const PhandleString = Type.String({ pattern: PHANDLE_PATTERN, description: 'decimal or 0x-hex u32' });
-export const Phandle = Type.Union([Type.Integer({ minimum: 0, maximum: 0xffffffff }), PhandleString]);
+/** A phandle in a request body: a u32 as a number, or as a 0x-hex or decimal string. */
+export const Phandle = Type.Union([Type.Integer({ minimum: 0, maximum: 0xffffffff }), PhandleString], {
+  description: 'a u32: a number, or a 0x-hex or decimal string',
+});
+
+/**
+ * A phandle in a response: lowercase 0x-hex, as users type it and as the kernel prints it
+ * (docs/api.md, "phandle"); 0x0 for a node without one. src/lpar/documents.ts phandleHex writes it.
+ */
+export const PhandleHex = Type.String({
+  pattern: '^0x[0-9a-f]{1,8}$',
+  description: 'a u32 in lowercase 0x-hex (0x0: the node has none)',
+  examples: ['0xfffffff5'],
+});
 
 export const Address = Type.String({ pattern: '^c[0-9a-f]{15}$', description: 'simulated kernel address' });
 export const OfPath = Type.String({

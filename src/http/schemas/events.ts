@@ -6,6 +6,7 @@
 // agree.
 
 import { type Static, type TLiteral, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { PhandleHex } from './common.ts';
 
 const Address = Type.String({
   pattern: '^c[0-9a-f]{15}$',
@@ -61,7 +62,7 @@ export const EVENT_TYPES = {
   },
   'node.attached': {
     description: 'of_attach_node: the node joined the live tree',
-    fields: { address: Address, fullName: Text, phandle: Int },
+    fields: { address: Address, fullName: Text, phandle: PhandleHex },
   },
   'node.detached': {
     description: 'of_detach_node: OF_DETACHED is set',

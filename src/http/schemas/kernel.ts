@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { LOG_LEVELS } from '../../kernel/printk.ts';
 import { NODE_STATES } from '../../of/node.ts';
-import { Address, Closed, Items, Ref, StringEnum } from './common.ts';
+import { Address, Closed, Items, PhandleHex, Ref, StringEnum } from './common.ts';
 import { Refcount } from './nodes.ts';
 
 const NodeStateName = StringEnum(NODE_STATES);
@@ -28,6 +28,40 @@ export const DmesgPage = Closed(
   { $id: 'DmesgPage', description: 'Kernel log lines after `since`' },
 );
 
+/** One occupied slot of the phandle cache: the node it names. A stale slot is a stale cache entry. */
+export const CacheSlot = Closed(
+  {
+    slot: Type.Integer(),
+    phandle: PhandleHex,
+    address: Address,
+    path: PathOrNull,
+    lastKnownPath: Type.String(),
+    state: NodeStateName,
+    stale: Type.Boolean({ description: 'a stale cache entry: the node it names is not attached' }),
+  },
+  { $id: 'CacheSlot', description: 'An occupied phandle-cache slot and the node it names' },
+);
+
+const KERNEL_CACHE_COUNTERS = {
+  lookups: Type.Integer({ description: 'of_find_node_by_phandle calls that consulted the cache' }),
+  hits: Type.Integer(),
+  misses: Type.Integer(),
+  collisions: Type.Integer({ description: 'the slot held another phandle' }),
+  staleHits: Type.Integer({ description: 'hits on a node that is not attached' }),
+  useAfterFreeHits: Type.Integer({ description: "hits whose check read a freed node's phandle" }),
+};
+
+export const PhandleCacheCounts = Closed(
+  {
+    ...KERNEL_CACHE_COUNTERS,
+    fillCollisions: Type.Integer({ description: 'phandles the last fill found their slot taken for' }),
+    staleCacheEntries: Type.Integer({
+      description: 'occupied slots naming a node that is not attached (as the LPAR counts them)',
+    }),
+  },
+  { $id: 'PhandleCacheCounts', description: "The cache's counters since boot and its stale entries now" },
+);
+
 export const PhandleCacheDoc = Closed(
   {
     model: StringEnum(['none', 'pow2', 'pow2-refs', 'hash128'] as const),
@@ -35,30 +69,16 @@ export const PhandleCacheDoc = Closed(
     mask: Type.Union([Type.Integer(), Type.Null()], { description: 'pow2 and pow2-refs: the slot mask' }),
     hashBits: Type.Union([Type.Integer(), Type.Null()], { description: 'hash128: the hash width' }),
     holdsReferences: Type.Boolean({ description: "pow2-refs: each slot holds the cache's reference" }),
-    fillCollisions: Type.Integer({ description: 'phandles the last fill found their slot taken for' }),
-    counters: Closed({
-      lookups: Type.Integer(),
-      hits: Type.Integer(),
-      misses: Type.Integer(),
-      collisions: Type.Integer(),
-      staleHits: Type.Integer(),
-      useAfterFreeHits: Type.Integer(),
+    counts: Ref(PhandleCacheCounts),
+    slots: Type.Array(Ref(CacheSlot), { description: 'every occupied slot, in slot order' }),
+    fillCollisions: Type.Integer({ deprecated: true, description: 'deprecated: counts.fillCollisions' }),
+    counters: Closed(KERNEL_CACHE_COUNTERS, {
+      deprecated: true,
+      description: 'deprecated: the same members of counts',
     }),
-    staleEntries: Type.Integer({ description: 'occupied slots naming a node that is not attached' }),
-    slots: Type.Array(
-      Closed({
-        slot: Type.Integer(),
-        phandle: Type.Integer(),
-        address: Address,
-        path: PathOrNull,
-        lastKnownPath: Type.String(),
-        state: NodeStateName,
-        stale: Type.Boolean(),
-      }),
-      { description: 'every occupied slot' },
-    ),
+    staleEntries: Type.Integer({ deprecated: true, description: 'deprecated: counts.staleCacheEntries' }),
   },
-  { $id: 'PhandleCache', description: 'The phandle cache: model, size, every occupied slot, counters' },
+  { $id: 'PhandleCache', description: 'The phandle cache: model, size, counts, every occupied slot' },
 );
 
 export const VioDevice = Closed(

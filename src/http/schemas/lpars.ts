@@ -93,20 +93,27 @@ export const CreateLparBody = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * An LPAR's counts: its nodes by state, the stale cache entries, and what the kernel counted since
+ * boot. A migration report carries the same document twice: the counts after it, and what it changed.
+ */
 export const Counts = Closed(
   {
+    nodes: Type.Integer({ description: 'every node ever allocated (the states below add up to it)' }),
     attached: Type.Integer(),
     detached: Type.Integer(),
     released: Type.Integer(),
     freed: Type.Integer(),
-    orphaned: Type.Integer(),
-    staleCacheEntries: Type.Integer(),
-    useAfterFree: Type.Integer(),
-    sysfsRenames: Type.Integer(),
-    warnings: Type.Integer(),
+    orphaned: Type.Integer({ description: 'nodes allocated, never attached and not freed (leaked)' }),
+    staleCacheEntries: Type.Integer({
+      description: 'phandle-cache slots naming a node that is not attached',
+    }),
+    useAfterFree: Type.Integer({ description: 'use-after-free hits (K-UAF)' }),
+    sysfsRenames: Type.Integer({ description: 'sysfs directories safe_name renamed' }),
+    warnings: Type.Integer({ description: 'WARNING blocks printed' }),
     unbalancedPuts: Type.Integer({ description: 'puts by a holder that held nothing (K-REF-1)' }),
   },
-  { description: 'nodes by state, and what the kernel counted' },
+  { $id: 'Counts', description: 'nodes by state, stale cache entries, and what the kernel counted' },
 );
 
 /** Every switch of a kernel as it runs (docs/kernel-model.md). */
@@ -160,8 +167,8 @@ export const LparDoc = Closed(
       panicked: Type.Boolean({ description: 'panicOnOops fired: kernel actions answer 409' }),
     }),
     createdAt: Type.String(),
-    counts: Counts,
-    nodes: Type.Integer(),
+    counts: Ref(Counts),
+    nodes: Type.Integer({ deprecated: true, description: 'deprecated: counts.nodes' }),
   },
   { $id: 'Lpar', description: 'An LPAR: its configuration, health and counts' },
 );
@@ -210,8 +217,12 @@ export const TreeProfileDoc = Closed(
 );
 
 export const ProfilesDoc = Closed(
-  { items: Type.Array(Ref(KernelProfileDoc)), treeProfiles: Type.Array(Ref(TreeProfileDoc)) },
-  { $id: 'Profiles', description: 'Kernel profiles (items) and tree profiles' },
+  {
+    kernelProfiles: Type.Array(Ref(KernelProfileDoc), { description: 'what `kernel` names' }),
+    treeProfiles: Type.Array(Ref(TreeProfileDoc), { description: 'what `profile` names' }),
+    items: Type.Array(Ref(KernelProfileDoc), { deprecated: true, description: 'deprecated: kernelProfiles' }),
+  },
+  { $id: 'Profiles', description: 'Kernel profiles and tree profiles' },
 );
 
 export const SystemDoc = Type.Object(

@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { NODE_STATES } from '../../of/node.ts';
-import { Address, Closed, Items, Phandle, Ref, StringEnum } from './common.ts';
+import { Address, Closed, Items, Phandle, PhandleHex, Ref, StringEnum } from './common.ts';
+import { CacheSlot } from './kernel.ts';
+import { Counts } from './lpars.ts';
 import { LeakedNode, PropertyValue } from './nodes.ts';
 
 export const FirmwareUpdateBody = Type.Object(
@@ -79,7 +81,7 @@ export const MigrationReport = Closed(
     operations: Type.Array(
       Closed({
         action: StringEnum(['delete', 'update', 'add', 'unknown'] as const),
-        phandle: Type.Integer(),
+        phandle: PhandleHex,
         drc: Type.Optional(Type.Integer()),
         node: Type.Union(
           [
@@ -105,26 +107,35 @@ export const MigrationReport = Closed(
     renames: Type.Array(Closed({ directory: Type.String(), from: Type.String(), to: Type.String() }), {
       description: 'sysfs directories renamed (safe_name)',
     }),
-    leftDetached: Type.Array(Ref(LeakedNode), { description: 'leaked nodes that are not orphaned' }),
-    orphaned: Type.Array(Ref(LeakedNode), { description: 'leaked nodes cut off with a detached parent' }),
-    staleCacheEntries: Type.Array(
-      Closed({ slot: Type.Integer(), phandle: Type.Integer(), address: Address, state: NodeStateName }),
-    ),
-    useAfterFree: Type.Integer({ description: 'use-after-free hits during the migration' }),
-    warnings: Type.Integer({ description: 'WARNING blocks printed during the migration' }),
-    sysfsRenames: Type.Integer(),
-    counts: Closed(
-      {
-        attached: Type.Integer(),
-        detached: Type.Integer(),
-        released: Type.Integer(),
-        freed: Type.Integer(),
-        orphaned: Type.Integer(),
-      },
-      { description: 'nodes by state after the migration' },
-    ),
+    leakedNodes: Type.Array(Ref(LeakedNode), {
+      description: 'every leaked node after the migration, as GET …/leaks lists them (address order)',
+    }),
+    staleCacheSlots: Type.Array(Ref(CacheSlot), {
+      description: 'the stale cache entries after the migration: slots naming a node that is not attached',
+    }),
+    counts: Ref(Counts, { description: "the LPAR's counts right after the migration" }),
+    countsDelta: Ref(Counts, {
+      description:
+        'what the migration changed: counts after it less counts before it (its warnings, use-after-free hits, renames, nodes it allocated; a state count can fall)',
+    }),
     simulatedUsec: Type.Integer({ description: 'simulated kernel time the migration took' }),
     durationMs: Type.Number({ description: 'real time the simulation took' }),
+    // Deprecated aliases, kept one release (docs/api.md).
+    leftDetached: Type.Array(Ref(LeakedNode), {
+      deprecated: true,
+      description: 'deprecated: the leakedNodes whose state is not orphaned',
+    }),
+    orphaned: Type.Array(Ref(LeakedNode), {
+      deprecated: true,
+      description: 'deprecated: the leakedNodes whose state is orphaned (counts.orphaned counts them)',
+    }),
+    staleCacheEntries: Type.Array(Ref(CacheSlot), {
+      deprecated: true,
+      description: 'deprecated: staleCacheSlots',
+    }),
+    useAfterFree: Type.Integer({ deprecated: true, description: 'deprecated: countsDelta.useAfterFree' }),
+    warnings: Type.Integer({ deprecated: true, description: 'deprecated: countsDelta.warnings' }),
+    sysfsRenames: Type.Integer({ deprecated: true, description: 'deprecated: countsDelta.sysfsRenames' }),
   },
   { $id: 'MigrationReport' },
 );
@@ -141,7 +152,7 @@ export const MigrationDoc = Closed(
     workList: Type.Array(
       Closed({
         action: Action,
-        phandle: Type.Integer(),
+        phandle: PhandleHex,
         drc: Type.Optional(Type.Integer()),
         properties: Type.Optional(Type.Array(Type.String(), { description: 'the names it sets or removes' })),
       }),

@@ -9,6 +9,8 @@ import {
   NodeRef,
   Page,
   PageQuery,
+  Phandle,
+  PhandleHex,
   Ref,
   StringEnum,
 } from './common.ts';
@@ -16,7 +18,16 @@ import {
 export const NodeState = StringEnum(NODE_STATES);
 
 export const HolderCount = Closed({ holder: Type.String(), count: Type.Integer() });
-export const Refcount = Type.Union([Type.Integer(), Type.Literal('saturated')]);
+export const Refcount = Type.Union([Type.Integer(), Type.Literal('saturated')], {
+  description:
+    "the kernel's count (a plain 4.x count can go below 0), or saturated (refcount_t, K-REF-4); it is the holders' counts less the unbalanced puts, unless refcount_t refused an operation",
+});
+const Holders = Type.Array(HolderCount, {
+  description: 'who holds references: gets not yet matched by puts of the same holder (K-REF-1)',
+});
+const UnbalancedPuts = Type.Array(HolderCount, {
+  description: "puts by holders that held nothing on the node: each took away some listed holder's reference",
+});
 
 /** A property value as decodeValue reads it: a string, a string list, or u32 cells. */
 const DecodedValue = Type.Union([Type.String(), Type.Array(Type.String()), Type.Array(Type.Integer())], {
@@ -44,12 +55,12 @@ export const NodeDoc = Closed(
     fullName: Type.String(),
     path: Type.Union([Type.String(), Type.Null()], { description: 'null unless attached' }),
     lastKnownPath: Type.String({ description: 'the path %pOF prints, by parent pointers' }),
-    phandle: Type.Integer(),
+    phandle: PhandleHex,
     state: NodeState,
     refcount: Refcount,
     flags: Type.Array(Type.String()),
-    holders: Type.Array(HolderCount),
-    unbalancedPuts: Type.Array(HolderCount),
+    holders: Holders,
+    unbalancedPuts: UnbalancedPuts,
     sysfs: Closed({ inSysfs: Type.Boolean(), name: Type.Union([Type.String(), Type.Null()]) }),
     parent: Type.Union([Type.String(), Type.Null()]),
     freed: Type.Union([
@@ -69,13 +80,14 @@ export const NodeSummary = Closed(
     fullName: Type.String(),
     path: Type.Union([Type.String(), Type.Null()]),
     lastKnownPath: Type.String(),
-    phandle: Type.Integer(),
+    phandle: PhandleHex,
     state: NodeState,
     refcount: Refcount,
     flags: Type.Array(Type.String()),
-    holders: Type.Array(HolderCount),
+    holders: Holders,
+    unbalancedPuts: UnbalancedPuts,
   },
-  { $id: 'NodeSummary', description: 'A node with its count and holders' },
+  { $id: 'NodeSummary', description: 'A node with its count, holders and unbalanced puts' },
 );
 
 /** A leaked node: its summary and how many migrations it has survived. */
@@ -119,11 +131,17 @@ export const LeaksPage = Page(Ref(LeakedNode), undefined, { $id: 'LeaksPage' });
 
 export const LookupDoc = Closed(
   {
-    phandle: Type.Integer(),
+    phandle: PhandleHex,
     how: Type.Union([Type.Literal('hit'), Type.Literal('miss'), Type.Literal('stale-hit')]),
     found: Type.Boolean(),
-    slot: Type.Union([Type.Integer(), Type.Null()]),
-    useAfterFree: Type.Boolean(),
+    slot: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'the cache slot it checked (null: none)',
+    }),
+    useAfterFree: Type.Integer({
+      minimum: 0,
+      description:
+        'use-after-free hits this lookup made (the cache check, the get and the put of a freed node), as counts.useAfterFree counts them',
+    }),
     stale: Type.Boolean({ description: 'the node returned is not attached (detached, released or freed)' }),
     node: Type.Union([Ref(NodeDoc), Type.Null()]),
   },
@@ -181,10 +199,7 @@ export const AddNodeBody = Type.Object(
 );
 export const PropertyBody = Type.Object(
   {
-    phandle: Type.Union([
-      Type.Integer({ minimum: 0, maximum: 0xffffffff }),
-      Type.String({ pattern: '^(0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10})$' }),
-    ]),
+    phandle: Phandle,
     property: PropertyValue,
   },
   { additionalProperties: false },
@@ -297,7 +312,7 @@ export function nodeDocJson(doc: unknown): string | null {
     typeof d.fullName !== 'string' ||
     (d.path !== null && typeof d.path !== 'string') ||
     typeof d.lastKnownPath !== 'string' ||
-    !int(d.phandle) ||
+    typeof d.phandle !== 'string' ||
     typeof d.state !== 'string' ||
     !(int(d.refcount) || d.refcount === 'saturated') ||
     !strings(d.flags) ||

@@ -6,9 +6,11 @@ import { Problem } from './common.ts';
 import { EVENT_SCHEMAS, LparEventSchema } from './events.ts';
 import { Health, Readiness } from './health.ts';
 import {
+  CacheSlot,
   DmesgPage,
   DmesgRecord,
   Invariants,
+  PhandleCacheCounts,
   PhandleCacheDoc,
   VioDevice,
   VioDriver,
@@ -16,6 +18,7 @@ import {
   VioList,
 } from './kernel.ts';
 import {
+  Counts,
   DeletedLpars,
   KernelProfileDoc,
   LparDoc,
@@ -52,6 +55,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ProfilesDoc,
   SystemDoc,
   SystemList,
+  Counts,
   LparDoc,
   LparList,
   DeletedLpars,
@@ -65,6 +69,8 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   RefDoc,
   RefList,
   OfdtDoc,
+  CacheSlot,
+  PhandleCacheCounts,
   MigrationReport,
   MigrationDoc,
   MigrationList,
