@@ -76,6 +76,16 @@ function keep(lpar: Lpar, migration: Migration): void {
   if (lpar.migrations.length > lpar.config.maxMigrationsKept) lpar.migrations.shift();
 }
 
+/**
+ * An RTAS call as the report shows it: the model's one argument named for what it is (a phandle for
+ * ibm,update-properties, a connector for ibm,configure-connector), and as `arg`, its deprecated alias.
+ */
+function firmwareCall(c: { call: string; status: number; arg?: number }) {
+  if (c.arg === undefined) return { call: c.call, status: c.status };
+  const named = c.call === 'ibm,update-properties' ? { phandle: phandleHex(c.arg) } : { drc: c.arg };
+  return { call: c.call, status: c.status, ...named, arg: c.arg };
+}
+
 /** `after` less `before`, member by member: what a migration changed. */
 function difference(after: Counts, before: Counts): Counts {
   const out = { ...after };
@@ -193,7 +203,7 @@ export function migrate(
       phandle: phandleHex(op.phandle),
       node: op.node ? { ...op.node, state: nodeState(lpar.nodeByAddress(op.node.address)) } : null,
     })),
-    firmwareCalls: firmware.log,
+    firmwareCalls: firmware.log.map(firmwareCall),
     dmesg: k.log.since(before.dmesg).map((l) => l.text),
     renames,
     leakedNodes,

@@ -44,6 +44,19 @@ describe('migrations (K-MOB)', () => {
       ],
     );
     assert.equal(m1.report.counts.staleCacheEntries, 4);
+    // An RTAS call's argument is named for what it is: a phandle (0x-hex) or a connector.
+    const updateProperties = m1.report.firmwareCalls.filter(
+      (c: { call: string }) => c.call === 'ibm,update-properties',
+    );
+    assert.ok(updateProperties.length > 0);
+    for (const c of updateProperties) {
+      assert.match(c.phandle, /^0x[0-9a-f]+$/);
+      assert.equal(c.arg, Number.parseInt(c.phandle, 16), 'the deprecated arg');
+    }
+    for (const c of m1.report.firmwareCalls.filter(
+      (c: { call: string }) => c.call === 'ibm,configure-connector',
+    ))
+      assert.deepEqual([typeof c.drc, c.arg], ['number', c.drc]);
     // The old names, kept one release as deprecated aliases (docs/api.md).
     assert.deepEqual(m1.report.orphaned, orphans);
     assert.deepEqual(

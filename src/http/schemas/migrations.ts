@@ -100,7 +100,18 @@ export const MigrationReport = Closed(
       { description: 'each entry of the work list and what the kernel made of it' },
     ),
     firmwareCalls: Type.Array(
-      Closed({ call: Type.String(), status: Type.Integer(), arg: Type.Optional(Type.Integer()) }),
+      Closed({
+        call: Type.String(),
+        status: Type.Integer(),
+        phandle: Type.Optional({
+          ...PhandleHex,
+          description: 'ibm,update-properties: the node it asked for',
+        }),
+        drc: Type.Optional(Type.Integer({ description: 'ibm,configure-connector: the connector' })),
+        arg: Type.Optional(
+          Type.Integer({ deprecated: true, description: 'deprecated: the phandle or drc, as a number' }),
+        ),
+      }),
       { description: 'every RTAS call the kernel made, in order' },
     ),
     dmesg: Type.Array(Type.String(), { description: 'the kernel log lines the migration printed' }),
