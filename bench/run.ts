@@ -198,9 +198,12 @@ let budgetSource = 'not measured';
 if (ONLY.has('memory')) {
   const trees: Json[] = [];
   // Trees per size: the per-node cost of a small tree is measured over several (memory.ts).
-  const treeCounts: Record<number, number> = { 1_000: 20, 10_000: 4, 100_000: 1 };
-  for (const n of [1_000, 10_000, 100_000]) {
-    const count = treeCounts[n]!;
+  const treeSizes: ReadonlyArray<readonly [nodes: number, count: number]> = [
+    [1_000, 20],
+    [10_000, 4],
+    [100_000, 1],
+  ];
+  for (const [n, count] of treeSizes) {
     log(`memory: ${count} built-in tree(s) of ${sizeLabel(n)} nodes (fresh process)`);
     trees.push(await runChild('memory.ts', { mode: 'tree', nodes: n, count }, memFlags, 300_000));
   }

@@ -12,6 +12,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { KernfsDir, type KernfsNode } from '../kernel/kernfs.ts';
+import { BootImage } from '../of/image.ts';
 import { type DeviceNode, NodeProperty, PropertyList } from '../of/node.ts';
 import type { NodeTable } from '../of/node-table.ts';
 import type { OfState } from '../of/state.ts';
@@ -165,6 +166,10 @@ class Context {
       this.data(w, 'name', value.name);
       this.data(w, 'value', value.value);
       w.close();
+    } else if (value instanceof BootImage) {
+      // Immutable boot data (firmware's record points into it): what the nodes read from it is digested
+      // with their properties.
+      w.scalar('boot image');
     } else if (value instanceof PropertyList) {
       // Boot image or copied: the same list either way.
       w.open('a', value.length);

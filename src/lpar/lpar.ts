@@ -343,12 +343,6 @@ export function* bootLparSteps(
 ): Generator<void, Lpar, undefined> {
   const image = shared.image ?? new BootImage();
   const memoryGiB = config.treeOptions?.memoryGiB ?? memoryFromTree(fdt);
-  // Firmware's record is a function of the boot tree and the memory size alone (firmware.ts): LPARs
-  // booted from one blob share it, as they share the image.
-  const firmwareRecord =
-    shared.firmwareRecord?.memoryGiB === memoryGiB
-      ? shared.firmwareRecord
-      : yield* recordPartitionSteps(fdt, memoryGiB);
   const k = new Kernel(config.kernel, config.kernelOptions, config.identity.kernelSeed, config.maxDmesgLines);
   const of = ofStateInit(k);
   let dmesgLines = 0;
@@ -368,6 +362,12 @@ export function* bootLparSteps(
   k.printk('info', 'Using pSeries machine description'); // E12: no system name
   const stats: BootStats = { nodes: 0, properties: 0, valueBytes: 0 };
   yield* folded(unflattenSteps(of, fdt, image, stats));
+  // Firmware's record is a function of the boot tree and the memory size alone (firmware.ts), and it
+  // points into the boot image: LPARs booted from one blob share it, as they share the image.
+  const firmwareRecord =
+    shared.firmwareRecord?.memoryGiB === memoryGiB && shared.image === image
+      ? shared.firmwareRecord
+      : yield* recordPartitionSteps(fdt, memoryGiB, image, cpusImageNodes(of));
   yield* folded(ofCoreInitSteps(of));
   // The initcalls, each in bounded steps too (a CPU, device or node count per step).
   const cpus = yield* folded(topologyInitSteps(of));
@@ -376,6 +376,13 @@ export function* bootLparSteps(
   yield* folded(rngInitSteps(of));
   const vio = yield* folded(vioBusInitSteps(of, config.kernelOptions.pfoDevices === 'fixed'));
   return new Lpar(config, system, { firmwareRecord, image, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
+}
+
+/** Where the boot image holds each child of the freshly unflattened /cpus, in tree order. */
+function* cpusImageNodes(of: OfState): Generator<number, void, undefined> {
+  let cpus = of.root?.child ?? null;
+  while (cpus && cpus.fullName !== 'cpus') cpus = cpus.sibling;
+  for (let np = cpus?.child ?? null; np; np = np.sibling) yield np.properties.imageNode;
 }
 
 /** bootLparSteps run to its end. */

@@ -102,6 +102,11 @@ export class PropertyList implements Iterable<NodeProperty> {
     return this.own === null;
   }
 
+  /** The node's place in the boot image while the list is still the image's; -1 once it is its own. */
+  get imageNode(): number {
+    return this.own === null ? this.node : -1;
+  }
+
   get length(): number {
     return this.own ? this.own.length : this.count;
   }

@@ -3,6 +3,7 @@
 // side (mobility.ts) sees only the bytes of the RTAS work areas, exactly as Linux does.
 
 import { completeSteps, type FdtNode } from '../of/fdt.ts';
+import type { BootImage } from '../of/image.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import type { ManagedSystem } from './systems.ts';
 import {
@@ -86,92 +87,56 @@ export interface RecordedCache extends RecordedNode {
 }
 
 /**
- * The cache nodes of the boot tree as firmware keeps them: names and phandles, and each node's boot
- * content packed into one buffer (property names in a table), decoded only when a configure-connector
- * asks for it. Nothing points into the boot tree or its buffers, so they are freed after boot; a
- * connector is found from its DRC index in O(1).
+ * The cache nodes of the boot tree as firmware keeps them: for each, its phandle and where the boot
+ * image holds the node (name and properties). The image is immutable and kept by the LPAR anyway
+ * (image.ts), so firmware's copy of a node's boot content costs two numbers, not a second copy of its
+ * properties; it is decoded only when a configure-connector asks for it. A connector is found from
+ * its DRC index in O(1).
  */
 export class RecordedCaches {
-  private readonly names: string[] = [];
+  private readonly image: BootImage;
+  private readonly imageNodes: number[] = [];
   private readonly phandles: number[] = [];
-  private readonly starts: number[] = [];
-  private readonly propNames: string[] = [];
-  private readonly propIds = new Map<string, number>();
   /** The rare cache node with children (an uploaded tree's), kept whole. */
   private readonly subtrees = new Map<number, FdtNode>();
-  private data = new Uint8Array(1024);
-  private view = new DataView(this.data.buffer);
-  private used = 0;
+
+  constructor(image: BootImage) {
+    this.image = image;
+  }
 
   get length(): number {
-    return this.names.length;
+    return this.imageNodes.length;
   }
 
-  add(node: FdtNode, phandle: number): void {
-    if (node.children.length > 0) this.subtrees.set(this.names.length, node);
-    this.names.push(node.name);
+  /** A cache node of the boot tree, `imageNode` its place in the boot image. */
+  add(node: FdtNode, imageNode: number, phandle: number): void {
+    if (node.children.length > 0) this.subtrees.set(this.imageNodes.length, node);
+    this.imageNodes.push(imageNode);
     this.phandles.push(phandle);
-    this.starts.push(this.used);
-    let size = 4;
-    for (const p of node.props) size += 8 + p.value.length;
-    if (this.used + size > this.data.length) {
-      const grown = new Uint8Array(Math.max(this.data.length * 2, this.used + size));
-      grown.set(this.data.subarray(0, this.used));
-      this.data = grown;
-      this.view = new DataView(grown.buffer);
-    }
-    const view = this.view;
-    view.setUint32(this.used, node.props.length);
-    let off = this.used + 4;
-    for (const p of node.props) {
-      let id = this.propIds.get(p.name);
-      if (id === undefined) {
-        id = this.propNames.length;
-        this.propNames.push(p.name);
-        this.propIds.set(p.name, id);
-      }
-      view.setUint32(off, id);
-      view.setUint32(off + 4, p.value.length);
-      this.data.set(p.value, off + 8);
-      off += 8 + p.value.length;
-    }
-    this.used = off;
-  }
-
-  /** Gives back the unused tail of the buffer once every node is in. */
-  seal(): void {
-    if (this.data.length > this.used) {
-      this.data = this.data.slice(0, this.used);
-      this.view = new DataView(this.data.buffer);
-    }
   }
 
   at(i: number): RecordedCache {
-    return { path: `/cpus/${this.names[i]!}`, phandle: this.phandles[i]!, drc: CACHE_DRC_BASE + i };
+    const name = this.image.fullNames[this.imageNodes[i]!]!;
+    return { path: `/cpus/${name}`, phandle: this.phandles[i]!, drc: CACHE_DRC_BASE + i };
   }
 
   *[Symbol.iterator](): Generator<RecordedCache, void, undefined> {
-    for (let i = 0; i < this.names.length; i++) yield this.at(i);
+    for (let i = 0; i < this.imageNodes.length; i++) yield this.at(i);
   }
 
   /** The boot content of the cache node behind connector `drc` (a copy), or null. */
   nodeForDrc(drc: number): FdtNode | null {
     const i = drc - CACHE_DRC_BASE;
-    if (!Number.isInteger(i) || i < 0 || i >= this.names.length) return null;
+    if (!Number.isInteger(i) || i < 0 || i >= this.imageNodes.length) return null;
     const whole = this.subtrees.get(i);
     if (whole) return whole;
-    const view = this.view;
-    let off = this.starts[i]!;
-    const count = view.getUint32(off);
-    off += 4;
+    const image = this.image;
+    const n = this.imageNodes[i]!;
     const props: Property[] = [];
-    for (let j = 0; j < count; j++) {
-      const name = this.propNames[view.getUint32(off)]!;
-      const len = view.getUint32(off + 4);
-      props.push({ name, value: this.data.slice(off + 8, off + 8 + len) });
-      off += 8 + len;
-    }
-    return { name: this.names[i]!, props, children: [] };
+    const first = image.first(n);
+    for (let k = first; k < first + image.count(n); k++)
+      props.push({ name: image.name(k), value: image.value(k).slice() });
+    return { name: image.fullNames[n]!, props, children: [] };
   }
 }
 
@@ -207,25 +172,30 @@ const RECORD_NODES_PER_STEP = 1024;
 
 /**
  * Records what firmware tracks of a partition from the tree it booted, in steps (the cpus node of a
- * big tree has hundreds of thousands of cache siblings).
+ * big tree has hundreds of thousands of cache siblings). Run right after unflatten: `cpusImageNodes`
+ * gives where the boot image holds each child of /cpus, in the boot tree's order.
  */
 export function* recordPartitionSteps(
   boot: FdtNode,
   memoryGiB: number,
+  image: BootImage,
+  cpusImageNodes: Iterator<number>,
 ): Generator<void, PartitionRecord, undefined> {
   const child = (n: FdtNode | undefined, name: string) => n?.children.find((c) => c.name === name);
   const recorded = (n: FdtNode, path: string): RecordedNode => ({ path, phandle: phandleOf(n) });
   const pf = child(boot, 'ibm,platform-facilities');
   const cpus = child(boot, 'cpus');
   const drconf = child(boot, 'ibm,dynamic-reconfiguration-memory');
-  const cacheNodes = new RecordedCaches();
+  const cacheNodes = new RecordedCaches(image);
   const siblings = cpus?.children ?? [];
   for (let i = 0; i < siblings.length; i++) {
     const node = siblings[i]!;
-    if (isCacheName(node.name)) cacheNodes.add(node, phandleOf(node));
+    const at = cpusImageNodes.next();
+    if (at.done || image.fullNames[at.value] !== node.name)
+      throw new Error(`recordPartition: the boot image does not hold /cpus/${node.name} as child ${i}`);
+    if (isCacheName(node.name)) cacheNodes.add(node, at.value, phandleOf(node));
     if (i % RECORD_NODES_PER_STEP === RECORD_NODES_PER_STEP - 1) yield;
   }
-  cacheNodes.seal();
   return {
     root: recorded(boot, '/'),
     platformFacilities: pf
@@ -244,9 +214,14 @@ export function* recordPartitionSteps(
   };
 }
 
-/** Records what firmware tracks of a partition from the tree it booted. */
-export function recordPartition(boot: FdtNode, memoryGiB: number): PartitionRecord {
-  return completeSteps(recordPartitionSteps(boot, memoryGiB));
+/** Records what firmware tracks of a partition from the tree it booted (see recordPartitionSteps). */
+export function recordPartition(
+  boot: FdtNode,
+  memoryGiB: number,
+  image: BootImage,
+  cpusImageNodes: Iterator<number>,
+): PartitionRecord {
+  return completeSteps(recordPartitionSteps(boot, memoryGiB, image, cpusImageNodes));
 }
 
 /** One entry of a destination's work list, with the node its phandle names (for add: the parent) and why. */

@@ -17,6 +17,7 @@ import {
   fdtTree,
   walkTree,
 } from '../../src/of/fdt.ts';
+import { BootImage } from '../../src/of/image.ts';
 import { enc } from '../../src/of/property.ts';
 import { ofStateInit } from '../../src/of/state.ts';
 import { liveTree, ofFlattenLiveTree, unflattenDeviceTree } from '../../src/of/unflatten.ts';
@@ -143,7 +144,15 @@ describe('wide and deep trees (no recursion, no spread by tree size)', () => {
     const t = generateTree(treeProfile('power9')!, system('p9-alpha'), options);
     assert.equal(count(t), estimateNodes(options));
     assert.equal(estimateNodes(options), 249_999);
-    const record = recordPartition(t, 8192);
+    // Firmware records the boot tree right after unflatten, pointing into the boot image.
+    const of = ofStateInit(kernelFor('5.8'));
+    const image = new BootImage();
+    const root = unflattenDeviceTree(of, t, image);
+    let cpus = root.child;
+    while (cpus && cpus.fullName !== 'cpus') cpus = cpus.sibling;
+    const places: number[] = [];
+    for (let np = cpus?.child ?? null; np; np = np.sibling) places.push(np.properties.imageNode);
+    const record = recordPartition(t, 8192, image, places.values());
     assert.equal(record.cacheNodes.length, 2 * 83_326);
     const last = record.cacheNodes.at(2 * 83_326 - 1);
     assert.deepEqual(record.cacheNodes.nodeForDrc(last.drc), t.children[7]!.children.at(-1));
