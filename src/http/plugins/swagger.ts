@@ -1,5 +1,6 @@
 // The OpenAPI document is generated from the route schemas (@fastify/swagger); /docs serves it.
 
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +12,8 @@ export const OPENAPI_INFO = {
   title: 'lparsim',
   version: '0.1.0',
   description:
-    'Simulates the Open Firmware device tree of a Linux LPAR on PowerVM, per kernel version, across live partition migrations.',
+    'Simulates the Open Firmware device tree of a Linux LPAR on PowerVM, per kernel version, across live partition migrations. ' +
+    'New here? Follow the walk-through with curl in the README (served at [/docs/readme](/docs/readme), section "A walk through with curl").',
   license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
 };
 
@@ -74,5 +76,11 @@ export async function registerSwagger(app: FastifyInstance): Promise<void> {
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', theme: { title: 'lparsim API' } });
+  // The README the description links to (its walk-through), as the service's own copy of it: not an
+  // API operation, so it is left out of the document.
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  app.get('/docs/readme', { schema: { hide: true }, config: { lookOnly: true } }, async (_req, reply) =>
+    reply.type('text/markdown; charset=utf-8').send(readme),
+  );
 }
