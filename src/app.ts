@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
 import { registerJournal } from './http/journal.ts';
+import { LPAR_PREFIX, lparScope } from './http/lpar-scope.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
 import { metricsRoutes, registerMetrics } from './http/metrics.ts';
 import { registerAuth } from './http/plugins/auth.ts';
@@ -15,18 +16,19 @@ import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/
 import { registerRequestLog } from './http/request-log.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { editRoutes } from './http/routes/edits.ts';
-import { eventRoutes } from './http/routes/events.ts';
+import { eventRoutes, lparEventRoutes } from './http/routes/events.ts';
 import { exportRoutes } from './http/routes/exports.ts';
 import { healthRoutes } from './http/routes/health.ts';
-import { journalRoutes } from './http/routes/journal.ts';
+import { journalExportRoutes, journalRoutes } from './http/routes/journal.ts';
 import { kernelRoutes } from './http/routes/kernel.ts';
-import { lparRoutes } from './http/routes/lpars.ts';
+import { lparRoutes, lparScopedRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
 import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
+import { ReplayDigests } from './journal/digests.ts';
 import { Journal } from './journal/journal.ts';
 import { Registry } from './lpar/registry.ts';
 
@@ -129,6 +131,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ),
   );
   app.decorate('pathLimits', pathLimits);
+  // One queue of replays for the service: imports are checked and exports digested one at a time.
+  app.decorate('replays', new ReplayDigests(config));
 
   // Raw bodies: ofdt writes are bytes, whatever the client calls them.
   app.removeContentTypeParser('text/plain');
@@ -159,12 +163,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(catalogueRoutes);
   await app.register(lparRoutes);
   await app.register(journalRoutes);
-  await app.register(nodeRoutes);
-  await app.register(editRoutes);
-  await app.register(viewRoutes);
-  await app.register(exportRoutes);
-  await app.register(kernelRoutes);
-  await app.register(migrationRoutes);
   await app.register(eventRoutes);
+  // Everything under /v1/lpars/{lpar}: the LPAR resolved once per request (http/lpar-scope.ts).
+  await app.register(
+    lparScope([
+      lparScopedRoutes,
+      journalExportRoutes,
+      nodeRoutes,
+      editRoutes,
+      viewRoutes,
+      exportRoutes,
+      kernelRoutes,
+      migrationRoutes,
+      lparEventRoutes,
+    ]),
+    { prefix: LPAR_PREFIX },
+  );
   return app;
 }

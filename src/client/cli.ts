@@ -238,7 +238,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       print(p, () =>
         listing(
           ['KERNEL', 'RELEASE', 'PHANDLE-CACHE', 'REFCOUNT'],
-          p.items.map((k) => [k.name, text(k.release), text(k.phandleCache), text(k.refcount)]),
+          p.kernelProfiles.map((k) => [k.name, text(k.release), text(k.phandleCache), text(k.refcount)]),
         ),
       );
     },
@@ -330,7 +330,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       print(items, () =>
         listing(
           ['ID', 'NAME', 'KERNEL', 'SYSTEM', 'NODES'],
-          items.map((l) => [l.id, l.name, l.kernel, l.system, String(l.nodes)]),
+          items.map((l) => [l.id, l.name, l.kernel, l.system, String(l.counts.nodes)]),
         ),
       );
     },
@@ -435,7 +435,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'of_find_node_by_phandle now, and how: hit, miss, stale hit (a kernel action)',
     operations: ['findNodeByPhandle'],
     needs: 2,
-    run: async ([l, p]) => print(await client.lookup(l!, p!)),
+    run: async ([l, p]) => print(await client.findNodeByPhandle(l!, p!)),
   },
   'get-ref': {
     args: '<lpar> <path|address|phandle> <holder>',
@@ -576,7 +576,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const slots = (c.slots ?? []) as Row[];
       print(c, () =>
         [
-          `model ${text(c.model)}, size ${text(c.size)}, ${slots.length} filled, ${text(c.staleEntries ?? slots.filter((s) => s.stale).length)} stale`,
+          `model ${text(c.model)}, size ${text(c.size)}, ${slots.length} filled, ${text(c.counts.staleCacheEntries)} stale`,
           listing(
             ['SLOT', 'PHANDLE', 'STATE', 'STALE', 'PATH'],
             slots.map((s) => [
@@ -596,7 +596,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'rebuild the phandle cache (a kernel action)',
     operations: ['rebuildPhandleCache'],
     needs: 1,
-    run: async ([l]) => print(await client.rebuildCache(l!)),
+    run: async ([l]) => print(await client.rebuildPhandleCache(l!)),
   },
   vio: {
     args: '<lpar>',
@@ -679,7 +679,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         if (!json())
           out(
             `${bar(i + 1, series.length)} ${m.id} → ${destination}: ${m.state}` +
-              (m.report ? ` (warnings ${text(r.warnings)}, renames ${renames})` : ''),
+              (m.report
+                ? ` (warnings ${text((r.countsDelta as Row | undefined)?.warnings)}, renames ${renames})`
+                : ''),
           );
       }
       if (json()) print(reports.length === 1 ? reports[0] : reports);

@@ -23,6 +23,25 @@ export interface ManagedSystem {
   readonly builtin: boolean;
 }
 
+/** What a user describing a new system must give; the rest defaults as a typical system of its processor has it. */
+export type SystemSpec = Pick<ManagedSystem, 'name' | 'processor' | 'serial'> &
+  Partial<Omit<ManagedSystem, 'name' | 'processor' | 'serial' | 'builtin'>>;
+
+/** A managed system added by a user (not built in), with the defaults of its processor for what it leaves out. */
+export function userSystem(spec: SystemSpec): ManagedSystem {
+  return {
+    name: spec.name,
+    processor: spec.processor,
+    machineType: spec.machineType ?? (spec.processor === 'POWER9' ? '9009-42A' : '9080-HEX'),
+    serial: spec.serial,
+    sharedInterruptPool: spec.sharedInterruptPool ?? 0x1,
+    resourceIdBase: spec.resourceIdBase ?? 0x2d0000,
+    memoryAssociativityIndex: spec.memoryAssociativityIndex ?? 0,
+    readdCacheNodes: spec.readdCacheNodes ?? false,
+    builtin: false,
+  };
+}
+
 export const BUILTIN_SYSTEMS: readonly ManagedSystem[] = [
   {
     name: 'p9-alpha',

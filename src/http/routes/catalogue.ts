@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { KERNEL_PROFILES } from '../../kernel/profiles.ts';
+import { userSystem } from '../../pseries/systems.ts';
 import { TREE_PROFILES } from '../../pseries/tree.ts';
 import { problemResponses, Ref } from '../schemas/common.ts';
 import { CreateSystemBody, ProfilesDoc, SystemDoc, SystemList } from '../schemas/lpars.ts';
@@ -53,18 +54,8 @@ export const catalogueRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const b = req.body;
-      const system = app.registry.addSystem({
-        name: b.name,
-        processor: b.processor,
-        machineType: b.machineType ?? (b.processor === 'POWER9' ? '9009-42A' : '9080-HEX'),
-        serial: b.serial,
-        sharedInterruptPool: b.sharedInterruptPool ?? 0x1,
-        resourceIdBase: b.resourceIdBase ?? 0x2d0000,
-        memoryAssociativityIndex: b.memoryAssociativityIndex ?? 0,
-        readdCacheNodes: b.readdCacheNodes ?? false,
-        builtin: false,
-      });
+      // The defaults for what the body leaves out are the model's (pseries/systems.ts).
+      const system = app.registry.addSystem(userSystem(req.body));
       return reply.code(201).header('location', `/v1/systems/${system.name}`).send(system);
     },
   );

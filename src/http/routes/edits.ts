@@ -118,7 +118,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   };
   app.post(
-    '/v1/lpars/:lpar/proc/ppc64/ofdt',
+    '/proc/ppc64/ofdt',
     {
       ...limited,
       schema: {
@@ -133,7 +133,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const body = req.body as unknown;
       // A write(2) is bytes: a body fastify parsed (JSON) is not what any tool writes, and its text
       // would not be the bytes the client meant.
@@ -152,7 +152,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.post(
-    '/v1/lpars/:lpar/nodes',
+    '/nodes',
     {
       ...limited,
       schema: {
@@ -166,7 +166,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const parts: Uint8Array[] = [new TextEncoder().encode(`add_node ${req.body.path} `)];
       req.body.properties.forEach((p, i) => {
         parts.push(propertyBytes(p));
@@ -185,7 +185,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.delete(
-    '/v1/lpars/:lpar/nodes',
+    '/nodes',
     {
       schema: {
         tags: ['edits'],
@@ -200,12 +200,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: problemOrOk,
       },
     },
-    async (req) =>
-      write(
-        app.registry,
-        app.registry.get(req.params.lpar),
-        new TextEncoder().encode(`remove_node ${req.query.path}`),
-      ),
+    async (req) => write(app.registry, req.lpar, new TextEncoder().encode(`remove_node ${req.query.path}`)),
   );
   const propertyRoute = (
     method: 'POST' | 'PUT',
@@ -215,7 +210,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
   ) =>
     app.route({
       method,
-      url: '/v1/lpars/:lpar/properties',
+      url: '/properties',
       ...limited,
       schema: {
         tags: ['edits'],
@@ -227,7 +222,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       handler: async (req) => {
         const body = req.body as Static<typeof PropertyBody>;
-        const lpar = app.registry.get((req.params as { lpar: string }).lpar);
+        const lpar = req.lpar;
         const phandle = parsePhandle(body.phandle);
         const head = new TextEncoder().encode(`${command} ${phandle ?? body.phandle} `);
         return write(app.registry, lpar, enc.concat(head, propertyBytes(body.property)));
@@ -246,7 +241,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     'Kernel action: the exact `update_property` bytes written to /proc/ppc64/ofdt as task `drmgr`. Models do_update_property: of_find_node_by_phandle through the phandle cache (its reference never put), then of_update_property (the old value moves to the dead properties, the sysfs file is replaced, the reconfig notifier chain runs: nx-842 re-reads its properties).',
   );
   app.delete(
-    '/v1/lpars/:lpar/properties',
+    '/properties',
     {
       schema: {
         tags: ['edits'],
@@ -267,7 +262,7 @@ export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) =>
       write(
         app.registry,
-        app.registry.get(req.params.lpar),
+        req.lpar,
         new TextEncoder().encode(`remove_property ${req.query.phandle} ${req.query.name}`),
       ),
   );

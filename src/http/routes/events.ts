@@ -95,34 +95,6 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
     for (const close of [...openStreams]) close();
   });
   app.get(
-    '/v1/lpars/:lpar/events',
-    {
-      schema: {
-        tags: ['kernel'],
-        summary: "The LPAR's event stream (Server-Sent Events)",
-        description:
-          'Inspection (no side effects): replays the kept events after `Last-Event-ID` (or `since`), then follows unless `follow=false`; subscribing changes nothing in the model.',
-        params: Type.Object({ lpar: LparId }),
-        querystring: EventsQuery,
-        produces: ['text/event-stream'],
-        response: { 200: EVENT_STREAM, 400: ProblemResponse, 404: ProblemResponse },
-      },
-    },
-    async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
-      const after = lastEventId(req, req.query.since);
-      const backlog = lpar.events.since(after).map((event) => ({ id: event.id, event }));
-      stream(openStreams, req, reply, backlog, req.query.follow !== false, (send, end) => {
-        const unsubscribe = lpar.events.subscribe((e) => send(e, e.id));
-        const unclose = lpar.events.onClose(end);
-        return () => {
-          unsubscribe();
-          unclose();
-        };
-      });
-    },
-  );
-  app.get(
     '/v1/events',
     {
       schema: {
@@ -140,6 +112,43 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       stream(openStreams, req, reply, hub.since(after), req.query.follow !== false, (send) =>
         hub.subscribe(send),
       );
+    },
+  );
+};
+
+/** GET …/events, under the per-LPAR scope (http/lpar-scope.ts). */
+export const lparEventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  lookOnlyRoutes(app);
+  const openStreams: OpenStreams = new Set();
+  app.addHook('preClose', async () => {
+    for (const close of [...openStreams]) close();
+  });
+  app.get(
+    '/events',
+    {
+      schema: {
+        tags: ['kernel'],
+        summary: "The LPAR's event stream (Server-Sent Events)",
+        description:
+          'Inspection (no side effects): replays the kept events after `Last-Event-ID` (or `since`), then follows unless `follow=false`; subscribing changes nothing in the model.',
+        params: Type.Object({ lpar: LparId }),
+        querystring: EventsQuery,
+        produces: ['text/event-stream'],
+        response: { 200: EVENT_STREAM, 400: ProblemResponse, 404: ProblemResponse },
+      },
+    },
+    async (req, reply) => {
+      const lpar = req.lpar;
+      const after = lastEventId(req, req.query.since);
+      const backlog = lpar.events.since(after).map((event) => ({ id: event.id, event }));
+      stream(openStreams, req, reply, backlog, req.query.follow !== false, (send, end) => {
+        const unsubscribe = lpar.events.subscribe((e) => send(e, e.id));
+        const unclose = lpar.events.onClose(end);
+        return () => {
+          unsubscribe();
+          unclose();
+        };
+      });
     },
   );
 };

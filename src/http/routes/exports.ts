@@ -81,7 +81,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   lookOnlyRoutes(app);
   const params = Type.Object({ lpar: LparId });
   app.get(
-    '/v1/lpars/:lpar/sysfs.tar',
+    '/sysfs.tar',
     {
       schema: {
         tags: ['views'],
@@ -108,7 +108,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const tar = exclusiveStream(lpar, () => sysfsTarChunks(lpar));
       reply
         .type('application/x-tar')
@@ -119,7 +119,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/sysfs.tar.gz',
+    '/sysfs.tar.gz',
     {
       schema: {
         tags: ['views'],
@@ -135,7 +135,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       return reply
         .type('application/gzip')
         .header('content-disposition', `attachment; filename="${lpar.config.id}-sysfs.tar.gz"`)
@@ -143,7 +143,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/tree.dtb',
+    '/tree.dtb',
     {
       schema: {
         tags: ['views'],
@@ -158,7 +158,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       // An uploaded blob's reservations and boot CPU go back out; a built-in tree has none, CPU 0.
       const boot = lpar.config.bootParams ?? NO_BOOT_PARAMS;
       return reply
@@ -167,7 +167,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/tree.dts',
+    '/tree.dts',
     {
       schema: {
         tags: ['views'],
@@ -182,7 +182,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const reservations = (lpar.config.bootParams ?? NO_BOOT_PARAMS).reservations;
       return reply
         .type('text/plain; charset=utf-8')

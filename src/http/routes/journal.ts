@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type DigestAnswer, ReplayDigests } from '../../journal/digests.ts';
+import type { DigestAnswer, ReplayDigests } from '../../journal/digests.ts';
 import {
   entryLine,
   HISTORY_FORMAT,
@@ -119,69 +119,10 @@ async function checkImport(
 export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Imports checked in preValidation, for their handler. */
   const checked = new WeakMap<FastifyRequest, CheckedImport>();
-  const replays = new ReplayDigests(app.lparsimConfig);
   app.addContentTypeParser(
     [HISTORY_MEDIA_TYPE, 'application/jsonl'],
     { parseAs: 'buffer' },
     (_req, body, done) => done(null, body),
-  );
-
-  app.get(
-    '/v1/lpars/:lpar/journal',
-    {
-      config: { lookOnly: true },
-      schema: {
-        tags: ['lpars'],
-        summary: "The LPAR's history as JSON lines: its creation and every request that changed it",
-        description: `How to hand a bug to a colleague: this file rebuilds the same LPAR anywhere with POST /v1/lpars/import. Line 1 is the header (format ${HISTORY_FORMAT}, the lparsim version, the creation request as a create body, the identity the LPAR was born with); then one line per request that changed the LPAR (any method but GET, and GETs that ran a kernel action such as a phandle lookup or a devspec read), in the order the model saw them, with its path under /v1/lpars/{lpar}, body, status and clock readings; then a trailer. Every line carries the SHA-256 digest of the whole model after it, computed by replaying the history in a worker thread before anything is sent (so the export takes about as long as the requests did). A snapshot: requests that finish later are not in it. 409 when the history outgrew LPARSIM_MAX_HISTORY_BYTES.`,
-        params: Type.Object({ lpar: LparId }),
-        response: {
-          200: {
-            description: 'The history, one JSON document per line',
-            headers: {
-              'content-disposition': Type.String({
-                description: 'attachment; filename="{lpar}.journal.jsonl"',
-              }),
-            },
-            content: { [HISTORY_MEDIA_TYPE]: { schema: Type.String() } },
-          },
-          404: problem,
-          409: problem,
-          507: problem,
-        },
-      },
-    },
-    async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
-      const id = lpar.config.id;
-      const history = app.registry.history(id);
-      if (history.overflowedAt !== null)
-        throw conflict(
-          'History too long to export',
-          `request ${history.overflowedAt} on ${id} took its history past LPARSIM_MAX_HISTORY_BYTES (${app.lparsimConfig.LPARSIM_MAX_HISTORY_BYTES} bytes); it can no longer be exported`,
-        );
-      const header = {
-        format: HISTORY_FORMAT,
-        version: JOURNAL_VERSION,
-        lpar: id,
-        name: lpar.config.name,
-        identity: lpar.config.identity,
-        create: bodyFromInput(app.registry.creationInput(id)),
-      } as HistoryFile['header'];
-      const file: HistoryFile = { header, entries: history.entries(), digests: null };
-      const { digests, divergence } = digestsOf(await replays.run(file), 'digest it');
-      // The history does not rebuild the LPAR it was recorded from: lparsim is not deterministic there.
-      if (divergence) throw new Error(`the history of ${id} does not replay: ${describe(divergence)}`);
-      const lines = [headerLine(header, digests[0]!)];
-      file.entries.forEach((e, i) => {
-        lines.push(entryLine(i + 1, e, digests[i + 1]!));
-      });
-      lines.push(trailerLine(file.entries.length, digests.at(-1)!));
-      return reply
-        .type(HISTORY_MEDIA_TYPE)
-        .header('content-disposition', `attachment; filename="${id}.journal.jsonl"`)
-        .send(lines.join(''));
-    },
   );
 
   app.post(
@@ -190,7 +131,7 @@ export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // Checked before the lock (journal.ts takes it in preHandler): a replay in the worker takes
       // seconds, and other requests need not wait for it; only the rebuild runs under the lock.
       preValidation: async (req) => {
-        checked.set(req, await checkImport(app, replays, req));
+        checked.set(req, await checkImport(app, app.replays, req));
       },
       schema: {
         tags: ['lpars'],
@@ -234,6 +175,67 @@ export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
         .header('location', `/v1/lpars/${lpar.config.id}`)
         .header('x-lparsim-digest', finalDigest)
         .send(lparDocument(lpar));
+    },
+  );
+};
+
+/** GET …/journal, under the per-LPAR scope (http/lpar-scope.ts). */
+export const journalExportRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/journal',
+    {
+      config: { lookOnly: true },
+      schema: {
+        tags: ['lpars'],
+        summary: "The LPAR's history as JSON lines: its creation and every request that changed it",
+        description: `How to hand a bug to a colleague: this file rebuilds the same LPAR anywhere with POST /v1/lpars/import. Line 1 is the header (format ${HISTORY_FORMAT}, the lparsim version, the creation request as a create body, the identity the LPAR was born with); then one line per request that changed the LPAR (any method but GET, and GETs that ran a kernel action such as a phandle lookup or a devspec read), in the order the model saw them, with its path under /v1/lpars/{lpar}, body, status and clock readings; then a trailer. Every line carries the SHA-256 digest of the whole model after it, computed by replaying the history in a worker thread before anything is sent (so the export takes about as long as the requests did). A snapshot: requests that finish later are not in it. 409 when the history outgrew LPARSIM_MAX_HISTORY_BYTES.`,
+        params: Type.Object({ lpar: LparId }),
+        response: {
+          200: {
+            description: 'The history, one JSON document per line',
+            headers: {
+              'content-disposition': Type.String({
+                description: 'attachment; filename="{lpar}.journal.jsonl"',
+              }),
+            },
+            content: { [HISTORY_MEDIA_TYPE]: { schema: Type.String() } },
+          },
+          404: problem,
+          409: problem,
+          507: problem,
+        },
+      },
+    },
+    async (req, reply) => {
+      const lpar = req.lpar;
+      const id = lpar.config.id;
+      const history = app.registry.history(id);
+      if (history.overflowedAt !== null)
+        throw conflict(
+          'History too long to export',
+          `request ${history.overflowedAt} on ${id} took its history past LPARSIM_MAX_HISTORY_BYTES (${app.lparsimConfig.LPARSIM_MAX_HISTORY_BYTES} bytes); it can no longer be exported`,
+        );
+      const header = {
+        format: HISTORY_FORMAT,
+        version: JOURNAL_VERSION,
+        lpar: id,
+        name: lpar.config.name,
+        identity: lpar.config.identity,
+        create: bodyFromInput(app.registry.creationInput(id)),
+      } as HistoryFile['header'];
+      const file: HistoryFile = { header, entries: history.entries(), digests: null };
+      const { digests, divergence } = digestsOf(await app.replays.run(file), 'digest it');
+      // The history does not rebuild the LPAR it was recorded from: lparsim is not deterministic there.
+      if (divergence) throw new Error(`the history of ${id} does not replay: ${describe(divergence)}`);
+      const lines = [headerLine(header, digests[0]!)];
+      file.entries.forEach((e, i) => {
+        lines.push(entryLine(i + 1, e, digests[i + 1]!));
+      });
+      lines.push(trailerLine(file.entries.length, digests.at(-1)!));
+      return reply
+        .type(HISTORY_MEDIA_TYPE)
+        .header('content-disposition', `attachment; filename="${id}.journal.jsonl"`)
+        .send(lines.join(''));
     },
   );
 };

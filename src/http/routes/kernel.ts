@@ -10,7 +10,7 @@ const params = Type.Object({ lpar: LparId });
 
 export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
-    '/v1/lpars/:lpar/dmesg',
+    '/dmesg',
     {
       schema: {
         tags: ['kernel'],
@@ -43,14 +43,14 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const doc = dmesgDocument(app.registry.get(req.params.lpar), req.query.since ?? 0, req.query.level);
+      const doc = dmesgDocument(req.lpar, req.query.since ?? 0, req.query.level);
       if (req.query.format === 'text')
         return reply.type('text/plain; charset=utf-8').send(doc.items.map((l) => `${l.line}\n`).join(''));
       return doc;
     },
   );
   app.get(
-    '/v1/lpars/:lpar/phandle-cache',
+    '/phandle-cache',
     {
       schema: {
         tags: ['kernel'],
@@ -64,10 +64,10 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (req) => phandleCacheDocument(app.registry.get(req.params.lpar)),
+    async (req) => phandleCacheDocument(req.lpar),
   );
   app.post(
-    '/v1/lpars/:lpar/phandle-cache/rebuild',
+    '/phandle-cache/rebuild',
     {
       schema: {
         tags: ['kernel'],
@@ -79,13 +79,13 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       lpar.rebuildPhandleCache();
       return phandleCacheDocument(lpar);
     },
   );
   app.get(
-    '/v1/lpars/:lpar/vio',
+    '/vio',
     {
       schema: {
         tags: ['kernel'],
@@ -96,11 +96,11 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => ({
-      items: vioDocument(app.registry.get(req.params.lpar)),
+      items: vioDocument(req.lpar),
     }),
   );
   app.get(
-    '/v1/lpars/:lpar/drivers',
+    '/drivers',
     {
       schema: {
         tags: ['kernel'],
@@ -111,11 +111,11 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => ({
-      items: driversDocument(app.registry.get(req.params.lpar)),
+      items: driversDocument(req.lpar),
     }),
   );
   app.get(
-    '/v1/lpars/:lpar/invariants',
+    '/invariants',
     {
       schema: {
         tags: ['kernel'],
@@ -129,6 +129,6 @@ export const kernelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (req) => checkInvariants(app.registry.get(req.params.lpar)),
+    async (req) => checkInvariants(req.lpar),
   );
 };

@@ -146,19 +146,6 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       items: [...app.registry.lpars.values()].map(lparDocument),
     }),
   );
-  app.get(
-    '/v1/lpars/:lpar',
-    {
-      schema: {
-        tags: ['lpars'],
-        summary: 'One LPAR with its counts',
-        description: 'Inspection (no side effects).',
-        params: LparParams,
-        response: { 200: Ref(LparDoc), ...problemResponses },
-      },
-    },
-    async (req) => lparDocument(app.registry.get(req.params.lpar)),
-  );
   app.delete(
     '/v1/lpars',
     {
@@ -182,8 +169,25 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { deleted };
     },
   );
+};
+
+/** The routes on one LPAR itself (under the per-LPAR scope, http/lpar-scope.ts). */
+export const lparScopedRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '',
+    {
+      schema: {
+        tags: ['lpars'],
+        summary: 'One LPAR with its counts',
+        description: 'Inspection (no side effects).',
+        params: LparParams,
+        response: { 200: Ref(LparDoc), ...problemResponses },
+      },
+    },
+    async (req) => lparDocument(req.lpar),
+  );
   app.post(
-    '/v1/lpars/:lpar/reboot',
+    '/reboot',
     {
       schema: {
         tags: ['lpars'],
@@ -201,14 +205,14 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const old = app.registry.get(req.params.lpar);
+      const old = req.lpar;
       const lpar = await old.exclusive(() => app.registry.rebootAsync(old.config.id));
       req.log.info({ lpar: lpar.config.id, nodes: lpar.of.nodes.size }, 'lpar rebooted');
       return reply.code(200).header('location', `/v1/lpars/${lpar.config.id}`).send(lparDocument(lpar));
     },
   );
   app.delete(
-    '/v1/lpars/:lpar',
+    '',
     {
       schema: {
         tags: ['lpars'],
@@ -219,7 +223,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      app.registry.delete(req.params.lpar);
+      app.registry.delete(req.lpar.config.id);
       return reply.code(204).send(null);
     },
   );

@@ -35,7 +35,7 @@ function toFirmwareUpdate(u: Static<typeof FirmwareUpdateBody>): FirmwareUpdate 
 export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const params = Type.Object({ lpar: LparId });
   app.post(
-    '/v1/lpars/:lpar/migrations',
+    '/migrations',
     {
       schema: {
         tags: ['migrations'],
@@ -54,7 +54,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const destination = app.registry.system(req.body.destination);
       const updates = req.body.updates?.map(toFirmwareUpdate);
       const migration = await lpar.exclusive(() =>
@@ -82,7 +82,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/migrations',
+    '/migrations',
     {
       schema: {
         tags: ['migrations'],
@@ -93,11 +93,11 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => ({
-      items: app.registry.get(req.params.lpar).migrations,
+      items: req.lpar.migrations,
     }),
   );
   app.get(
-    '/v1/lpars/:lpar/migrations/:migration',
+    '/migrations/:migration',
     {
       schema: {
         tags: ['migrations'],
@@ -108,7 +108,7 @@ export const migrationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const m = app.registry.get(req.params.lpar).migrations.find((x) => x.id === req.params.migration);
+      const m = req.lpar.migrations.find((x) => x.id === req.params.migration);
       if (!m) throw notFound('Migration', `no migration ${req.params.migration} on ${req.params.lpar}`);
       return m;
     },

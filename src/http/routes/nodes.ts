@@ -76,7 +76,7 @@ export function toNodeRef(ref: { path?: string; address?: string; phandle?: numb
 
 export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
-    '/v1/lpars/:lpar/nodes',
+    '/nodes',
     {
       config: LOOKS,
       schema: {
@@ -92,7 +92,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const q = req.query;
       if (q.path !== undefined) {
         if (q.state !== undefined || q.cursor !== undefined || q.offset !== undefined)
@@ -117,7 +117,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/nodes/:address',
+    '/nodes/:address',
     {
       config: LOOKS,
       schema: {
@@ -130,12 +130,12 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       return sendNodeDoc(reply, lpar, lpar.nodeByAddress(req.params.address));
     },
   );
   app.get(
-    '/v1/lpars/:lpar/phandles/:phandle',
+    '/phandles/:phandle',
     {
       schema: {
         tags: ['nodes'],
@@ -147,7 +147,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const phandle = parsePhandle(req.params.phandle);
       if (phandle === null) throw badRequest('Bad phandle', `${req.params.phandle} is not a u32`);
       // Every use-after-free hit of the lookup (its cache check, get and put), as counts.useAfterFree
@@ -167,7 +167,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.post(
-    '/v1/lpars/:lpar/refs',
+    '/refs',
     {
       schema: {
         tags: ['nodes'],
@@ -180,7 +180,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const ref = lpar.get(toNodeRef(req.body.node), req.body.holder);
       return reply
         .code(201)
@@ -189,7 +189,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.get(
-    '/v1/lpars/:lpar/refs',
+    '/refs',
     {
       config: LOOKS,
       schema: {
@@ -201,7 +201,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       return {
         items: [...lpar.refs.values()].map((r) => ({
           id: r.id,
@@ -212,7 +212,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
   app.delete(
-    '/v1/lpars/:lpar/refs/:ref',
+    '/refs/:ref',
     {
       schema: {
         tags: ['nodes'],
@@ -224,13 +224,13 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       const ref = lpar.putRef(req.params.ref);
       return { id: ref.id, holder: ref.holder, node: nodeSummary(lpar, ref.node) };
     },
   );
   app.post(
-    '/v1/lpars/:lpar/refs/put',
+    '/refs/put',
     {
       schema: {
         tags: ['nodes'],
@@ -243,12 +243,12 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const lpar = app.registry.get(req.params.lpar);
+      const lpar = req.lpar;
       return nodeSummary(lpar, lpar.putByHolder(req.body.node, req.body.holder));
     },
   );
   app.get(
-    '/v1/lpars/:lpar/refcounts',
+    '/refcounts',
     {
       config: LOOKS,
       schema: {
@@ -264,13 +264,13 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) =>
-      refcountsPage(app.registry.get(req.params.lpar), req.query.state, {
+      refcountsPage(req.lpar, req.query.state, {
         cursor: req.query.cursor,
         limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
       }),
   );
   app.get(
-    '/v1/lpars/:lpar/leaks',
+    '/leaks',
     {
       config: LOOKS,
       schema: {
@@ -287,7 +287,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) =>
-      leaksPage(app.registry.get(req.params.lpar), {
+      leaksPage(req.lpar, {
         cursor: req.query.cursor,
         limit: req.query.limit ?? PAGE_LIMIT_DEFAULT,
       }),

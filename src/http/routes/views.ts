@@ -85,7 +85,7 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // The root also takes the path as a query parameter: a multi-segment path in the URL cannot be
     // described in OpenAPI, `?path=` can (the same entry either way).
     app.get(
-      `/v1/lpars/:lpar${prefix}`,
+      `${prefix}`,
       {
         schema: {
           ...schema,
@@ -106,15 +106,15 @@ export const viewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       async (req, reply) => {
         const { path, ...query } = req.query;
-        return handler(app.registry.get(req.params.lpar), encodeURIComponent(path ?? ''), query, reply);
+        return handler(req.lpar, encodeURIComponent(path ?? ''), query, reply);
       },
     );
     app.get(
-      `/v1/lpars/:lpar${prefix}/*`,
+      `${prefix}/*`,
       {
         schema: { ...schema, params: Type.Object({ lpar: LparId, '*': Type.String({ maxLength: 65536 }) }) },
       },
-      async (req, reply) => handler(app.registry.get(req.params.lpar), req.params['*'], req.query, reply),
+      async (req, reply) => handler(req.lpar, req.params['*'], req.query, reply),
     );
   };
   serve('sys', '/sys', 'The emulated /sys (firmware/devicetree/base, devices/vio)');
