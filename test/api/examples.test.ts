@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
 import { testApp } from '../helpers/app.ts';
+import { exampleUrl } from '../helpers/examples.ts';
 
 interface Parameter {
   name: string;
@@ -77,13 +78,6 @@ describe('documented examples (issue 12, point 4)', () => {
       if (!own && !shared) shared = fixture();
       const app = own ? await fixture() : await shared!;
       try {
-        let url = path;
-        const query = new URLSearchParams();
-        for (const p of op.parameters ?? []) {
-          if (p.example === undefined) continue;
-          if (p.in === 'path') url = url.replace(`{${p.name}}`, String(p.example));
-          else if (p.in === 'query') query.set(p.name, String(p.example));
-        }
         const media = Object.entries(op.requestBody?.content ?? {});
         const [contentType, content] = media.find(([, m]) => m.example !== undefined) ?? media[0] ?? [];
         const binary = await binaryBody(app, op.operationId);
@@ -96,7 +90,7 @@ describe('documented examples (issue 12, point 4)', () => {
               : JSON.stringify(content.example));
         const res = await app.inject({
           method: method as 'GET',
-          url: `${url}${query.size ? `?${query}` : ''}`,
+          url: exampleUrl(path, op.parameters),
           ...(payload !== undefined ? { payload, headers: { 'content-type': contentType! } } : {}),
         });
         assert.ok(

@@ -18,6 +18,7 @@ import addFormats from 'ajv-formats';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
 import { testApp } from '../helpers/app.ts';
+import { exampleUrl } from '../helpers/examples.ts';
 
 type Json = Record<string, unknown>;
 interface MediaType {
@@ -268,14 +269,7 @@ function exampleRequest(
   op: DocumentedOperation & { operationId?: string },
   binary: Readonly<Record<string, Buffer>> = {},
 ): InjectOptions {
-  let url = path;
-  const query = new URLSearchParams();
-  for (const p of op.parameters ?? []) {
-    if (p.example === undefined) continue;
-    if (p.in === 'path') url = url.replace(`{${p.name}}`, String(p.example));
-    else if (p.in === 'query') query.set(p.name, String(p.example));
-  }
-  url = `${url}${query.size ? `?${query}` : ''}`;
+  const url = exampleUrl(path, op.parameters);
   const [contentType, media] = Object.entries(op.requestBody?.content ?? {})[0] ?? [];
   if (!contentType) return { method: method as 'GET', url };
   const example = media?.example;

@@ -3,7 +3,7 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { phandleHex } from '../../lpar/documents.ts';
 import type { LparEvent } from '../../lpar/events.ts';
 import { lookOnlyRoutes } from '../journal.ts';
@@ -88,12 +88,21 @@ const EVENT_STREAM = {
   },
 };
 
-export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+/**
+ * Sets up a plugin of event-stream routes: they only look (http/journal.ts), and the streams they
+ * hold open are ended when the service closes (so that a drain does not wait for them).
+ */
+function eventStreamRoutes(app: FastifyInstance): OpenStreams {
   lookOnlyRoutes(app);
   const openStreams: OpenStreams = new Set();
   app.addHook('preClose', async () => {
     for (const close of [...openStreams]) close();
   });
+  return openStreams;
+}
+
+export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const openStreams = eventStreamRoutes(app);
   app.get(
     '/v1/events',
     {
@@ -118,11 +127,7 @@ export const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
 /** GET …/events, under the per-LPAR scope (http/lpar-scope.ts). */
 export const lparEventRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  lookOnlyRoutes(app);
-  const openStreams: OpenStreams = new Set();
-  app.addHook('preClose', async () => {
-    for (const close of [...openStreams]) close();
-  });
+  const openStreams = eventStreamRoutes(app);
   app.get(
     '/events',
     {
