@@ -93,9 +93,29 @@ export function openapiPath(url: string): string {
   return url.replace(/\/\*$/, '/:path').replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
+const LOCATION = { description: 'The URL of the LPAR', schema: { type: 'string' } };
+
+/** Headers particular to one operation's answer, by operationId and status. */
+const OPERATION_HEADERS: Readonly<Record<string, Readonly<Record<string, Record<string, unknown>>>>> = {
+  importJournal: {
+    '201': {
+      'x-lparsim-digest': {
+        description: "SHA-256 of the rebuilt LPAR's model: the same as the imported file's final digest",
+        schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+      },
+    },
+  },
+  putLpar: { '200': { location: LOCATION } },
+  rebootLpar: { '200': { location: LOCATION } },
+};
+
 function documentResponses(op: OpenapiOperation): void {
   for (const [status, response] of Object.entries(op.responses ?? {})) {
-    response.headers = { 'x-request-id': REQUEST_ID_HEADER, ...(response.headers ?? {}) };
+    response.headers = {
+      'x-request-id': REQUEST_ID_HEADER,
+      ...(response.headers ?? {}),
+      ...(OPERATION_HEADERS[op.operationId ?? '']?.[status] ?? {}),
+    };
     if (status === '201' && !response.headers.location)
       response.headers.location = { description: 'The URL of what was created', schema: { type: 'string' } };
     // An event stream's items: the Event union (OpenAPI 3.1 has no keyword for a stream's items).
