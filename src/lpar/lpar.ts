@@ -14,7 +14,7 @@ import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { type BootStats, ofCoreInitSteps, unflattenSteps } from '../of/unflatten.ts';
 import { type CacheInfo, cacheInfoNew, cacheinfoInitSteps } from '../pseries/cacheinfo.ts';
-import { type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
+import { cpusImageNodes, type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import { rngInitSteps } from '../pseries/rng.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
@@ -367,7 +367,7 @@ export function* bootLparSteps(
   const firmwareRecord =
     shared.firmwareRecord?.memoryGiB === memoryGiB && shared.image === image
       ? shared.firmwareRecord
-      : yield* recordPartitionSteps(fdt, memoryGiB, image, cpusImageNodes(of));
+      : yield* recordPartitionSteps(fdt, memoryGiB, image, cpusImageNodes(of.root));
   yield* folded(ofCoreInitSteps(of));
   // The initcalls, each in bounded steps too (a CPU, device or node count per step).
   const cpus = yield* folded(topologyInitSteps(of));
@@ -376,13 +376,6 @@ export function* bootLparSteps(
   yield* folded(rngInitSteps(of));
   const vio = yield* folded(vioBusInitSteps(of, config.kernelOptions.pfoDevices === 'fixed'));
   return new Lpar(config, system, { firmwareRecord, image, k, of, cpus, cacheinfo, vio, dmesgLines, stats });
-}
-
-/** Where the boot image holds each child of the freshly unflattened /cpus, in tree order. */
-function* cpusImageNodes(of: OfState): Generator<number, void, undefined> {
-  let cpus = of.root?.child ?? null;
-  while (cpus && cpus.fullName !== 'cpus') cpus = cpus.sibling;
-  for (let np = cpus?.child ?? null; np; np = np.sibling) yield np.properties.imageNode;
 }
 
 /** bootLparSteps run to its end. */

@@ -4,6 +4,7 @@
 
 import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import type { BootImage } from '../of/image.ts';
+import type { DeviceNode } from '../of/node.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import type { ManagedSystem } from './systems.ts';
 import {
@@ -212,6 +213,13 @@ export function* recordPartitionSteps(
     cpus: cpus ? recorded(cpus, '/cpus') : null,
     cacheNodes,
   };
+}
+
+/** Where the boot image holds each child of /cpus of a freshly unflattened tree, in tree order. */
+export function* cpusImageNodes(root: DeviceNode | null): Generator<number, void, undefined> {
+  let cpus = root?.child ?? null;
+  while (cpus && cpus.fullName !== 'cpus') cpus = cpus.sibling;
+  for (let np = cpus?.child ?? null; np; np = np.sibling) yield np.properties.imageNode;
 }
 
 /** Records what firmware tracks of a partition from the tree it booted (see recordPartitionSteps). */
