@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
@@ -81,11 +81,7 @@ function rows(text: string, header: string[]): string[][] {
 
 function server(env: Record<string, string> = {}): Promise<string> {
   return freePort().then(async (port) => {
-    const child = spawn(process.execPath, ['src/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'error', ...env },
-      stdio: 'ignore',
-    });
+    const child = serverProcess(port, env);
     children.add(child);
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base);

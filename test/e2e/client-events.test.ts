@@ -4,7 +4,7 @@
 // Idempotent requests are retried after a failed connection; a POST is not.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type LparEvent, LparsimClient } from '../../src/client/client.ts';
 import { undiciTransport } from '../../src/client/transport.ts';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lparsim-client-events-'));
 const children = new Set<ChildProcess>();
 after(() => {
@@ -23,11 +22,7 @@ after(() => {
 });
 
 async function start(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'error', LPARSIM_DATA_DIR: dir },
-    stdio: 'ignore',
-  });
+  const child = serverProcess(port, { LPARSIM_DATA_DIR: dir });
   children.add(child);
   child.once('exit', () => children.delete(child));
   await waitReady(`http://127.0.0.1:${port}`);

@@ -2,11 +2,11 @@
 // package's own `lparsim/client` entry, against a fresh server, prints what the page says it prints.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const doc = readFileSync(`${ROOT}docs/client.md`, 'utf8');
@@ -22,11 +22,7 @@ describe('docs/client.md', () => {
     const program = blocks.find((b) => b.lang === 'ts')!.text;
     const printed = blocks.filter((b) => b.lang === '').at(-1)!.text;
     const port = await freePort();
-    const child = spawn(process.execPath, ['src/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'error' },
-      stdio: 'ignore',
-    });
+    const child = serverProcess(port);
     kill.push(() => child.kill('SIGKILL'));
     await waitReady(`http://127.0.0.1:${port}`);
     for (let run = 0; run < 2; run++) {

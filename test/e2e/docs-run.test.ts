@@ -13,11 +13,11 @@
 // skipped in silence; an entry that matches no block fails the test too.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 /** Inside the project (so `npx lparsim` finds the package's bin) and ignored by git (`/tmp/`). */
@@ -240,11 +240,7 @@ describe('the shell blocks of the README and docs/*.md run and print what they s
     if (mine.length === 0) continue;
     it(`${file}: ${mine.length} shell block${mine.length > 1 ? 's' : ''}, on a fresh server`, async () => {
       const port = await freePort();
-      const child = spawn(process.execPath, ['src/main.ts'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'error' },
-        stdio: 'ignore',
-      });
+      const child = serverProcess(port);
       children.add(child);
       const base = `127.0.0.1:${port}`;
       await waitReady(`http://${base}`);

@@ -3,14 +3,14 @@
 // into the other with the CLI (`lparsim import`), and what each shows of the LPAR compared.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { request } from 'undici';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -22,11 +22,7 @@ after(() => {
 
 async function server(): Promise<string> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
-    stdio: 'ignore',
-  });
+  const child = serverProcess(port);
   children.push(child);
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base, 600);

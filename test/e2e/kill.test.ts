@@ -10,7 +10,7 @@
 //   fresh replay of a copy of its journal shows, in this process.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,11 +18,10 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { testApp } from '../helpers/app.ts';
-import { freePort } from '../helpers/child.ts';
+import { freePort, serverProcess } from '../helpers/child.ts';
 
 const KILLS = Number(process.env.LPARSIM_KILLS ?? 50);
 const KILLS_PER_JOURNAL = Number(process.env.LPARSIM_KILLS_PER_JOURNAL ?? 100);
-const ROOT = new URL('../..', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 180_000;
 const dirs: string[] = [];
 /** Servers still running: a failed assertion must not leave one behind (it would hold the test open). */
@@ -52,17 +51,7 @@ interface Server {
 
 async function start(dataDir: string): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      LPARSIM_DATA_DIR: dataDir,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = serverProcess(port, { LPARSIM_DATA_DIR: dataDir }, ['ignore', 'ignore', 'pipe']);
   let stderr = '';
   child.stderr!.on('data', (d) => {
     stderr += d.toString();

@@ -24,7 +24,7 @@ import { LparsimClient } from '../../src/client/client.ts';
 import { type HttpRequest, type Transport, undiciTransport } from '../../src/client/transport.ts';
 import { loadScenarios } from '../../src/scenario/files.ts';
 import { runScenarioKernels } from '../../src/scenario/runner.ts';
-import { freePort, waitReady } from '../helpers/child.ts';
+import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const TOKEN = 'prism-test-token-0123456789';
@@ -52,17 +52,7 @@ const prismLog: string[] = [];
 
 function startServer(): Promise<string> {
   return freePort().then(async (port) => {
-    const child = spawn(process.execPath, ['src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'error',
-        LPARSIM_TOKEN: TOKEN,
-      },
-      stdio: 'ignore',
-    });
+    const child = serverProcess(port, { LPARSIM_TOKEN: TOKEN });
     children.push(child);
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base);

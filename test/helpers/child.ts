@@ -1,6 +1,6 @@
 // Child processes in end-to-end tests: the server's log lines as they come.
 
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 
@@ -59,4 +59,20 @@ export async function waitReady(base: string, tries = 1500): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`the server at ${base} did not become ready`);
+}
+
+/**
+ * The service as `npm start` runs it (src/main.ts on this Node), on 127.0.0.1:`port`, logging errors
+ * only, with `env` on top; stdin, stdout and stderr as `stdio` says.
+ */
+export function serverProcess(
+  port: number,
+  env: Record<string, string> = {},
+  stdio: StdioOptions = 'ignore',
+): ChildProcess {
+  return spawn(process.execPath, ['src/main.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...env },
+    stdio,
+  });
 }
