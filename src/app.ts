@@ -25,6 +25,7 @@ import { lparRoutes, lparScopedRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
+import { webRoutes } from './http/routes/web.ts';
 import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
 import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
@@ -164,6 +165,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(lparRoutes);
   await app.register(journalRoutes);
   await app.register(eventRoutes);
+  await app.register(webRoutes);
   // Everything under /v1/lpars/{lpar}: the LPAR resolved once per request (http/lpar-scope.ts).
   await app.register(
     lparScope([

@@ -23,7 +23,7 @@ export async function registerAuth(app: FastifyInstance, token: string | undefin
   await app.register(bearerAuth, { keys: [token], addHook: false, verifyErrorLogLevel: 'warn' });
   const verify = app.verifyBearerAuth!;
   app.addHook('onRequest', (request, reply, done) => {
-    if (OPEN_ROUTES.has(request.routeOptions.url ?? '')) {
+    if (OPEN_ROUTES.has(request.routeOptions.url ?? '') || request.routeOptions.config?.withoutToken) {
       done();
       return;
     }
