@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import './http/context.ts';
+import { registerClosingProblem } from './http/closing.ts';
 import { registerJournal } from './http/journal.ts';
 import { LPAR_PREFIX, lparScope } from './http/lpar-scope.ts';
 import { registerMethodNotAllowed } from './http/method-not-allowed.ts';
@@ -53,6 +54,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // through the logController option fastify 5.12 prefers: with any logController given, a request
     // that reaches a closing server was reset instead of answered 503 (test/e2e/production.test.ts).
     disableRequestLogging: true,
+    // A request that reaches a closing server is answered by our own hook below (a problem, as every
+    // other error), not by fastify's fixed JSON body.
+    return503OnClosing: false,
     // The header is read here, not by fastify, which would take any value a client sends.
     requestIdHeader: false,
     genReqId: (req) => {
@@ -147,6 +151,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   registerRequestLog(app);
+  registerClosingProblem(app);
   // Problem, the SSE events and every response document, as named components (schemas/shared.ts).
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   registerMethodNotAllowed(app);

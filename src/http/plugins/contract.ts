@@ -32,14 +32,20 @@ const PROBLEM = { schema: { $ref: '#/components/schemas/Problem' } };
 /** Methods whose body fastify reads whenever one is sent, whether the operation takes one or not. */
 const BODY_METHODS: ReadonlySet<string> = new Set(['post', 'put', 'patch', 'delete']);
 
+interface OperationAt {
+  readonly path: string;
+  readonly method: string;
+  readonly lookOnly: boolean;
+}
+
 /**
  * The problems the service answers around the routes, by status: when each applies to an operation,
  * and what it means (the description, when the route did not document the status itself).
  */
 const AROUND_THE_ROUTES: ReadonlyArray<{
   status: string;
-  applies: (at: { path: string; method: string; lookOnly: boolean }) => boolean;
-  description: string;
+  applies: (at: OperationAt) => boolean;
+  description: string | ((at: OperationAt) => string);
   headers?: Record<string, unknown>;
 }> = [
   {
@@ -76,10 +82,19 @@ const AROUND_THE_ROUTES: ReadonlyArray<{
   {
     // http/journal.ts: once an append to the durable journal failed, every request that may change
     // a model is refused, so that nothing acknowledged depends on a change the journal lacks.
+    // http/closing.ts: during a shutdown's drain, any request read from a connection still open.
     status: '503',
-    applies: ({ path, lookOnly }) => path.startsWith('/v1/') && !lookOnly,
-    description:
-      'The durable journal (LPARSIM_DATA_DIR) could not be written: this instance takes no more requests that may change a model until it is restarted',
+    applies: () => true,
+    description: ({ path, lookOnly }) =>
+      lookOnly || !path.startsWith('/v1/')
+        ? 'The service is shutting down: send the request again elsewhere or later (`connection: close`)'
+        : 'The service is shutting down (send the request again elsewhere or later, `connection: close`), or the durable journal (LPARSIM_DATA_DIR) could not be written and this instance takes no more requests that may change a model until it is restarted',
+    headers: {
+      'retry-after': {
+        description: 'Seconds to wait before sending the request again (sent while shutting down)',
+        schema: { type: 'string' },
+      },
+    },
   },
 ];
 
@@ -143,7 +158,9 @@ export function documentServerResponses(doc: OpenapiDocument, lookOnly: Readonly
       const at = { path, method, lookOnly: lookOnly.has(operationKey(method, path)) };
       for (const problem of AROUND_THE_ROUTES) {
         if (!problem.applies(at)) continue;
-        const response = responses[problem.status] ?? { description: problem.description };
+        const description =
+          typeof problem.description === 'string' ? problem.description : problem.description(at);
+        const response = responses[problem.status] ?? { description };
         response.content = { ...(response.content ?? {}) };
         if (!response.content['application/problem+json'] && !response.content['application/json'])
           response.content['application/problem+json'] = PROBLEM;
