@@ -19,12 +19,12 @@ export type Taint = 'W' | 'D';
 
 /**
  * print_tainted: `Not tainted`, or `Tainted: ` and one column per taint flag in the kernel's order
- * (P/G F S R M B U D A W C I O E L K X T), a space where a flag is not set. No modules are proprietary,
+ * (P/G F S R M B U D A W C I O E L K X T N), a space where a flag is not set. No modules are proprietary,
  * so the first column is `G`.
  */
 export function printTainted(taints: ReadonlySet<Taint>, flags = 18): string {
   if (taints.size === 0) return 'Not tainted';
-  const columns = 'GFSRMBUDAWCIOELKXT'.slice(0, flags).split('');
+  const columns = 'GFSRMBUDAWCIOELKXTN'.slice(0, flags).split('');
   const shown = columns.map((c, i) => (i === 0 || taints.has(c as Taint) ? c : ' '));
   return `Tainted: ${shown.join('')}`;
 }
@@ -177,10 +177,11 @@ export class Kernel {
     this.printCallTrace(level);
   }
 
-  /** dump_stack_print_info: `CPU: 0 PID: <pid> Comm: <task> Not tainted <release> #1`. */
+  /** dump_stack_print_info: `CPU: 0 PID: <pid> Comm: <task> Not tainted <release> #1` (6.12: `UID: 0` too). */
   private cpuLine(): string {
     const { comm, pid } = this.tasks.current;
-    return `CPU: 0 PID: ${pid} Comm: ${comm} ${printTainted(this.taints, this.profile.taintFlags)} ${this.profile.release} #1`;
+    const uid = this.profile.cpuLineUid ? 'UID: 0 ' : '';
+    return `CPU: 0 ${uid}PID: ${pid} Comm: ${comm} ${printTainted(this.taints, this.profile.taintFlags)} ${this.profile.release} #1`;
   }
 
   /** A function as this release names it (5.0's `*_checked` refcount functions). */
@@ -205,10 +206,14 @@ export class Kernel {
     });
   }
 
-  /** print_oops_end_marker: the id is random once per boot and grows by one with every trace (E12). */
+  /**
+   * print_oops_end_marker: the id is random once per boot and grows by one with every trace (E12); from
+   * 6.1 the release prints 0 every time (`traceIdZero`).
+   */
   private printOopsEndMarker(): void {
     this.oopsId = (this.oopsId + 1n) & 0xffff_ffff_ffff_ffffn;
-    this.printk('warn', `---[ end trace ${this.oopsId.toString(16).padStart(16, '0')} ]---`);
+    const id = this.profile.traceIdZero ? 0n : this.oopsId;
+    this.printk('warn', `---[ end trace ${id.toString(16).padStart(16, '0')} ]---`);
   }
 
   /**

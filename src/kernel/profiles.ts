@@ -6,7 +6,18 @@
 export type PhandleCacheModel = 'none' | 'pow2' | 'pow2-refs' | 'hash128';
 export type RefcountModel = 'plain' | 'checked';
 export type MobilityLookup = 'per-op' | 'central';
-export type KernelName = '4.16' | '4.18' | '5.0' | '5.8' | '5.16';
+export type KernelName =
+  | '4.16'
+  | '4.18'
+  | '5.0'
+  | '5.4'
+  | '5.8'
+  | '5.10'
+  | '5.14'
+  | '5.16'
+  | '6.1'
+  | '6.6'
+  | '6.12';
 export type PfoDevices = 'kernel' | 'fixed';
 
 /** The behaviour switches. Every one is honoured on every code path, whatever the others are. */
@@ -39,6 +50,12 @@ export interface KernelSwitches {
   readonly suspendInKernel: boolean;
   /** E9: mobility.c has pr_fmt "mobility: " and the 5.11+ message texts. */
   readonly mobilityPrFmt: boolean;
+  /** K-MOB-1: after the fixup, mobility waits for the memory transfer and logs both ends (6.1+). */
+  readonly waitMemoryTransfer: boolean;
+  /** E5: `%pOF` takes no reference on the printed node itself, only on its ancestors (6.6+). */
+  readonly pofSkipsSelf: boolean;
+  /** K-DETACH-1: __of_detach_node does the sysfs detach itself, so its WARN return skips that put (6.6+). */
+  readonly detachSysfsInCore: boolean;
 }
 
 export type SwitchName = keyof KernelSwitches;
@@ -57,7 +74,7 @@ export interface ReleaseFacts {
    * through a bad node pointer lands (E7). From the struct layouts; not checked against a compiler.
    */
   readonly kobjOffset: number;
-  /** Taint flags print_tainted knows (17 before TAINT_RANDSTRUCT, 18 after). */
+  /** Taint flags print_tainted knows (17 before TAINT_RANDSTRUCT, 18 after, 19 from TAINT_TEST). */
   readonly taintFlags: number;
   /** die()'s platform line shows PAGE_SIZE and MMU (from 5.8). */
   readonly dieBannerPageSize: boolean;
@@ -67,6 +84,10 @@ export interface ReleaseFacts {
   readonly functionNames: Readonly<Record<string, string>>;
   /** uname -r */
   readonly release: string;
+  /** print_oops_end_marker prints a zero id instead of the boot's random one (6.1+). */
+  readonly traceIdZero: boolean;
+  /** dump_stack_print_info's CPU line shows `UID: <uid>` after the CPU (6.12). */
+  readonly cpuLineUid: boolean;
   /** `file:line` of each WARN site, by the function that contains it. */
   readonly warnLines: Readonly<Record<string, string>>;
 }
@@ -93,6 +114,8 @@ function profile(
     dieBannerPageSize: facts.faultMessages === 'bug-access',
     panicEndClosed: true,
     functionNames: {},
+    traceIdZero: false,
+    cpuLineUid: false,
     ...facts,
     origin,
     overrides: null,
@@ -114,6 +137,9 @@ const BASE_4X: KernelSwitches = {
   cutHereAlways: false,
   suspendInKernel: false,
   mobilityPrFmt: false,
+  waitMemoryTransfer: false,
+  pofSkipsSelf: false,
+  detachSysfsInCore: false,
 };
 
 // E12: the real line of each WARN site in that release (docs/kernel-notes.md has the readings).
@@ -129,6 +155,34 @@ const LINES_SATURATE = {
   'refcount:saturated': 'lib/refcount.c:22',
   'refcount:add-uaf': 'lib/refcount.c:25',
   'refcount:sub-uaf': 'lib/refcount.c:28',
+};
+
+// Switch sets that several releases share, each read in the trees named in docs/kernel-model.md D.
+const SWITCHES_5_8: KernelSwitches = {
+  ...BASE_4X,
+  phandleCache: 'hash128',
+  sysfsHoldsRef: true,
+  dlparDetachPut: true,
+  refcount: 'checked',
+  pofTakesRefs: true,
+  cacheinfoRebuild: true,
+  cutHereAlways: true,
+};
+// The 5.11 mobility rework (seen in 5.14.2), on top of 5.10's puts.
+const SWITCHES_5_14: KernelSwitches = {
+  ...SWITCHES_5_8,
+  rngInitPut: true,
+  parentPutAfterRelease: true,
+  mobilityLookup: 'central',
+  suspendInKernel: true,
+  mobilityPrFmt: true,
+};
+const SWITCHES_6_6: KernelSwitches = {
+  ...SWITCHES_5_14,
+  skipPlatformFacilities: true,
+  waitMemoryTransfer: true,
+  pofSkipsSelf: true,
+  detachSysfsInCore: true,
 };
 
 export const KERNEL_PROFILES: readonly KernelProfile[] = [
@@ -177,17 +231,38 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
     'cache entries hold references and are evicted on detach; sysfs holds a reference (5801169a2ed2, b8a9ac1a5b99, 5b2c2f5a0ea3)',
   ),
   profile(
-    '5.8',
+    '5.4',
     {
       ...BASE_4X,
-      phandleCache: 'hash128',
+      phandleCache: 'pow2-refs',
       sysfsHoldsRef: true,
+      sysfsRefBeforeAdd: true,
       dlparDetachPut: true,
-      refcount: 'checked',
-      pofTakesRefs: true,
       cacheinfoRebuild: true,
       cutHereAlways: true,
     },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:258',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:262',
+        of_find_node_by_phandle: 'drivers/of/base.c:1240',
+        'refcount:inc-on-0': 'lib/refcount.c:156',
+        'refcount:underflow': 'lib/refcount.c:190',
+      },
+      kobjOffset: 0x50,
+      faultMessages: 'bug',
+      // 5.4's __die already prints PAGE_SIZE and MMU, though its fault line is still 5.0's.
+      dieBannerPageSize: true,
+      functionNames: {
+        refcount_inc: 'refcount_inc_checked',
+        refcount_sub_and_test: 'refcount_sub_and_test_checked',
+      },
+    },
+    "5.0's cache and sysfs reference (pow2-refs, taken before kobject_add), refcount_t not yet always checked; cacheinfo rebuilt across migration and cut-here on every WARN already; checked against the 5.4.0 source",
+  ),
+  profile(
+    '5.8',
+    SWITCHES_5_8,
     {
       warnLines: {
         __of_detach_node: 'drivers/of/dynamic.c:258',
@@ -200,23 +275,36 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
     'fixed 128-slot hash cache (90dc0d1ce890, 5.6); refcount_t always checked (5.5); %pOF through fwnode (5.5); cacheinfo rebuilt across migration (e610a466d16a)',
   ),
   profile(
-    '5.16',
+    '5.10',
+    { ...SWITCHES_5_8, rngInitPut: true, parentPutAfterRelease: true },
     {
-      ...BASE_4X,
-      phandleCache: 'hash128',
-      sysfsHoldsRef: true,
-      dlparDetachPut: true,
-      refcount: 'checked',
-      mobilityLookup: 'central',
-      skipPlatformFacilities: true,
-      pofTakesRefs: true,
-      cacheinfoRebuild: true,
-      rngInitPut: true,
-      parentPutAfterRelease: true,
-      cutHereAlways: true,
-      suspendInKernel: true,
-      mobilityPrFmt: true,
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:258',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:262',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x58,
+      faultMessages: 'bug-access',
     },
+    "5.8's switches plus rng_init's put and kobject_cleanup's late parent put; mobility still per-op and suspended from user space; checked against the 5.10.7 source",
+  ),
+  profile(
+    '5.14',
+    { ...SWITCHES_5_14 },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:260',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:264',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x80,
+      faultMessages: 'bug-access',
+    },
+    'the 5.11 mobility rework (central lookup 2efd7f6eb9b7, in-kernel suspend, pr_fmt) without the platform-facilities skip; checked against the 5.14.2 source',
+  ),
+  profile(
+    '5.16',
+    { ...SWITCHES_5_14, skipPlatformFacilities: true },
     {
       warnLines: {
         __of_detach_node: 'drivers/of/dynamic.c:260',
@@ -227,6 +315,56 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
       faultMessages: 'bug-access',
     },
     'central lookup in the update loop (2efd7f6eb9b7, 5.11); in-kernel suspend (5.11); platform-facilities updates ignored (319fa1a52e43); checked against the 5.15.16 source',
+  ),
+  profile(
+    '6.1',
+    { ...SWITCHES_5_14, skipPlatformFacilities: true, waitMemoryTransfer: true },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:260',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:264',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x80,
+      faultMessages: 'bug-access',
+      taintFlags: 19,
+      traceIdZero: true,
+    },
+    "5.16's switches; mobility waits for the memory transfer after the fixup; TAINT_TEST makes 19 taint flags; checked against the 6.1.20 source",
+  ),
+  profile(
+    '6.6',
+    { ...SWITCHES_6_6 },
+    {
+      // One WARN_ON covers both checks from 6.6: both sites print the same line.
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:261',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:261',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x80,
+      faultMessages: 'bug-access',
+      taintFlags: 19,
+      traceIdZero: true,
+    },
+    "6.1's switches; %pOF no longer takes a reference on the printed node; __of_detach_node does the sysfs detach itself; checked against the 6.6.9 source",
+  ),
+  profile(
+    '6.12',
+    { ...SWITCHES_6_6 },
+    {
+      warnLines: {
+        __of_detach_node: 'drivers/of/dynamic.c:263',
+        '__of_detach_node!parent': 'drivers/of/dynamic.c:263',
+        ...LINES_SATURATE,
+      },
+      kobjOffset: 0x80,
+      faultMessages: 'bug-access',
+      taintFlags: 19,
+      traceIdZero: true,
+      cpuLineUid: true,
+    },
+    "6.6's switches, unchanged in the files this model reads; checked against the 6.12.0 source",
   ),
 ];
 

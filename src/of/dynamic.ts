@@ -175,7 +175,8 @@ export function ofBootNodeInit(of: OfState, np: DeviceNode): void {
   np.everAttached = true;
 }
 
-// K-DETACH-2
+// K-DETACH-2. With `detachSysfsInCore` (6.6+) the sysfs detach is this function's last step, so a
+// WARN return skips it and its put (K-DETACH-1).
 function detachFromTree(of: OfState, np: DeviceNode): void {
   const { k } = of;
   k.fn('__of_detach_node', () => {
@@ -201,6 +202,7 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
     of.unattached.add(np);
     k.emit({ type: 'node.detached', address: np.address, fullName: np.fullName });
     ofPhandleCacheInvEntry(of, np.phandle);
+    if (k.profile.detachSysfsInCore) ofDetachNodeSysfs(of, np);
   });
 }
 
@@ -208,7 +210,7 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
 export function ofDetachNode(of: OfState, np: DeviceNode): number {
   return of.k.fn('of_detach_node', () => {
     detachFromTree(of, np);
-    ofDetachNodeSysfs(of, np);
+    if (!of.k.profile.detachSysfsInCore) ofDetachNodeSysfs(of, np);
     ofReconfigNotify(of, 'DETACH_NODE', { dn: np });
     return 0;
   });

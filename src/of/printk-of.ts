@@ -70,26 +70,38 @@ function fwnodeCountParents(of: OfState, np: DeviceNode): number {
   });
 }
 
-/** fwnode_get_nth_parent: a reference on `np`, then `depth` steps up, each swapping the reference. */
+/**
+ * fwnode_get_nth_parent: a reference on `np`, then `depth` steps up, each swapping the reference. With
+ * `pofSkipsSelf` it is the later form (fwnode_for_each_parent_node): `np` itself is got only for depth 0.
+ */
 function fwnodeGetNthParent(of: OfState, np: DeviceNode, depth: number): DeviceNode | null {
   return of.k.fn('fwnode_get_nth_parent', () => {
+    if (of.k.profile.pofSkipsSelf && depth > 0) {
+      let cur = fwnodeGetParent(of, np);
+      for (let i = 1; i < depth && cur; i++) cur = fwnodeGetNextParent(of, cur);
+      return cur;
+    }
     let cur: DeviceNode | null = ofNodeGet(of, np, POF_HOLDER);
     for (let i = 0; i < depth && cur; i++) cur = fwnodeGetNextParent(of, cur);
     return cur;
   });
 }
 
-/** 5.5+ fwnode_full_name_string: from the root down, each ancestor got, named and put (E5). */
+/**
+ * 5.5+ fwnode_full_name_string: from the root down, each ancestor got, named and put (E5). With
+ * `pofSkipsSelf` (6.6+) the printed node itself is named without a reference, since its count may be 0.
+ */
 function fwnodeFullNameString(of: OfState, np: DeviceNode): string {
   return of.k.fn('fwnode_full_name_string', () => {
     let out = '';
     for (let depth = fwnodeCountParents(of, np); depth >= 0; depth--) {
-      const node = fwnodeGetNthParent(of, np, depth);
+      const self = depth === 0 && of.k.profile.pofSkipsSelf;
+      const node = self ? np : fwnodeGetNthParent(of, np, depth);
       if (node) {
         of.k.access(node, 'fwnode_full_name_string', 8);
         out += (node.parent ? '/' : '') + componentName(node);
       }
-      ofNodePut(of, node, POF_HOLDER);
+      if (!self) ofNodePut(of, node, POF_HOLDER);
     }
     return out;
   });

@@ -325,6 +325,14 @@ export function pseriesMigratePartition(
       of.k.fn('rtas_ibm_suspend_me', () => of.k.printk('debug', 'calling ibm,suspend-me on cpu 0'));
       suspended();
     }
-    return postMobilityFixup(of, rtas, cacheinfo);
+    const result = postMobilityFixup(of, rtas, cacheinfo);
+    // 6.1+ wait_for_vasi_session_completed: the simulated hypervisor has finished the transfer by the
+    // first poll, so both lines print and nothing waits.
+    if (of.k.profile.waitMemoryTransfer)
+      of.k.fn('wait_for_vasi_session_completed', () => {
+        of.k.printk('info', 'mobility: waiting for memory transfer to complete...');
+        of.k.printk('info', 'mobility: memory transfer completed.');
+      });
+    return result;
   });
 }

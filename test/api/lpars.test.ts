@@ -150,7 +150,7 @@ describe('health, catalogue, docs', () => {
     const profiles = (await app.inject({ url: '/v1/profiles' })).json();
     assert.deepEqual(
       profiles.items.map((p: { name: string }) => p.name),
-      ['4.16', '4.18', '5.0', '5.8', '5.16'],
+      ['4.16', '4.18', '5.0', '5.4', '5.8', '5.10', '5.14', '5.16', '6.1', '6.6', '6.12'],
     );
     const systems = (await app.inject({ url: '/v1/systems' }))
       .json()

@@ -32,7 +32,10 @@ describe('strict request validation', () => {
 
   it('a wrong enum or union of constants lists the allowed values once', async () => {
     let p = (await create({ kernel: '4.17' })).json() as Problem;
-    assert.equal(p.detail, 'body.kernel: must be one of "4.16", "4.18", "5.0", "5.8", "5.16"');
+    assert.equal(
+      p.detail,
+      'body.kernel: must be one of "4.16", "4.18", "5.0", "5.4", "5.8", "5.10", "5.14", "5.16", "6.1", "6.6", "6.12"',
+    );
     p = (await create({ kernel: '4.18', profile: 'power8' })).json() as Problem;
     assert.equal(p.detail, 'body.profile: must be one of "power9", "power10"');
   });

@@ -183,9 +183,9 @@ const MISTAKES: Array<[string, (s: Json) => void, string]> = [
   [
     'an unknown kernel in an expect',
     (s) => {
-      s.steps[0].kernel = ['4.18', '6.1'];
+      s.steps[0].kernel = ['4.18', '7.0'];
     },
-    `${FILE}: step 1 (expect): kernel[1]: unknown kernel "6.1" (known: ${KERNEL_NAMES.join(', ')})`,
+    `${FILE}: step 1 (expect): kernel[1]: unknown kernel "7.0" (known: ${KERNEL_NAMES.join(', ')})`,
   ],
   [
     'a step kernel the scenario never runs',

@@ -63,6 +63,9 @@ export const KernelSwitchOverrides = Type.Object(
     cutHereAlways: Type.Optional(Type.Boolean()),
     suspendInKernel: Type.Optional(Type.Boolean()),
     mobilityPrFmt: Type.Optional(Type.Boolean()),
+    waitMemoryTransfer: Type.Optional(Type.Boolean()),
+    pofSkipsSelf: Type.Optional(Type.Boolean()),
+    detachSysfsInCore: Type.Optional(Type.Boolean()),
   } satisfies Record<SwitchName, unknown>,
   {
     additionalProperties: false,
