@@ -18,60 +18,53 @@ export const CACHEINFO_HOLDER = 'cacheinfo';
 const WALK_HOLDER = 'cache_chain_instantiate';
 
 type CacheType = 'Data' | 'Instruction' | 'Unified';
+const TYPE_CODE: Readonly<Record<CacheType, number>> = { Data: 0, Instruction: 1, Unified: 2 };
 
-interface CacheObject {
-  readonly node: DeviceNode;
-  readonly type: CacheType;
-  readonly level: number;
-  /**
-   * shared_cpu_map: the CPUs using the object, ascending. Replaced, never changed in place, so that the
-   * objects of a core share one exactly sized array (sealCpus); a Set would cost more than the node.
-   */
-  cpus: readonly number[];
-}
-
-/** CPUs first … first+count-1, consecutive, with the same chain (the threads of a core share theirs). */
-interface ChainRun {
-  readonly first: number;
-  count: number;
-  readonly chain: readonly CacheObject[];
-}
-
+/**
+ * The cache objects, as columns indexed by object id (the order new_cache made them), and each CPU's
+ * chain as runs of consecutive CPUs that share one (the threads of a core do). Numbers in arrays, not
+ * an object per cache and per run: a default tree has some 2,000 CPUs and 1,000 objects per LPAR,
+ * which as objects, Maps and arrays cost about 200 bytes each, more than the nodes they point at.
+ *
+ * shared_cpu_map is kept as its weight (`users`): the map only ever gains a CPU whose chain holds the
+ * object and loses one as that CPU goes offline, so the count decides release_cache exactly as the
+ * map's emptiness does.
+ */
 export interface CacheInfo {
-  /** Every cache object alive, keyed by its node: one, or a split L1's two (no array for one). */
-  readonly byNode: Map<DeviceNode, CacheObject | readonly CacheObject[]>;
-  /** Each online CPU's chain, L1 first (the kernel's cache_dir per CPU), in CPU order, by runs. */
-  readonly chains: ChainRun[];
+  /** The cache node each object holds (its reference, holder `cacheinfo`). */
+  objectNodes: DeviceNode[];
+  /** level << 2 | type (TYPE_CODE) of each object. */
+  objectKinds: number[];
+  /** How many online CPUs each object's shared_cpu_map has; 0 once released. */
+  users: number[];
+  /** Per run: first CPU, CPU count, then the chain as [start, end) in chainObjects. */
+  runs: number[];
+  /** Object ids of every run's chain, L1 first, one chain after another. */
+  chainObjects: number[];
+  /**
+   * While cacheinfo_init runs: each cache node's objects (cache_lookup_or_instantiate's list), one id
+   * or a split L1's two. Dropped when it ends; a teardown releases every object, so a rebuild starts
+   * with none.
+   */
+  lookup: Map<DeviceNode, number | readonly [number, number]> | null;
 }
+
+const RUN_FIELDS = 4;
 
 export function cacheInfoNew(): CacheInfo {
-  return { byNode: new Map(), chains: [] };
+  return { objectNodes: [], objectKinds: [], users: [], runs: [], chainObjects: [], lookup: null };
 }
-
-/** An object's shared_cpu_map when no CPU uses it. */
-const NO_CPUS: readonly number[] = Object.freeze([]);
 
 /** new_cache → cache_init: the object takes its reference on the node. */
-function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheType, level: number): void {
-  of.k.fn('new_cache', () => {
+function newCache(of: OfState, info: CacheInfo, node: DeviceNode, type: CacheType, level: number): number {
+  return of.k.fn('new_cache', () => {
     ofNodeGet(of, node, CACHEINFO_HOLDER);
-    const o: CacheObject = { node, type, level, cpus: [] };
-    const had = objectsOf(info, node);
-    info.byNode.set(node, had ? [...had, o] : o);
+    const id = info.objectNodes.length;
+    info.objectNodes.push(node);
+    info.objectKinds.push((level << 2) | TYPE_CODE[type]);
+    info.users.push(0);
+    return id;
   });
-}
-
-/** The objects of `node`, if it has any. */
-function objectsOf(info: CacheInfo, node: DeviceNode): readonly CacheObject[] | undefined {
-  const v = info.byNode.get(node);
-  return v === undefined || Array.isArray(v) ? (v as readonly CacheObject[] | undefined) : [v as CacheObject];
-}
-
-/** release_cache's unlinking: the node keeps its other object, if any. */
-function forgetObject(info: CacheInfo, o: CacheObject): void {
-  const rest = objectsOf(info, o.node)!.filter((x) => x !== o);
-  if (rest.length === 0) info.byNode.delete(o.node);
-  else info.byNode.set(o.node, rest.length === 1 ? rest[0]! : rest);
 }
 
 /** cache_lookup_or_instantiate: the objects of `node`, made on first sight (unified or split by `cache-unified`). */
@@ -80,16 +73,18 @@ function lookupOrInstantiate(
   info: CacheInfo,
   node: DeviceNode,
   level: number,
-): readonly CacheObject[] {
-  let objects = objectsOf(info, node);
-  if (!objects) {
+): number | readonly [number, number] {
+  if (!info.lookup) info.lookup = new Map();
+  const lookup = info.lookup;
+  let objects = lookup.get(node);
+  if (objects === undefined) {
     of.k.access(node, 'cache_do_one_devnode', 8);
-    if (ofFindProperty(node, 'cache-unified')) newCache(of, info, node, 'Unified', level);
+    if (ofFindProperty(node, 'cache-unified')) objects = newCache(of, info, node, 'Unified', level);
     else {
-      newCache(of, info, node, 'Data', level);
-      newCache(of, info, node, 'Instruction', level);
+      const data = newCache(of, info, node, 'Data', level);
+      objects = [data, newCache(of, info, node, 'Instruction', level)] as const;
     }
-    objects = objectsOf(info, node)!;
+    lookup.set(node, objects);
   }
   return objects;
 }
@@ -104,35 +99,36 @@ function ofFindNextCacheNode(of: OfState, np: DeviceNode): DeviceNode | null {
   });
 }
 
-/** `cpu` joins the objects' shared_cpu_map (a growing array while cacheinfo_init runs, see sealCpus). */
-function addCpu(objects: readonly CacheObject[], cpu: number, chain: CacheObject[]): void {
-  for (const o of objects) {
-    if (!o.cpus.includes(cpu)) {
-      if (Object.isFrozen(o.cpus)) o.cpus = [...o.cpus, cpu];
-      else (o.cpus as number[]).push(cpu);
-    }
+/** `cpu` joins each object's shared_cpu_map once, however often a looping chain reaches it. */
+function addCpu(info: CacheInfo, objects: number | readonly [number, number], chain: number[]): void {
+  for (const id of typeof objects === 'number' ? [objects] : objects) {
+    if (!chain.includes(id)) info.users[id]! += 1;
+    chain.push(id);
   }
-  chain.push(...objects);
 }
 
 /** The CPU's chain goes on the last run when it continues it with the same objects, else a new run. */
-function recordChain(info: CacheInfo, cpu: number, chain: readonly CacheObject[]): void {
-  const last = info.chains.at(-1);
-  const same =
-    last !== undefined &&
-    last.first + last.count === cpu &&
-    last.chain.length === chain.length &&
-    last.chain.every((o, i) => o === chain[i]);
-  if (same) last.count += 1;
-  else info.chains.push({ first: cpu, count: 1, chain: Object.freeze(chain.slice()) }); // exactly sized
+function recordChain(info: CacheInfo, cpu: number, chain: readonly number[]): void {
+  const { runs, chainObjects } = info;
+  const last = runs.length - RUN_FIELDS;
+  if (last >= 0 && runs[last]! + runs[last + 1]! === cpu) {
+    const start = runs[last + 2]!;
+    const length = runs[last + 3]! - start;
+    if (length === chain.length && chain.every((id, i) => chainObjects[start + i] === id)) {
+      runs[last + 1]! += 1;
+      return;
+    }
+  }
+  runs.push(cpu, 1, chainObjects.length, chainObjects.length + chain.length);
+  chainObjects.push(...chain); // a chain is a few levels long
 }
 
 /** cache_chain_instantiate for one logical CPU: its L1 on the cpu node, then each next level. */
 function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNode: DeviceNode): void {
   of.k.fn('cache_chain_instantiate', () => {
     ofNodeGet(of, cpuNode, WALK_HOLDER); // of_get_cpu_node
-    const chain: CacheObject[] = [];
-    addCpu(lookupOrInstantiate(of, info, cpuNode, 1), cpu, chain);
+    const chain: number[] = [];
+    addCpu(info, lookupOrInstantiate(of, info, cpuNode, 1), chain);
     let node: DeviceNode = cpuNode;
     let level = 1;
     // do_subsidiary_caches: at most a few levels exist; the bound only guards against a loop.
@@ -142,7 +138,7 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
       level += 1;
       const objects = lookupOrInstantiate(of, info, next, level);
       ofNodePut(of, next, WALK_HOLDER);
-      addCpu(objects, cpu, chain);
+      addCpu(info, objects, chain);
       node = next;
     }
     recordChain(info, cpu, chain);
@@ -150,24 +146,14 @@ function cacheChainInstantiate(of: OfState, info: CacheInfo, cpu: number, cpuNod
   });
 }
 
-/**
- * After cacheinfo_init: every shared_cpu_map becomes an exactly sized frozen array, one per distinct
- * set of CPUs (the objects of a core have the same). Bounded by the objects, a few per core.
- */
-function sealCpus(info: CacheInfo): void {
-  const shared = new Map<string, readonly number[]>();
-  for (const v of info.byNode.values()) {
-    for (const o of Array.isArray(v) ? (v as readonly CacheObject[]) : [v as CacheObject]) {
-      if (Object.isFrozen(o.cpus)) continue;
-      const key = o.cpus.join(',');
-      let cpus = shared.get(key);
-      if (!cpus) {
-        cpus = Object.freeze(o.cpus.slice());
-        shared.set(key, cpus);
-      }
-      o.cpus = cpus;
-    }
-  }
+/** After cacheinfo_init: the lookup goes, and the columns lose the slack their growth left. */
+function sealColumns(info: CacheInfo): void {
+  info.lookup = null;
+  info.objectNodes = info.objectNodes.slice();
+  info.objectKinds = info.objectKinds.slice();
+  info.users = info.users.slice();
+  info.runs = info.runs.slice();
+  info.chainObjects = info.chainObjects.slice();
 }
 
 /** cacheinfo_cpu_online for every CPU (boot, and cacheinfo_rebuild after a migration). */
@@ -186,7 +172,7 @@ function* cpusOnlineSteps(of: OfState, info: CacheInfo): Generator<void, void, u
     cacheChainInstantiate(of, info, cpu, node);
     if (++done % CPUS_PER_STEP === 0) yield;
   }
-  sealCpus(info);
+  sealColumns(info);
 }
 
 /**
@@ -195,21 +181,23 @@ function* cpusOnlineSteps(of: OfState, info: CacheInfo): Generator<void, void, u
  */
 export function cacheinfoTeardown(of: OfState, info: CacheInfo): void {
   of.k.fn('cacheinfo_teardown', () => {
-    for (const run of info.chains)
-      for (let cpu = run.first; cpu < run.first + run.count; cpu++) cacheCpuOffline(of, info, run.chain, cpu);
-    info.chains.length = 0;
+    const { runs, chainObjects } = info;
+    for (let r = 0; r < runs.length; r += RUN_FIELDS) {
+      const chain = chainObjects.slice(runs[r + 2], runs[r + 3]);
+      for (let cpu = runs[r]!; cpu < runs[r]! + runs[r + 1]!; cpu++) cacheCpuOffline(of, info, chain);
+    }
+    Object.assign(info, cacheInfoNew());
   });
 }
 
-/** One CPU leaves the objects of its chain; the last one out releases an object. */
-function cacheCpuOffline(of: OfState, info: CacheInfo, chain: readonly CacheObject[], cpu: number): void {
-  for (const o of chain) {
-    if (!o.cpus.includes(cpu)) continue;
-    o.cpus = o.cpus.length === 1 ? NO_CPUS : o.cpus.filter((c) => c !== cpu);
-    if (o.cpus.length > 0) continue;
-    of.k.fn('release_cache', () => ofNodePut(of, o.node, CACHEINFO_HOLDER));
-    forgetObject(info, o);
-  }
+/** One CPU leaves the objects of its chain (each once); the last one out releases an object. */
+function cacheCpuOffline(of: OfState, info: CacheInfo, chain: readonly number[]): void {
+  chain.forEach((id, i) => {
+    if (chain.indexOf(id) !== i || info.users[id] === 0) return;
+    info.users[id]! -= 1;
+    if (info.users[id] === 0)
+      of.k.fn('release_cache', () => ofNodePut(of, info.objectNodes[id]!, CACHEINFO_HOLDER));
+  });
 }
 
 export function cacheinfoRebuild(of: OfState, info: CacheInfo): void {

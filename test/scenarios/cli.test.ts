@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { KERNEL_NAMES } from '../../src/kernel/profiles.ts';
 import { junitReport, xmlEscape } from '../../src/scenario/junit.ts';
 import { findAll, parseXml } from './xml.ts';
 
@@ -47,7 +48,7 @@ describe('scenario CLI: refusals before anything runs (exit 2)', () => {
   it('--kernel that is no kernel profile', async () => {
     const r = await cli(['scenarios', '--kernel', '4.19', '--url', NOWHERE]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^scenarios: unknown kernel "4\.19" \(known: 4\.16, 4\.18, 5\.0, 5\.8, 5\.16/);
+    assert.equal(r.stderr, `scenarios: unknown kernel "4.19" (known: ${KERNEL_NAMES.join(', ')})\n`);
   });
 
   it('a bad scenario file: every problem, naming file, step and key', async () => {
