@@ -149,7 +149,7 @@ describe('the lparsim CLI', () => {
     const kernels = rows(await ok('profiles'), ['KERNEL', 'RELEASE', 'PHANDLE-CACHE', 'REFCOUNT']);
     assert.deepEqual(
       kernels.map((r) => r[0]),
-      ['4.16', '4.18', '5.0', '5.8', '5.16'],
+      ['4.16', '4.18', '5.0', '5.4', '5.8', '5.10', '5.14', '5.16', '6.1', '6.6', '6.12'],
     );
     assert.ok(Array.isArray((await okJson('profiles')).treeProfiles));
     const systems = rows(await ok('systems'), ['NAME', 'PROCESSOR', 'MACHINE-TYPE', 'SERIAL', 'BUILTIN']);

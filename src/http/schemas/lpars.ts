@@ -192,6 +192,10 @@ export const KernelProfileDoc = Closed(
     taintFlags: Type.Integer({ description: 'taint flags print_tainted knows' }),
     dieBannerPageSize: Type.Boolean({ description: "die()'s platform line shows PAGE_SIZE and MMU" }),
     panicEndClosed: Type.Boolean({ description: "panic()'s end line is closed with ]---" }),
+    traceIdZero: Type.Boolean({
+      description: 'the end-of-trace line carries id 0, not the boot’s random one (6.1+)',
+    }),
+    cpuLineUid: Type.Boolean({ description: 'the CPU line of a stack dump shows `UID: <uid>` (6.12)' }),
     functionNames: Type.Record(Type.String(), Type.String(), {
       description: 'functions this release calls by another name',
     }),
