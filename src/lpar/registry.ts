@@ -92,9 +92,10 @@ export interface CreateLparInput {
  * What the memory budget charges, in bytes of V8 heap (heapUsed + arrayBuffers): the one place these
  * estimates live. An LPAR's nodes are charged to it; its boot image (of/image.ts: names, property
  * records and values) is charged once for all the LPARs that share it. Measured on this codebase with
- * `npm run bench` (bench/memory.ts): a built-in 100k-node tree costs about 1170 B of heap and buffers per
- * node, of which the image holds about 405 B (12 B per property, the values and the full names), so
- * about 770 B per booted node; the constants below round that up by about a sixth. When the per-node layout (src/of, src/kernel)
+ * `npm run bench` (bench/memory.ts, bench/results.json): a built-in 100k-node tree cost 981 B of heap
+ * and buffers per node at 01c7ca3, image included; the constants below charge a built-in node about
+ * 1,300 B (node, image node, 11 properties and their values), a third more, so that the budget errs
+ * towards refusing rather than towards running out of heap. When the per-node layout (src/of, src/kernel)
  * changes, change `node` and `property` here and nothing else.
  */
 export const MEMORY_COSTS = {
