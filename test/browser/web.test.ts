@@ -272,6 +272,17 @@ test('compare: 4.18 and 5.16, same seed, same migrations, differ on ibm,platform
   assert.match(a!, /ibm,platform-facilities#1/);
   assert.doesNotMatch(b!, /#1/);
   assert.match((await page.locator('#compare-title').textContent()) ?? '', /\(4\.18\) vs .*\(5\.16\)/);
+  // Leaving refcounts out, fewer nodes differ, and the renamed facilities node still does.
+  const differing = async () =>
+    Number(
+      /(\d+) of \d+ nodes differ/.exec((await page.locator('.compare p').first().textContent()) ?? '')?.[1],
+    );
+  const withCounts = await differing();
+  await page.getByLabel('refcounts count as a difference').uncheck();
+  const without = await differing();
+  assert.ok(without < withCounts, `${without} nodes differ without refcounts, ${withCounts} with`);
+  assert.equal(await row.getAttribute('data-differs'), 'true');
+  await page.getByLabel('refcounts count as a difference').check();
   await shot('compare');
 });
 

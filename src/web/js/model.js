@@ -171,7 +171,7 @@ export function applyEvent(pic, e) {
  * Two LPARs' nodes lined up for the compare view: a node is matched by its last known path and its
  * place among the nodes that had that path (by address, the order they were allocated in).
  */
-export function compareRows(a, b) {
+export function compareRows(a, b, { refcounts = true } = {}) {
   const keyed = (nodes) => {
     const seen = new Map();
     const out = new Map();
@@ -185,7 +185,10 @@ export function compareRows(a, b) {
   const ka = keyed(a);
   const kb = keyed(b);
   const keys = [...new Set([...ka.keys(), ...kb.keys()])].sort();
-  const sig = (n) => (n ? `${n.state}|${n.refcount}|${sysfsName(n)}|${n.flags.join(',')}` : 'absent');
+  // Refcounts may be left out: a later kernel's extra sysfs or %pOF reference moves every node's count
+  // by one and would hide the differences in state, sysfs name and flags that the comparison is for.
+  const sig = (n) =>
+    n ? `${n.state}|${refcounts ? n.refcount : ''}|${sysfsName(n)}|${n.flags.join(',')}` : 'absent';
   return keys.map((key) => {
     const [path, i] = key.split('\u0000');
     const x = ka.get(key) ?? null;

@@ -88,6 +88,7 @@ export function CompareView({ a, b }) {
   const cat = useCatalogue();
   const [pics, setPics] = useState(null);
   const [onlyDiffs, setOnlyDiffs] = useState(true);
+  const [refcounts, setRefcounts] = useState(true);
   const load = () =>
     attempt(async () => {
       setPics(await Promise.all([loadLpar(a), loadLpar(b)]));
@@ -99,7 +100,7 @@ export function CompareView({ a, b }) {
   if (!a || !b || !pics)
     return cat ? html`<${PairForm} cat=${cat} a=${a} b=${b} />` : html`<p class="muted">loading…</p>`;
   const [pa, pb] = pics;
-  const rows = compareRows(pa.nodes, pb.nodes);
+  const rows = compareRows(pa.nodes, pb.nodes, { refcounts });
   const differing = rows.filter((r) => r.differs);
   const shown = onlyDiffs ? differing : rows;
   const head = (
@@ -122,6 +123,7 @@ export function CompareView({ a, b }) {
     <section class="card" aria-labelledby="nodes-cmp-title">
       <h3 id="nodes-cmp-title">Nodes, matched by path</h3>
       <label class="check"><input type="checkbox" checked=${onlyDiffs} onChange=${(e) => setOnlyDiffs(e.target.checked)} /> only the nodes that differ</label>
+      <label class="check"><input type="checkbox" checked=${refcounts} onChange=${(e) => setRefcounts(e.target.checked)} /> refcounts count as a difference</label>
       <div class="scroll"><table class="list nodes-cmp" aria-label="Nodes compared">
         <thead><tr><th>path</th>${head(pa)}${head(pb)}</tr></thead>
         <tbody>${shown.map(
