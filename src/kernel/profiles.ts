@@ -19,6 +19,13 @@ export type KernelName =
   | '6.6'
   | '6.12';
 export type PfoDevices = 'kernel' | 'fixed';
+/**
+ * K-PRRN: what rtasd's handle_rtas_event does with a PRRN event. `update`: pseries_devicetree_update
+ * with the negated scope (topology updates on by default, 4.x and 5.0); `disabled`: dropped silently,
+ * since prrn_is_enabled() is false unless booted with topology_updates=on (5.2 to 5.9); `ignored`: the
+ * PRRN code is gone and rtasd logs that it ignored the event (5.10+).
+ */
+export type PrrnEvents = 'update' | 'disabled' | 'ignored';
 
 /** The behaviour switches. Every one is honoured on every code path, whatever the others are. */
 export interface KernelSwitches {
@@ -56,6 +63,8 @@ export interface KernelSwitches {
   readonly pofSkipsSelf: boolean;
   /** K-DETACH-1: __of_detach_node does the sysfs detach itself, so its WARN return skips that put (6.6+). */
   readonly detachSysfsInCore: boolean;
+  /** K-PRRN: how a PRRN event is handled. */
+  readonly prrnEvents: PrrnEvents;
 }
 
 export type SwitchName = keyof KernelSwitches;
@@ -140,6 +149,7 @@ const BASE_4X: KernelSwitches = {
   waitMemoryTransfer: false,
   pofSkipsSelf: false,
   detachSysfsInCore: false,
+  prrnEvents: 'update',
 };
 
 // E12: the real line of each WARN site in that release (docs/kernel-notes.md has the readings).
@@ -167,6 +177,7 @@ const SWITCHES_5_8: KernelSwitches = {
   pofTakesRefs: true,
   cacheinfoRebuild: true,
   cutHereAlways: true,
+  prrnEvents: 'disabled',
 };
 // The 5.11 mobility rework (seen in 5.14.2), on top of 5.10's puts.
 const SWITCHES_5_14: KernelSwitches = {
@@ -176,6 +187,7 @@ const SWITCHES_5_14: KernelSwitches = {
   mobilityLookup: 'central',
   suspendInKernel: true,
   mobilityPrFmt: true,
+  prrnEvents: 'ignored',
 };
 const SWITCHES_6_6: KernelSwitches = {
   ...SWITCHES_5_14,
@@ -240,6 +252,7 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
       dlparDetachPut: true,
       cacheinfoRebuild: true,
       cutHereAlways: true,
+      prrnEvents: 'disabled',
     },
     {
       warnLines: {
@@ -276,7 +289,7 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
   ),
   profile(
     '5.10',
-    { ...SWITCHES_5_8, rngInitPut: true, parentPutAfterRelease: true },
+    { ...SWITCHES_5_8, rngInitPut: true, parentPutAfterRelease: true, prrnEvents: 'ignored' },
     {
       warnLines: {
         __of_detach_node: 'drivers/of/dynamic.c:258',
@@ -391,6 +404,7 @@ export const SWITCH_VALUES: Readonly<Record<SwitchName, readonly (string | boole
   phandleCache: ['none', 'pow2', 'pow2-refs', 'hash128'],
   refcount: ['plain', 'checked'],
   mobilityLookup: ['per-op', 'central'],
+  prrnEvents: ['update', 'disabled', 'ignored'],
 };
 
 export const BOOLEAN_SWITCHES: readonly SwitchName[] = SWITCH_NAMES.filter(

@@ -24,6 +24,7 @@ import { type VioBus, vioBusInitSteps } from '../pseries/vio.ts';
 import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
+import { type PrrnEvent, type PrrnRequest, prrn } from './prrn.ts';
 import { checkOfPath, type PathLimits } from './views.ts';
 
 export interface LparConfig {
@@ -81,6 +82,8 @@ export class Lpar {
   readonly migrations: Migration[] = [];
   /** Migrations ever started here: ids stay unique after old reports are dropped. */
   migrationCount = 0;
+  /** PRRN events delivered so far (their ids, p1, p2, …). */
+  prrnCount = 0;
   readonly k: Kernel;
   readonly of: OfState;
   readonly vio: VioBus;
@@ -280,6 +283,14 @@ export class Lpar {
    */
   ofdt(bytes: Uint8Array): OfdtResult {
     return this.run('drmgr', () => ofdtWrite(this.of, bytes));
+  }
+
+  /**
+   * A PRRN event from firmware naming `req.nodes` (K-PRRN): rtasd handles it as the profile says, with
+   * the ibm,update-nodes loop where the kernel runs one. A kernel action, journaled as its request.
+   */
+  prrn(req: PrrnRequest, now: () => Date, clockMs: () => number): PrrnEvent {
+    return prrn(this, req, now, clockMs);
   }
 
   /** E7: a panicked partition runs nothing until it is rebooted or deleted. */

@@ -80,14 +80,14 @@ function keep(lpar: Lpar, migration: Migration): void {
  * An RTAS call as the report shows it: the model's one argument named for what it is (a phandle for
  * ibm,update-properties, a connector for ibm,configure-connector), and as `arg`, its deprecated alias.
  */
-function firmwareCall(c: { call: string; status: number; arg?: number }) {
+export function firmwareCall(c: { call: string; status: number; arg?: number }) {
   if (c.arg === undefined) return { call: c.call, status: c.status };
   const named = c.call === 'ibm,update-properties' ? { phandle: phandleHex(c.arg) } : { drc: c.arg };
   return { call: c.call, status: c.status, ...named, arg: c.arg };
 }
 
 /** `after` less `before`, member by member: what a migration changed. */
-function difference(after: Counts, before: Counts): Counts {
+export function difference(after: Counts, before: Counts): Counts {
   const out = { ...after };
   for (const k of Object.keys(out) as Array<keyof Counts>) out[k] -= before[k];
   return out;

@@ -41,7 +41,17 @@ export interface MobilityOperation {
   readonly outcome: OperationOutcome;
   /** For add: the new top node. */
   readonly added?: string;
+  /**
+   * A PRRN update only (scope -2, the loop's prrn_update_node): `found` when the phandle names a node,
+   * `lmb-readd` when it does not and the kernel would take it for an LMB's DRC index (not modelled).
+   */
+  readonly prrn?: 'found' | 'lmb-readd';
 }
+
+/** The scope post_mobility_fixup passes to ibm,update-nodes. */
+export const MIGRATION_SCOPE = 1;
+/** The scope of a PRRN (the negated scope of the RTAS event), for which the old loop had its special case. */
+export const PRRN_SCOPE = -2;
 
 const PF_TYPE = 'ibm,platform-facilities';
 const be32 = (buf: Uint8Array, off: number) =>
@@ -179,6 +189,7 @@ function handleEntry(
   action: number,
   phandle: number,
   takeDrc: () => number,
+  scope: number,
 ): MobilityOperation {
   const k = of.k;
   const known = ACTIONS[action];
@@ -215,7 +226,23 @@ function handleEntry(
       return { action: name, phandle, ...withDrc, node, ...result };
     });
   if (central) ofNodePut(of, np, 'pseries_devicetree_update');
+  if (action === ACTION_UPDATE && scope === PRRN_SCOPE) return { ...op, prrn: prrnUpdateNode(of, phandle) };
   return op;
+}
+
+/**
+ * prrn_update_node (mobility.c up to 5.9): after a PRRN update, the phandle is looked up once more. A
+ * node found is put again and that is all; a phandle naming no node is taken for an LMB's DRC index,
+ * and the kernel re-adds that LMB through DLPAR (handle_dlpar_errorlog, READD by index). The memory
+ * DLPAR path is not modelled (docs/kernel-notes.md): the entry says so and nothing is printed.
+ */
+function prrnUpdateNode(of: OfState, phandle: number): 'found' | 'lmb-readd' {
+  return of.k.fn('prrn_update_node', () => {
+    const dn = ofFindNodeByPhandle(of, phandle, 'prrn_update_node').node;
+    if (!dn) return 'lmb-readd';
+    ofNodePut(of, dn, 'prrn_update_node');
+    return 'found';
+  });
 }
 
 function reportOutOfBounds(of: OfState, size: number): void {
@@ -226,8 +253,16 @@ function reportOutOfBounds(of: OfState, size: number): void {
   ]);
 }
 
-/** K-MOB-2: the update loop. Returns 0 or the failing RTAS status. */
-export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOperation[]): number {
+/**
+ * K-MOB-2: the update loop. Returns 0 or the failing RTAS status. `scope` is what the kernel passes to
+ * ibm,update-nodes: 1 after a migration, the negated event scope for a PRRN (prrn.ts).
+ */
+export function pseriesDevicetreeUpdate(
+  of: OfState,
+  rtas: Rtas,
+  ops: MobilityOperation[],
+  scope: number = MIGRATION_SCOPE,
+): number {
   return of.k.fn('pseries_devicetree_update', () => {
     const buf = new Uint8Array(RTAS_DATA_BUF_SIZE);
     let rc: number;
@@ -245,7 +280,7 @@ export function pseriesDevicetreeUpdate(of: OfState, rtas: Rtas, ops: MobilityOp
         for (let i = 0; i < count && !cursor.overran; i++) {
           const phandle = cursor.u32();
           if (cursor.overran) break;
-          ops.push(handleEntry(of, rtas, action, phandle, () => cursor.u32()));
+          ops.push(handleEntry(of, rtas, action, phandle, () => cursor.u32(), scope));
         }
       }
       if (cursor.overran) reportOutOfBounds(of, buf.length);

@@ -66,6 +66,7 @@ export const KernelSwitchOverrides = Type.Object(
     waitMemoryTransfer: Type.Optional(Type.Boolean()),
     pofSkipsSelf: Type.Optional(Type.Boolean()),
     detachSysfsInCore: Type.Optional(Type.Boolean()),
+    prrnEvents: Type.Optional(StringEnum(['update', 'disabled', 'ignored'] as const)),
   } satisfies Record<SwitchName, unknown>,
   {
     additionalProperties: false,
