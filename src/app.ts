@@ -28,6 +28,7 @@ import { nodeRoutes } from './http/routes/nodes.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { webRoutes } from './http/routes/web.ts';
 import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
+import { buildSerializer } from './http/serializer.ts';
 import { requestValidatorCompiler } from './http/validation.ts';
 import { ServiceClock } from './journal/clock.ts';
 import { ReplayDigests } from './journal/digests.ts';
@@ -57,6 +58,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // A request that reaches a closing server is answered by our own hook below (a problem, as every
     // other error), not by fastify's fixed JSON body.
     return503OnClosing: false,
+    // Serializers built with the shared schemas each response refers to, not all of them (http/serializer.ts).
+    schemaController: { compilersFactory: { buildSerializer } },
     // The header is read here, not by fastify, which would take any value a client sends.
     requestIdHeader: false,
     genReqId: (req) => {
