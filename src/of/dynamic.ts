@@ -12,7 +12,7 @@ import {
   ofRemovePropertySysfs,
   ofUpdatePropertySysfs,
 } from './kobj.ts';
-import { type DeviceNode, NodeProperty, OF_DETACHED, PropertyList } from './node.ts';
+import { type DeviceNode, NodeProperty, OF_DETACHED, OF_OVERLAY, PropertyList } from './node.ts';
 import { ofPhandleCacheInvEntry } from './phandle-cache.ts';
 import { cString, type Property, readU32 } from './property.ts';
 import { INITIAL_HOLDER } from './refs.ts';
@@ -106,7 +106,7 @@ export function ofNodeAlloc(
 }
 
 /** Sets the node's phandle and keeps the simulator's phandle index in step. */
-function setPhandle(of: OfState, np: DeviceNode, handle: number): void {
+export function ofNodeSetPhandle(of: OfState, np: DeviceNode, handle: number): void {
   if (np.phandle === handle) return;
   if (np.phandle) of.phandleIndex.remove(np.phandle, np);
   np.phandle = handle;
@@ -137,10 +137,16 @@ function namesFromProperties(of: OfState, np: DeviceNode): void {
   np.type = type ? interned(of, cString(type.value)) : '<NULL>';
 }
 
-/** __of_attach_node: link as the parent's first child; a subtree handed in loses its children. */
+/**
+ * __of_attach_node: link as the parent's first child; a subtree handed in loses its children. An
+ * overlay's node (OF_OVERLAY, 5.0+) keeps the name and phandle the overlay code gave it: its
+ * properties come with later changeset entries, so at this point it has none to read.
+ */
 function attachToTree(of: OfState, np: DeviceNode): void {
-  namesFromProperties(of, np);
-  setPhandle(of, np, phandleFrom(np));
+  if ((np.flags & OF_OVERLAY) === 0) {
+    namesFromProperties(of, np);
+    ofNodeSetPhandle(of, np, phandleFrom(np));
+  }
   np.child = null;
   const parent = np.parent!;
   of.k.access(parent, '__of_attach_node', 8, true);
@@ -155,8 +161,7 @@ function attachToTree(of: OfState, np: DeviceNode): void {
 // K-ATTACH-1. Nothing checks for a sibling with the same name or another node with the same phandle.
 export function ofAttachNode(of: OfState, np: DeviceNode): number {
   return of.k.fn('of_attach_node', () => {
-    of.k.fn('__of_attach_node', () => attachToTree(of, np));
-    of.k.emit({ type: 'node.attached', address: np.address, fullName: np.fullName, phandle: np.phandle });
+    ofAttachNodeCore(of, np);
     ofAttachNodeSysfs(of, np);
     ofReconfigNotify(of, 'ATTACH_NODE', { dn: np });
     return 0;
@@ -171,13 +176,19 @@ export function ofBootNodeInit(of: OfState, np: DeviceNode): void {
   let handle = phandle && phandle.value.length >= 4 ? readU32(phandle.value)! : 0;
   const ibm = ofFindProperty(np, 'ibm,phandle'); // always overrides
   if (ibm && ibm.value.length >= 4) handle = readU32(ibm.value)!;
-  setPhandle(of, np, handle);
+  ofNodeSetPhandle(of, np, handle);
   np.everAttached = true;
+}
+
+/** __of_attach_node alone (no sysfs, no notification): what a changeset entry applies (changeset.ts). */
+export function ofAttachNodeCore(of: OfState, np: DeviceNode): void {
+  of.k.fn('__of_attach_node', () => attachToTree(of, np));
+  of.k.emit({ type: 'node.attached', address: np.address, fullName: np.fullName, phandle: np.phandle });
 }
 
 // K-DETACH-2. With `detachSysfsInCore` (6.6+) the sysfs detach is this function's last step, so a
 // WARN return skips it and its put (K-DETACH-1).
-function detachFromTree(of: OfState, np: DeviceNode): void {
+export function ofDetachNodeCore(of: OfState, np: DeviceNode): void {
   const { k } = of;
   k.fn('__of_detach_node', () => {
     k.access(np, '__of_detach_node', 8);
@@ -209,7 +220,7 @@ function detachFromTree(of: OfState, np: DeviceNode): void {
 // K-DETACH-1, -3: never frees by itself; only a put to 0 does.
 export function ofDetachNode(of: OfState, np: DeviceNode): number {
   return of.k.fn('of_detach_node', () => {
-    detachFromTree(of, np);
+    ofDetachNodeCore(of, np);
     if (!of.k.profile.detachSysfsInCore) ofDetachNodeSysfs(of, np);
     ofReconfigNotify(of, 'DETACH_NODE', { dn: np });
     return 0;
@@ -217,7 +228,7 @@ export function ofDetachNode(of: OfState, np: DeviceNode): number {
 }
 
 // K-PROP-2: property notifications only for nodes in sysfs.
-function propertyNotify(
+export function ofPropertyNotify(
   of: OfState,
   action: 'ADD_PROPERTY' | 'REMOVE_PROPERTY' | 'UPDATE_PROPERTY',
   np: DeviceNode,
@@ -237,7 +248,7 @@ export function ofAddProperty(of: OfState, np: DeviceNode, prop: Property): numb
     np.properties.push(pp);
     ofAddPropertySysfs(of, np, pp);
     of.k.emit({ type: 'property.added', address: np.address, name: pp.name, length: pp.value.length });
-    propertyNotify(of, 'ADD_PROPERTY', np, pp);
+    ofPropertyNotify(of, 'ADD_PROPERTY', np, pp);
     return 0;
   });
 }
@@ -252,7 +263,7 @@ export function ofRemoveProperty(of: OfState, np: DeviceNode, name: string): num
     np.deadProperties = [pp, ...np.deadProperties];
     ofRemovePropertySysfs(np, pp);
     of.k.emit({ type: 'property.removed', address: np.address, name });
-    propertyNotify(of, 'REMOVE_PROPERTY', np, pp);
+    ofPropertyNotify(of, 'REMOVE_PROPERTY', np, pp);
     return 0;
   });
 }
@@ -270,7 +281,7 @@ export function ofUpdateProperty(of: OfState, np: DeviceNode, prop: Property): n
     } else np.properties.push(pp);
     ofUpdatePropertySysfs(of, np, pp, old);
     of.k.emit({ type: 'property.updated', address: np.address, name: pp.name, length: pp.value.length });
-    propertyNotify(of, 'UPDATE_PROPERTY', np, pp, old);
+    ofPropertyNotify(of, 'UPDATE_PROPERTY', np, pp, old);
     return 0;
   });
 }
