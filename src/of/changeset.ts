@@ -87,7 +87,7 @@ function reviveDeadProperty(np: DeviceNode, pp: NodeProperty): void {
 /**
  * A property entry that fails. 6.6 reworded it (of_changeset_action_err, action padded to 15); the
  * model ties the wording to `detachSysfsInCore`, the dynamic.c rework first seen in the same tree
- * (docs/kernel-notes.md, note 40).
+ * (docs/kernel-notes.md, note 41).
  */
 function propertyFailed(
   of: OfState,

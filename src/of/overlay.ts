@@ -409,7 +409,7 @@ const FDT_HEADER_SIZE = 40;
  * overlay's id, or the negative errno the kernel returns (its messages are in dmesg). A blob over the
  * decoder's limits throws FdtLimitError (a request the service refuses, not a kernel answer). 4.16
  * has no of_overlay_fdt_apply: its callers unflatten and call of_overlay_apply themselves, which is
- * what the model does there (docs/kernel-notes.md note 40).
+ * what the model does there (docs/kernel-notes.md note 41).
  */
 export function ofOverlayFdtApply(
   of: OfState,

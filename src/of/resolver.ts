@@ -20,7 +20,7 @@ const EINVAL = 22;
 /**
  * Releases whose resolver names the missing label before its generic failure line: absent in 5.4.0,
  * present in 5.8.1 and every later tree read. A message fact, not a behaviour switch (docs/kernel-notes.md
- * note 40): the profile table's release facts are part of the HTTP document, which this layer cannot
+ * note 41): the profile table's release facts are part of the HTTP document, which this layer cannot
  * change, so the fact lives here.
  */
 const LABEL_MESSAGE: Readonly<Record<KernelName, boolean>> = {
