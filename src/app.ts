@@ -25,6 +25,7 @@ import { kernelRoutes } from './http/routes/kernel.ts';
 import { lparRoutes, lparScopedRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
+import { prrnRoutes } from './http/routes/prrn.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { webRoutes } from './http/routes/web.ts';
 import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
@@ -185,6 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       exportRoutes,
       kernelRoutes,
       migrationRoutes,
+      prrnRoutes,
       lparEventRoutes,
     ]),
     { prefix: LPAR_PREFIX },

@@ -32,6 +32,7 @@ const OPTIONS = {
   to: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
   since: { type: 'string' },
+  scope: { type: 'string' },
   output: { type: 'string', short: 'o' },
   confirm: { type: 'boolean' },
   processor: { type: 'string' },
@@ -685,6 +686,31 @@ const COMMANDS: Readonly<Record<string, Command>> = {
           );
       }
       if (json()) print(reports.length === 1 ? reports[0] : reports);
+    },
+  },
+  prrn: {
+    args: '<lpar> <node>… [--scope N]',
+    summary: 'a PRRN event: firmware names nodes (/path or phandle) whose resources moved',
+    operations: ['prrnUpdate'],
+    needs: 2,
+    max: 10_000,
+    flags: ['scope'],
+    run: async ([l, ...nodes]) => {
+      const scope = intFlag('scope');
+      const e = await client.prrnUpdate(l!, {
+        nodes: nodes.map((n) => (n.startsWith('/') ? { path: n } : { phandle: n })),
+        ...(scope !== undefined ? { scope } : {}),
+      });
+      print(e, () =>
+        [
+          `${e.id} (${e.handling}): ${e.handled ? `${e.report.operations.length} entries, rc ${e.report.rc}` : 'not handled'}`,
+          ...e.report.operations.map(
+            (o) =>
+              `  ${o.action} ${o.phandle} ${o.node?.path ?? '-'}: ${o.outcome}${o.prrn ? ` (${o.prrn})` : ''}`,
+          ),
+          ...e.report.dmesg.map((d) => `  dmesg: ${d}`),
+        ].join('\n'),
+      );
     },
   },
   migrations: {

@@ -36,6 +36,7 @@ import type {
   PropertyBody,
   RefDoc,
 } from '../http/schemas/nodes.ts';
+import type { PrrnBody, PrrnDoc } from '../http/schemas/prrn.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
 export type { EventType, LparEventDoc as LparEvent } from '../http/schemas/events.ts';
@@ -49,6 +50,9 @@ export type CreateSystem = Static<typeof CreateSystemBody>;
 export type Migration = Static<typeof MigrationDoc>;
 export type MigrationReport = Static<typeof MigrationReportDoc>;
 export type MigrationRequest = Static<typeof MigrationBody>;
+/** A PRRN event (POST …/prrn) and what the kernel did with it. */
+export type PrrnRequest = Static<typeof PrrnBody>;
+export type PrrnEvent = Static<typeof PrrnDoc>;
 /** An LPAR's counts; a migration report's `counts` and `countsDelta` too. */
 export type Counts = Static<typeof CountsDoc>;
 export type PhandleCache = Static<typeof PhandleCacheDoc>;
@@ -528,5 +532,14 @@ export class LparsimClient {
   listVioDrivers = (id: string) => this.drivers(id);
   checkInvariants = (id: string) => this.invariants(id);
   migrateLpar = (id: string, body: MigrationRequest) => this.migrate(id, body);
+  /** A PRRN event naming `body.nodes` (K-PRRN); the kernel handles it as its profile does. */
+  prrnUpdate = (id: string, body: PrrnRequest) =>
+    this.json<PrrnEvent>({
+      method: 'POST',
+      path: this.lp(id, '/prrn'),
+      headers: json,
+      body: JSON.stringify(body),
+    });
+  prrn = (id: string, body: PrrnRequest) => this.prrnUpdate(id, body);
   listMigrations = (id: string) => this.migrations(id);
 }

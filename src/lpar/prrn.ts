@@ -48,7 +48,6 @@ function unnamed(lpar: Lpar, path: string, why: string): LparError {
     'unprocessable',
     'Node firmware cannot name',
     `a PRRN names each node by phandle, and in LPAR ${lpar.config.id} ${path} ${why}`,
-    { path },
   );
 }
 

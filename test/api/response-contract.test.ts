@@ -493,6 +493,20 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await ok({ url: `${x}/migrations/m999` }, 404);
     await ok({ url: '/v1/lpars/nope/migrations' }, 404);
 
+    // PRRN on every kernel (handled, dropped or ignored), with values and a phandle naming nothing, and
+    // a path firmware cannot name.
+    for (const id of Object.values(lpars))
+      await ok(
+        json('POST', `/v1/lpars/${id}/prrn`, {
+          nodes: [
+            { path: '/cpus', properties: [{ name: 'ibm,contract', u32: [2] }] },
+            { phandle: '0x7ffffff0' },
+          ],
+        }),
+        200,
+      );
+    await ok(json('POST', `${x}/prrn`, { nodes: [{ path: '/no-such-node' }] }), 422);
+
     // The tree's health after the migrations, on every kernel.
     for (const id of [...Object.values(lpars), old]) {
       const l = `/v1/lpars/${id}`;

@@ -192,6 +192,16 @@ describe('the lparsim CLI', () => {
     assert.deepEqual(migrations[0], ['m1', 'p9-alpha', 'p9-beta', 'completed', 'false']);
     assert.equal(migrations.length, 4);
     assert.equal((await okJson('migration', 'c1', 'm2')).report.renames.length, 1);
+    // 4.18 handles a PRRN: the loop updates /cpus, and prrn_update_node finds it again.
+    assert.match(
+      await ok('prrn', 'c1', '/cpus'),
+      /^p1 \(update\): 1 entries, rc 0\n {2}update 0x[0-9a-f]+ \/cpus: done \(found\)\n$/,
+    );
+    const prrn = await okJson('prrn', 'e1', '/cpus', '--scope', '2');
+    assert.deepEqual(
+      [prrn.handling, prrn.handled, prrn.report.dmesg],
+      ['ignored', false, ['Platform resource reassignment ignored.']],
+    );
 
     assert.match(await ok('dmesg', 'c1'), /Linux version 4\.18/);
     const log = await okJson('dmesg', 'c1');

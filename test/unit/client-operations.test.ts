@@ -40,6 +40,7 @@ const ARGS: Record<string, unknown[]> = {
   getSys: [LPAR, 'firmware/devicetree/base/name'],
   getProcDeviceTree: [LPAR, 'name'],
   migrateLpar: [LPAR, { destination: 'p9-beta' }],
+  prrnUpdate: [LPAR, { nodes: [{ path: '/cpus' }] }],
   getMigration: [LPAR, 'mig-1'],
 };
 const GLOBAL = new Set([

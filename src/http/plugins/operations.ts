@@ -54,6 +54,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /v1/lpars/:lpar/migrations': 'migrateLpar',
   'GET /v1/lpars/:lpar/migrations': 'listMigrations',
   'GET /v1/lpars/:lpar/migrations/:migration': 'getMigration',
+  'POST /v1/lpars/:lpar/prrn': 'prrnUpdate',
   'GET /v1/lpars/:lpar/events': 'streamLparEvents',
   'GET /v1/events': 'streamEvents',
 };
@@ -123,6 +124,10 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
   migrateLpar: { params: WEB, body: { destination: 'p9-alpha' } },
   listMigrations: { params: WEB },
   getMigration: { params: { ...WEB, migration: 'm1' } },
+  prrnUpdate: {
+    params: WEB,
+    body: { nodes: [{ path: '/cpus', properties: [{ name: 'ibm,example', u32: [2] }] }] },
+  },
   streamLparEvents: { params: WEB, query: { follow: false } },
   streamEvents: { query: { follow: false } },
 };
