@@ -1,0 +1,150 @@
+// K-PRRN over HTTP: a PRRN is a kernel action like a migration, so it is journaled, replayed after a
+// restart and carried by an exported history, with the same model digest.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { lparDigest } from '../../src/lpar/digest.ts';
+import { testApp } from '../helpers/app.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A 4.18 LPAR migrated once, then told by PRRN about the platform facilities (stale in its cache). */
+async function prrnHistory(app: FastifyInstance): Promise<{ id: string; event: Record<string, unknown> }> {
+  const id = (
+    await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '4.18', name: 'pr', seed: 3 } })
+  ).json().id as string;
+  const pf = app.registry.get(id).resolve({ path: '/ibm,platform-facilities' }).phandle;
+  const m = await app.inject({
+    method: 'POST',
+    url: `/v1/lpars/${id}/migrations`,
+    payload: { destination: 'p9-beta' },
+  });
+  assert.equal(m.statusCode, 201, m.body);
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/lpars/${id}/prrn`,
+    payload: {
+      nodes: [{ phandle: pf }, { path: '/cpus', properties: [{ name: 'ibm,prrn', u32: [1, 2] }] }],
+    },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  return { id, event: res.json() };
+}
+
+async function picture(app: FastifyInstance, id: string) {
+  const get = async (url: string) =>
+    (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
+  return {
+    digest: lparDigest(app.registry.get(id)),
+    dmesg: await get('/dmesg'),
+    cpus: await get('/nodes?path=/cpus'),
+    refcounts: await get('/refcounts'),
+  };
+}
+
+describe('PRRN requests (K-PRRN)', () => {
+  it('4.18 updates the released platform-facilities node the stale cache still names, and /cpus', async () => {
+    const { app } = await testApp();
+    try {
+      const { event } = await prrnHistory(app);
+      assert.equal(event.id, 'p1');
+      assert.equal(event.handled, true);
+      const ops = (
+        event.report as { operations: Array<{ node: { path: string; state: string }; prrn: string }> }
+      ).operations;
+      assert.deepEqual(
+        ops.map((o) => [o.node.path, o.node.state, o.prrn]),
+        [
+          ['/ibm,platform-facilities', 'released', 'found'],
+          ['/cpus', 'attached', 'found'],
+        ],
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('survives a restart from the journal and an export/import, with the same digest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lparsim-prrn-'));
+    dirs.push(dir);
+    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
+    const { id } = await prrnHistory(app);
+    const seen = await picture(app, id);
+    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
+    assert.match(exported, /"path":"\/prrn"/);
+    await app.close();
+
+    const { app: again } = await testApp({ LPARSIM_DATA_DIR: dir });
+    try {
+      const replay = await again.journalReplay!();
+      assert.deepEqual(replay.diverged, []);
+      assert.deepEqual(await picture(again, id), seen);
+      // The count of PRRN events came back with the replay.
+      const next = await again.inject({
+        method: 'POST',
+        url: `/v1/lpars/${id}/prrn`,
+        payload: { nodes: [{ path: '/cpus' }] },
+      });
+      assert.equal(next.json().id, 'p2');
+    } finally {
+      await again.close();
+    }
+
+    const { app: other } = await testApp();
+    try {
+      const res = await other.inject({
+        method: 'POST',
+        url: '/v1/lpars/import?name=pr-copy',
+        headers: { 'content-type': 'application/x-ndjson' },
+        payload: exported,
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      // The import is another LPAR (its own id and name), so its config differs; the replay's digest,
+      // the one the history ends with, is the exported LPAR's.
+      const trailer = JSON.parse(exported.trimEnd().split('\n').at(-1)!);
+      assert.equal(trailer.digest, seen.digest);
+      assert.equal(res.headers['x-lparsim-digest'], trailer.digest);
+      const { digest: _, ...rest } = await picture(other, res.json().id);
+      const { digest: __, ...want } = seen;
+      assert.deepEqual(rest, want);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a kernel without PRRN handling answers what it did, and a node firmware cannot name is a 422', async () => {
+    const { app } = await testApp();
+    try {
+      const id = (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '6.12' } })).json()
+        .id;
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v1/lpars/${id}/prrn`,
+        payload: { nodes: [{ path: '/cpus' }] },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(
+        [res.json().handled, res.json().report.dmesg],
+        [false, ['Platform resource reassignment ignored.']],
+      );
+      const bad = await app.inject({
+        method: 'POST',
+        url: `/v1/lpars/${id}/prrn`,
+        payload: { nodes: [{ path: '/nowhere' }] },
+      });
+      assert.equal(bad.statusCode, 422);
+      assert.match(String(bad.headers['content-type']), /^application\/problem\+json/);
+      const empty = await app.inject({ method: 'POST', url: `/v1/lpars/${id}/prrn`, payload: { nodes: [] } });
+      assert.equal(empty.statusCode, 400);
+    } finally {
+      await app.close();
+    }
+  });
+});
