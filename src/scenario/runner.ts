@@ -180,6 +180,29 @@ class Run {
       case 'rebuildCache':
         await this.client.rebuildPhandleCache(this.lpar);
         return;
+      case 'prrn': {
+        // Firmware names a node by phandle: a path goes as it is (the service gives its phandle), a
+        // phandle as written, a label as the phandle of the node it recorded.
+        const nodes = [];
+        for (const n of step.nodes) {
+          if ('path' in n) nodes.push({ path: n.path });
+          else if ('phandle' in n) nodes.push({ phandle: n.phandle });
+          else {
+            const doc = await this.client.getNodeByAddress(this.lpar, await this.mustAddress(n));
+            nodes.push({ phandle: doc.phandle });
+          }
+        }
+        const e = await this.client.prrnUpdate(this.lpar, {
+          nodes,
+          ...(step.scope !== undefined ? { scope: step.scope } : {}),
+        });
+        if (step.handled !== undefined && e.handled !== step.handled)
+          this.fail(
+            where,
+            `expected the PRRN ${step.handled ? '' : 'not '}to be handled, the kernel's ${e.handling} ${e.handled ? 'ran' : 'did not run'} the update`,
+          );
+        return;
+      }
       case 'expect':
         await this.expect(step, where);
         return;

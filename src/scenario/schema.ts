@@ -283,6 +283,21 @@ export const ReadStep = step(
   'read a file of the emulated /sys or /proc/device-tree as task cat',
 );
 export const RebuildCacheStep = step('rebuildCache', {}, 'full phandle-cache invalidation and rescan');
+export const PrrnStep = step(
+  'prrn',
+  {
+    nodes: nonEmpty(NodeRef, 'node'),
+    scope: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 0x7fffffff, description: "the event's scope (default 2)" }),
+    ),
+    handled: Type.Optional(
+      Type.Boolean({
+        description: 'whether the kernel ran the update loop for it (K-PRRN); fails otherwise',
+      }),
+    ),
+  },
+  'a PRRN event naming these nodes (each by its phandle; a label or path names the node now there)',
+);
 
 export const EXPECT_CHECKS = ['dmesg', 'sysfs', 'nodes', 'counts', 'lookup', 'read', 'invariants'] as const;
 export const ExpectStep = step(
@@ -313,6 +328,7 @@ export const STEPS = {
   lookup: LookupStep,
   read: ReadStep,
   rebuildCache: RebuildCacheStep,
+  prrn: PrrnStep,
   expect: ExpectStep,
 } as const;
 export type StepKind = keyof typeof STEPS;
@@ -327,6 +343,7 @@ export const Step = Type.Union([
   LookupStep,
   ReadStep,
   RebuildCacheStep,
+  PrrnStep,
   ExpectStep,
 ]);
 export type Step = Static<typeof Step>;

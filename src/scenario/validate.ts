@@ -271,6 +271,8 @@ function refsOf(step: Step): Array<[string, NodeRef]> {
       return [['node', step.node]];
     case 'put':
       return 'node' in step ? [['node', step.node]] : [];
+    case 'prrn':
+      return step.nodes.map((n, j) => [`nodes[${j}]`, n]);
     case 'expect': {
       const out: Array<[string, NodeRef]> = (step.nodes ?? []).map((n, j) => [`nodes[${j}].node`, n.node]);
       if (step.lookup?.finds) out.push(['lookup.finds', step.lookup.finds]);
@@ -369,7 +371,12 @@ function perKernelProblems(s: Scenario, file: string): string[] {
       if (step.do === 'label') labels.add(step.as);
       if (step.do === 'lookup' && step.as !== undefined) labels.add(step.as);
       if (step.do === 'get' && step.as !== undefined) refs.add(step.as);
-      if (step.do === 'expect' || (step.do === 'ofdt' && step.expectError !== undefined)) checks += 1;
+      if (
+        step.do === 'expect' ||
+        (step.do === 'ofdt' && step.expectError !== undefined) ||
+        (step.do === 'prrn' && step.handled !== undefined)
+      )
+        checks += 1;
     });
     if (checks === 0)
       note(

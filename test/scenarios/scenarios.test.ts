@@ -12,6 +12,8 @@ import { divergenceFor, KNOWN_DIVERGENCES, maskAddresses } from './divergences.t
 
 const DIR = new URL('../../scenarios/', import.meta.url);
 const SHARED = new URL('../../../shared/scenarios/', import.meta.url);
+// The project's own scenarios (scenarios/ holds only the shared copies): run the same way.
+const EXTRA = new URL('../../scenarios-extra/', import.meta.url);
 
 let app: FastifyInstance;
 let client: LparsimClient;
@@ -20,7 +22,7 @@ before(async () => {
 });
 after(() => app.close());
 
-const scenarios = await loadScenarios(DIR.pathname);
+const scenarios = [...(await loadScenarios(DIR.pathname)), ...(await loadScenarios(EXTRA.pathname))];
 
 describe('scenario files', () => {
   for (const { file, scenario } of scenarios) {
@@ -49,7 +51,7 @@ describe('scenario files', () => {
 
   it('covers every tag the issues name', () => {
     const tags = new Set(scenarios.flatMap((s) => s.scenario.tags ?? []));
-    for (const tag of ['lifecycle', 'phandle-cache', 'migration']) assert.ok(tags.has(tag), tag);
+    for (const tag of ['lifecycle', 'phandle-cache', 'migration', 'prrn']) assert.ok(tags.has(tag), tag);
   });
 });
 
