@@ -9,6 +9,7 @@
 
 import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
+import { type CoreNodeSpec, CPU_DRC_BASE, coreSpec, sharedCpuValues } from './cpu-node.ts';
 import { Prng } from './prng.ts';
 import type { ManagedSystem, Processor } from './systems.ts';
 
@@ -74,7 +75,6 @@ export const DEFAULT_TREE_OPTIONS: TreeOptions = {
 /** DRC index of the connector behind `/ibm,platform-facilities`. */
 export const PLATFORM_FACILITIES_DRC = 0x7000_0001;
 export const LMB_SIZE = 0x1000_0000n; // 256 MiB
-const CPU_DRC_BASE = 0x1000_0000;
 const LMB_DRC_BASE = 0x8000_0000;
 const VIO_BASE = 0x3000_0000;
 
@@ -150,7 +150,6 @@ const PHANDLE_LINKS = ['l2-cache', 'next-level-cache'];
 /** Nodes generated (or walked) between the steps of generateTreeSteps. */
 export const TREE_NODES_PER_STEP = 256;
 
-const EMPTY = new Uint8Array(0);
 const ARENA_SLAB = 64 * 1024;
 
 /**
@@ -383,59 +382,9 @@ const RTAS_TOKENS = [
   'ibm,activate-firmware',
 ];
 
-/** Values every cpu, or every cache of a level, has alike: one Uint8Array each, shared by all. */
-interface SharedValues {
-  readonly cpuName: Uint8Array;
-  readonly cpu: Uint8Array;
-  readonly clockFrequency: Uint8Array;
-  readonly timebaseFrequency: Uint8Array;
-  readonly l1Size: Uint8Array;
-  readonly cpuVersion: Uint8Array;
-  readonly paFeatures: Uint8Array;
-  readonly cache: Uint8Array;
-  readonly l2: { readonly name: Uint8Array; readonly size: Uint8Array };
-  readonly l3: { readonly name: Uint8Array; readonly size: Uint8Array };
-}
-
-function sharedValues(profile: TreeProfile): SharedValues {
-  return {
-    cpuName: enc.string(profile.cpuNodeName),
-    cpu: enc.string('cpu'),
-    clockFrequency: enc.u32(profile.clockFrequency),
-    timebaseFrequency: enc.u32(512_000_000),
-    l1Size: enc.u32(0x8000),
-    cpuVersion: enc.u32(profile.pvr),
-    paFeatures: enc.bytes([
-      0x40, 0x00, 0xf6, 0x3f, 0xc7, 0xc0, 0x80, 0xf0, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-    ]),
-    cache: enc.string('cache'),
-    l2: { name: enc.string('l2-cache'), size: enc.u32(0x8_0000) },
-    l3: { name: enc.string('l3-cache'), size: enc.u32(0xa0_0000) },
-  };
-}
-
-/** An `l2-cache@…` or `l3-cache@…` sibling of a core (scattered phandle). */
-function cacheNode(
-  cx: GenContext,
-  v: ValueArena,
-  shared: SharedValues,
-  level: 'l2' | 'l3',
-  reg: number,
-): GenNode {
-  const { name, size } = shared[level];
-  return cx.gen(
-    `${level}-cache@${reg.toString(16)}`,
-    [
-      ['device_type', shared.cache],
-      ['reg', v.u32(reg)],
-      ['cache-unified', EMPTY],
-      ['d-cache-size', size],
-      ['i-cache-size', size],
-    ],
-    [],
-    'scattered',
-    name,
-  );
+/** A core's node as the boot tree generates it (scattered phandle). */
+function genSpec(cx: GenContext, spec: CoreNodeSpec): GenNode {
+  return cx.gen(spec.fullName, spec.props, [], 'scattered', spec.nameValue);
 }
 
 /** Connectors listed, or their names encoded, between the steps of buildTree (one per core). */
@@ -481,7 +430,7 @@ function* buildTree(
   const gen = cx.gen.bind(cx);
   const [mtype, mmodel] = system.machineType.split('-');
   const compatible = `IBM,${system.machineType}`;
-  const shared = sharedValues(profile);
+  const shared = sharedCpuValues(profile);
 
   const vdeviceChildren: GenNode[] = [];
   const adapters: Array<{ unit: number; kind: 'vty' | 'l-lan' | 'v-scsi' }> = [
@@ -513,34 +462,12 @@ function* buildTree(
 
   const cpuChildren: GenNode[] = [];
   for (let core = 0; core < o.cores; core++) {
-    const reg = core * o.threadsPerCore;
-    const servers: number[] = [];
-    for (let t = 0; t < o.threadsPerCore; t++) servers.push(reg + t);
-    const chip = Math.floor(core / 12);
-    const l3 = cacheNode(cx, v, shared, 'l3', 0x3000 + core);
+    const spec = coreSpec(profile, shared, core, o.threadsPerCore, v);
+    const l3 = genSpec(cx, spec.l3);
     // E10: PowerVM links each cpu to its l2 and each l2 to its l3 by phandle (`l2-cache`).
-    const l2 = cacheNode(cx, v, shared, 'l2', 0x2000 + core);
+    const l2 = genSpec(cx, spec.l2);
     cx.link(l2, 'l2-cache', l3);
-    const cpu = gen(
-      `${profile.cpuNodeName}@${reg.toString(16)}`,
-      [
-        ['device_type', shared.cpu],
-        ['reg', v.u32(reg)],
-        ['ibm,ppc-interrupt-server#s', v.u32List(servers)],
-        ['ibm,my-drc-index', v.u32(CPU_DRC_BASE + core)],
-        ['ibm,chip-id', v.u32(chip)],
-        ['ibm,associativity', v.u32(5, 0, 0, chip, chip, core)],
-        ['clock-frequency', shared.clockFrequency],
-        ['timebase-frequency', shared.timebaseFrequency],
-        ['d-cache-size', shared.l1Size],
-        ['i-cache-size', shared.l1Size],
-        ['cpu-version', shared.cpuVersion],
-        ['ibm,pa-features', shared.paFeatures],
-      ],
-      [],
-      'scattered',
-      shared.cpuName,
-    );
+    const cpu = genSpec(cx, spec.cpu);
     cx.link(cpu, 'l2-cache', l2);
     cpuChildren.push(cpu, l2, l3);
     if (core % 128 === 127) yield;
