@@ -99,7 +99,59 @@ export interface ReleaseFacts {
   readonly cpuLineUid: boolean;
   /** `file:line` of each WARN site, by the function that contains it. */
   readonly warnLines: Readonly<Record<string, string>>;
+  /** What that release's /sys/kernel/dlpar code does (docs/kernel-model.md, K-DLPAR-4). */
+  readonly dlpar: DlparFacts;
 }
+
+/**
+ * The /sys/kernel/dlpar code of one release (arch/powerpc/platforms/pseries/hotplug-cpu.c and
+ * hotplug-memory.c), read in that release's tree. Facts of the build rather than switches: the LPAR
+ * create schema does not offer them for override.
+ */
+export interface DlparFacts {
+  /** valid_cpu_drc_index and the add-by-count search skip the count cell of `ibm,drc-indexes` (5.4+). */
+  readonly cpuDrcListSkipsCount: boolean;
+  /** dlpar_offline_cpu refuses the last online CPU itself, and a failed remove by index unisolates (5.14+). */
+  readonly cpuRemoveLastCheck: boolean;
+  /** CPU add attaches the cache siblings configure-connector returns; remove detaches unused caches (6.1+). */
+  readonly cpuCacheNodes: boolean;
+  /** lmb_is_removable: `sections` also asks is_mem_section_removable (to 5.4); `unreserved` also refuses DRCONF_MEM_RESERVED (5.14+). */
+  readonly lmbRemovable: 'sections' | 'assigned' | 'unreserved';
+  /** The remove-by-index lines and the add-by-count success line are pr_debug (5.14+). */
+  readonly memoryQuietIndex: boolean;
+  /** The memory notifier re-reads drmem from an update of ibm,dynamic-memory (drmem_update_lmbs, 5.16+). */
+  readonly drmemFollowsUpdates: boolean;
+}
+
+const DLPAR_4X: DlparFacts = {
+  cpuDrcListSkipsCount: false,
+  cpuRemoveLastCheck: false,
+  cpuCacheNodes: false,
+  lmbRemovable: 'sections',
+  memoryQuietIndex: false,
+  drmemFollowsUpdates: false,
+};
+const DLPAR_5_14: DlparFacts = {
+  cpuDrcListSkipsCount: true,
+  cpuRemoveLastCheck: true,
+  cpuCacheNodes: false,
+  lmbRemovable: 'unreserved',
+  memoryQuietIndex: true,
+  drmemFollowsUpdates: false,
+};
+const DLPAR_FACTS: Readonly<Record<KernelName, DlparFacts>> = {
+  '4.16': DLPAR_4X,
+  '4.18': DLPAR_4X,
+  '5.0': DLPAR_4X,
+  '5.4': { ...DLPAR_4X, cpuDrcListSkipsCount: true },
+  '5.8': { ...DLPAR_4X, cpuDrcListSkipsCount: true, lmbRemovable: 'assigned' },
+  '5.10': { ...DLPAR_4X, cpuDrcListSkipsCount: true, lmbRemovable: 'assigned' },
+  '5.14': DLPAR_5_14,
+  '5.16': { ...DLPAR_5_14, drmemFollowsUpdates: true },
+  '6.1': { ...DLPAR_5_14, drmemFollowsUpdates: true, cpuCacheNodes: true },
+  '6.6': { ...DLPAR_5_14, drmemFollowsUpdates: true, cpuCacheNodes: true },
+  '6.12': { ...DLPAR_5_14, drmemFollowsUpdates: true, cpuCacheNodes: true },
+};
 
 export interface KernelProfile extends KernelSwitches, ReleaseFacts {
   readonly name: KernelName;
@@ -112,7 +164,8 @@ export interface KernelProfile extends KernelSwitches, ReleaseFacts {
 function profile(
   name: KernelName,
   switches: KernelSwitches,
-  facts: Pick<ReleaseFacts, 'warnLines' | 'kobjOffset' | 'faultMessages'> & Partial<ReleaseFacts>,
+  facts: Pick<ReleaseFacts, 'warnLines' | 'kobjOffset' | 'faultMessages'> &
+    Partial<Omit<ReleaseFacts, 'dlpar'>>,
   origin: string,
 ): KernelProfile {
   return {
@@ -125,6 +178,7 @@ function profile(
     functionNames: {},
     traceIdZero: false,
     cpuLineUid: false,
+    dlpar: DLPAR_FACTS[name],
     ...facts,
     origin,
     overrides: null,

@@ -203,3 +203,42 @@ function cacheCpuOffline(of: OfState, info: CacheInfo, chain: readonly number[])
 export function cacheinfoRebuild(of: OfState, info: CacheInfo): void {
   of.k.fn('cacheinfo_rebuild', () => cacheinfoInit(of, info));
 }
+
+/**
+ * cacheinfo_cpu_online for one CPU brought up after boot (a DLPAR add): its chain finds the objects
+ * that still exist by node (cache_lookup_by_node over the live objects) and makes the others.
+ */
+export function cacheinfoCpuOnline(of: OfState, info: CacheInfo, cpu: number, cpuNode: DeviceNode): void {
+  of.k.fn('cacheinfo_cpu_online', () => {
+    const lookup = new Map<DeviceNode, number | readonly [number, number]>();
+    for (let id = 0; id < info.objectNodes.length; id++) {
+      if (info.users[id] === 0) continue;
+      const node = info.objectNodes[id]!;
+      const seen = lookup.get(node);
+      lookup.set(node, seen === undefined ? id : ([seen as number, id] as const));
+    }
+    info.lookup = lookup;
+    cacheChainInstantiate(of, info, cpu, cpuNode);
+    info.lookup = null;
+  });
+}
+
+/** cacheinfo_cpu_offline for one CPU (a DLPAR remove): it leaves its chain's objects; its run is split. */
+export function cacheinfoCpuOffline(of: OfState, info: CacheInfo, cpu: number): void {
+  of.k.fn('cacheinfo_cpu_offline', () => {
+    const { runs, chainObjects } = info;
+    for (let r = 0; r < runs.length; r += RUN_FIELDS) {
+      const first = runs[r]!;
+      const count = runs[r + 1]!;
+      if (cpu < first || cpu >= first + count) continue;
+      const chain = chainObjects.slice(runs[r + 2], runs[r + 3]);
+      // The run loses the CPU: the CPUs after it become a run of their own on the same chain.
+      const after = first + count - cpu - 1;
+      runs[r + 1] = cpu - first;
+      if (after > 0) runs.push(cpu + 1, after, runs[r + 2]!, runs[r + 3]!);
+      if (runs[r + 1] === 0) runs.splice(r, RUN_FIELDS);
+      cacheCpuOffline(of, info, chain);
+      return;
+    }
+  });
+}

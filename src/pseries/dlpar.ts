@@ -7,7 +7,19 @@ import { ofNodeFullName } from '../of/printk-of.ts';
 import { INITIAL_HOLDER, ofNodeFree, ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 import { CC_COMPLETE, CC_NEXT_CHILD, CC_NEXT_PROPERTY, CC_NEXT_SIBLING, CC_PREV_PARENT } from './firmware.ts';
-import type { Rtas } from './rtas.ts';
+import {
+  ALLOC_UNUSABLE,
+  ALLOC_USABLE,
+  ALLOCATION_STATE,
+  DR_ENTITY_PRESENT,
+  DR_ENTITY_SENSE,
+  DR_ENTITY_UNUSABLE,
+  type HotplugRtas,
+  ISOLATE,
+  ISOLATION_STATE,
+  type Rtas,
+  UNISOLATE,
+} from './rtas.ts';
 
 /**
  * K-DLPAR-1: asks firmware for the subtree behind the connector, one step a call, and builds it: each
@@ -94,6 +106,48 @@ export function dlparDetachNode(of: OfState, dn: DeviceNode): number {
     const rc = ofDetachNode(of, dn);
     if (rc) return rc;
     if (of.k.profile.dlparDetachPut) ofNodePut(of, dn, INITIAL_HOLDER);
+    return 0;
+  });
+}
+
+/** dlpar_acquire_drc: the connector must sense unusable; then allocate it and unisolate it. */
+export function dlparAcquireDrc(of: OfState, rtas: HotplugRtas, drc: number): number {
+  return of.k.fn('dlpar_acquire_drc', () => {
+    const sense = rtas.getSensorState(DR_ENTITY_SENSE, drc);
+    if (sense.rc || sense.state !== DR_ENTITY_UNUSABLE) return -1;
+    let rc = rtas.setIndicator(ALLOCATION_STATE, drc, ALLOC_USABLE);
+    if (rc) return rc;
+    rc = rtas.setIndicator(ISOLATION_STATE, drc, UNISOLATE);
+    if (rc) {
+      rtas.setIndicator(ALLOCATION_STATE, drc, ALLOC_UNUSABLE);
+      return rc;
+    }
+    return 0;
+  });
+}
+
+/** dlpar_release_drc: the connector must sense present; then isolate it and give it back. */
+export function dlparReleaseDrc(of: OfState, rtas: HotplugRtas, drc: number): number {
+  return of.k.fn('dlpar_release_drc', () => {
+    const sense = rtas.getSensorState(DR_ENTITY_SENSE, drc);
+    if (sense.rc || sense.state !== DR_ENTITY_PRESENT) return -1;
+    let rc = rtas.setIndicator(ISOLATION_STATE, drc, ISOLATE);
+    if (rc) return rc;
+    rc = rtas.setIndicator(ALLOCATION_STATE, drc, ALLOC_UNUSABLE);
+    if (rc) {
+      rtas.setIndicator(ISOLATION_STATE, drc, UNISOLATE);
+      return rc;
+    }
+    return 0;
+  });
+}
+
+/** dlpar_unisolate_drc (5.14+): a hint to the hypervisor that a removal failed. */
+export function dlparUnisolateDrc(of: OfState, rtas: HotplugRtas, drc: number): number {
+  return of.k.fn('dlpar_unisolate_drc', () => {
+    const sense = rtas.getSensorState(DR_ENTITY_SENSE, drc);
+    if (sense.rc || sense.state !== DR_ENTITY_PRESENT) return -1;
+    rtas.setIndicator(ISOLATION_STATE, drc, UNISOLATE);
     return 0;
   });
 }

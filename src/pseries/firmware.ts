@@ -6,14 +6,31 @@ import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import type { BootImage } from '../of/image.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
+import { CPU_DRC_BASE, coreNodes } from './cpu-node.ts';
+import {
+  ALLOC_UNUSABLE,
+  ALLOC_USABLE,
+  ALLOCATION_STATE,
+  DR_ENTITY_PRESENT,
+  DR_ENTITY_SENSE,
+  DR_ENTITY_UNUSABLE,
+  type HotplugRtas,
+  ISOLATE,
+  ISOLATION_STATE,
+  UNISOLATE,
+} from './rtas.ts';
 import type { ManagedSystem } from './systems.ts';
 import {
   associativityLookupArrays,
   dynamicMemory,
+  LMB_SIZE,
+  lmbDrcIndex,
   PLATFORM_FACILITIES_DRC,
   type PlatformFacility,
   platformFacilitiesNode,
   systemId,
+  type TreeOptions,
+  type TreeProfile,
 } from './tree.ts';
 
 /** RTAS_DATA_BUF_SIZE: the work area every call fills. */
@@ -240,7 +257,11 @@ export interface PlannedUpdate {
 }
 
 /** The work list a destination sends after a migration (spec/pseries-tree.md), entry by entry. */
-export function planDestinationUpdates(record: PartitionRecord, destination: ManagedSystem): PlannedUpdate[] {
+export function planDestinationUpdates(
+  record: PartitionRecord,
+  destination: ManagedSystem,
+  drcs?: PartitionDrcs,
+): PlannedUpdate[] {
   const plan: PlannedUpdate[] = [];
   const entry = (target: RecordedNode, why: string, rest: Omit<FirmwareUpdate, 'phandle'>) =>
     plan.push({ update: { ...rest, phandle: target.phandle }, target, why });
@@ -259,7 +280,13 @@ export function planDestinationUpdates(record: PartitionRecord, destination: Man
     entry(record.drconf, 'updated (ibm,dynamic-memory, ibm,associativity-lookup-arrays)', {
       action: 'update',
       properties: [
-        { name: 'ibm,dynamic-memory', value: dynamicMemory(destination, record.memoryGiB) },
+        {
+          name: 'ibm,dynamic-memory',
+          // With DLPAR connectors, the LMBs the partition owns now, not the ones it booted with.
+          value: drcs
+            ? dynamicMemory(destination, drcs.memoryGiB, drcs.spareMemoryGiB, (i) => drcs.lmbAssigned(i))
+            : dynamicMemory(destination, record.memoryGiB),
+        },
         { name: 'ibm,associativity-lookup-arrays', value: associativityLookupArrays(destination) },
       ],
     });
@@ -564,4 +591,171 @@ export function nodesAddedBy(record: PartitionRecord, updates: readonly Firmware
     n += u.drc === PLATFORM_FACILITIES_DRC ? 1 + record.facilities.length : 1;
   }
   return n;
+}
+
+// ---- DLPAR: the partition's connectors as the hypervisor keeps them ----
+
+/** One connector firmware may hand to or take back from the partition: a core or an LMB. */
+interface DrcEntry {
+  readonly kind: 'cpu' | 'lmb';
+  /** The core number or the LMB number behind it. */
+  readonly unit: number;
+  allocation: number;
+  isolation: number;
+}
+
+/**
+ * The cpu and memory connectors of one partition, from its maximums (the tree's `spareCores` and
+ * `spareMemoryGiB`), with each one's allocation and isolation state. It belongs to the partition, not
+ * to a migration: an add after a migration finds what the migration left. The kernel reads only the
+ * sensor and configure-connector answers.
+ */
+export class PartitionDrcs {
+  readonly profile: TreeProfile;
+  readonly threadsPerCore: number;
+  private readonly seed: number;
+  private readonly entries = new Map<number, DrcEntry>();
+  /** LMBs in DRC order (LMB i has DRC lmbDrcIndex(i)). */
+  readonly lmbs: number;
+  readonly memoryGiB: number;
+  readonly spareMemoryGiB: number;
+
+  constructor(profile: TreeProfile, o: TreeOptions) {
+    this.profile = profile;
+    this.threadsPerCore = o.threadsPerCore;
+    this.seed = o.seed;
+    this.memoryGiB = o.memoryGiB;
+    this.spareMemoryGiB = o.spareMemoryGiB ?? 0;
+    const owned = (yes: boolean) => ({
+      allocation: yes ? ALLOC_USABLE : ALLOC_UNUSABLE,
+      isolation: yes ? UNISOLATE : ISOLATE,
+    });
+    for (let c = 0; c < o.cores + (o.spareCores ?? 0); c++)
+      this.entries.set(CPU_DRC_BASE + c, { kind: 'cpu', unit: c, ...owned(c < o.cores) });
+    const assigned = o.memoryGiB > 0 ? Math.max(1, Math.floor((o.memoryGiB * 1024) / 256)) : 0;
+    this.lmbs = assigned + Math.max(0, Math.floor((this.spareMemoryGiB * 1024) / 256));
+    for (let i = 0; i < this.lmbs; i++)
+      this.entries.set(lmbDrcIndex(i), { kind: 'lmb', unit: i, ...owned(i < assigned) });
+  }
+
+  /** dr-entity-sense: present while the partition owns the connector, unusable otherwise. */
+  sense(drc: number): number | null {
+    const e = this.entries.get(drc);
+    if (!e) return null;
+    return e.allocation === ALLOC_USABLE && e.isolation === UNISOLATE
+      ? DR_ENTITY_PRESENT
+      : DR_ENTITY_UNUSABLE;
+  }
+
+  /** set-indicator on a connector: 0, or -3 (no such indicator) for one the partition has not got. */
+  set(indicator: number, drc: number, value: number): number {
+    const e = this.entries.get(drc);
+    if (!e) return -3;
+    if (indicator === ALLOCATION_STATE) e.allocation = value;
+    else if (indicator === ISOLATION_STATE) e.isolation = value;
+    else return -3;
+    return 0;
+  }
+
+  /** Whether LMB i is the partition's now (what a destination's ibm,dynamic-memory says after a migration). */
+  lmbAssigned(i: number): boolean {
+    return this.sense(lmbDrcIndex(i)) === DR_ENTITY_PRESENT;
+  }
+
+  /** The subtree configure-connector hands back for `drc`, or null (not a connector of this partition). */
+  subtree(drc: number, system: ManagedSystem): FdtNode[] | null {
+    const e = this.entries.get(drc);
+    if (!e) return null;
+    if (e.kind === 'cpu') {
+      // Phandles no boot node has: the connector's own numbers (docs/kernel-notes.md note 42).
+      const base = (this.seed * 0x9e37 + e.unit * 4) >>> 0;
+      const ph = (k: number) => (0x4000_0000 | ((base + k) & 0x0fff_ffff)) >>> 0;
+      return coreNodes(this.profile, e.unit, this.threadsPerCore, { cpu: ph(1), l2: ph(2), l3: ph(3) });
+    }
+    const addr = BigInt(e.unit) * LMB_SIZE;
+    const assoc = system.memoryAssociativityIndex >>> 0;
+    return [
+      {
+        name: `memory@${addr.toString(16)}`,
+        props: [
+          { name: 'name', value: enc.string('memory') },
+          { name: 'device_type', value: enc.string('memory') },
+          { name: 'reg', value: enc.u64(addr, LMB_SIZE) },
+          { name: 'ibm,my-drc-index', value: enc.u32(drc) },
+          { name: 'ibm,associativity', value: enc.u32(4, 0, 0, assoc, assoc) },
+        ],
+        children: [],
+      },
+    ];
+  }
+}
+
+/** The RTAS calls a DLPAR request makes, answered from the partition's connectors on `system`. */
+export class DlparFirmware implements HotplugRtas {
+  private readonly drcs: PartitionDrcs;
+  private readonly system: ManagedSystem;
+  private readonly ccSteps = new Map<number, CcStep[]>();
+  /** Every call made, for the request's report. */
+  readonly log: Array<{ call: string; status: number; arg?: number }> = [];
+
+  constructor(drcs: PartitionDrcs, system: ManagedSystem) {
+    this.drcs = drcs;
+    this.system = system;
+  }
+
+  private done(call: string, status: number, arg?: number): number {
+    this.log.push(arg === undefined ? { call, status } : { call, status, arg });
+    return status;
+  }
+
+  activateFirmware(): number {
+    return this.done('ibm,activate-firmware', 0);
+  }
+
+  updateNodes(buf: Uint8Array): number {
+    buf.fill(0);
+    return this.done('ibm,update-nodes', 0);
+  }
+
+  updateProperties(buf: Uint8Array): number {
+    buf.fill(0);
+    return this.done('ibm,update-properties', 0);
+  }
+
+  getSensorState(sensor: number, index: number): { rc: number; state: number } {
+    const state = sensor === DR_ENTITY_SENSE ? this.drcs.sense(index) : null;
+    const rc = state === null ? -3 : 0;
+    this.done('get-sensor-state', rc, index);
+    return { rc, state: state ?? 0 };
+  }
+
+  setIndicator(indicator: number, index: number, value: number): number {
+    return this.done('set-indicator', this.drcs.set(indicator, index, value), index);
+  }
+
+  /**
+   * ibm,configure-connector: the next step of the connector's subtree. Several top nodes (a core's cpu
+   * and its caches) come as siblings: the first opens with NEXT_CHILD, the others with NEXT_SIBLING.
+   */
+  configureConnector(drc: number): CcStep {
+    let steps = this.ccSteps.get(drc);
+    if (!steps) {
+      const tops = this.drcs.sense(drc) === DR_ENTITY_PRESENT ? this.drcs.subtree(drc, this.system) : null;
+      steps = [];
+      if (!tops) steps.push({ rc: CC_ERR_CFG_USE });
+      else
+        tops.forEach((top, i) => {
+          const part = configureConnectorSteps(top);
+          part.pop(); // its COMPLETE
+          if (i > 0) part[0] = { rc: CC_NEXT_SIBLING, name: (part[0] as { name: string }).name };
+          steps!.push(...part);
+        });
+      steps.push({ rc: CC_COMPLETE });
+      this.ccSteps.set(drc, steps);
+    }
+    const step = steps.shift() ?? { rc: CC_ERR_CFG_USE };
+    if (steps.length === 0) this.ccSteps.delete(drc);
+    this.done('ibm,configure-connector', step.rc, drc);
+    return step;
+  }
 }

@@ -57,6 +57,14 @@ export interface TreeOptions {
   readonly seed: number;
   readonly partitionName: string;
   readonly partitionNo: number;
+  /**
+   * Cores the partition may gain by DLPAR beyond `cores` (its maximum processors): with any, /cpus
+   * lists every core's connector (`ibm,drc-indexes`) and /rtas the maximum (`ibm,lrdr-capacity`).
+   * Absent or 0: the tree is the one without them, byte for byte.
+   */
+  readonly spareCores?: number;
+  /** Memory the partition may gain by DLPAR: unassigned LMBs after the assigned ones. */
+  readonly spareMemoryGiB?: number;
 }
 
 export const DEFAULT_TREE_OPTIONS: TreeOptions = {
@@ -211,23 +219,47 @@ export function locCode(system: ManagedSystem, partitionNo: number, slot: number
 }
 
 /** Bytes of `ibm,dynamic-memory` for `memoryGiB` (a count, then 24 bytes per 256 MiB LMB). */
-export function dynamicMemoryBytes(memoryGiB: number): number {
-  return 4 + Math.max(1, Math.floor((memoryGiB * 1024) / 256)) * 24;
+export function dynamicMemoryBytes(memoryGiB: number, spareGiB = 0): number {
+  return 4 + (lmbCount(memoryGiB) + lmbCount(spareGiB, 0)) * 24;
 }
 
-export function dynamicMemory(system: ManagedSystem, memoryGiB: number): Uint8Array {
-  const lmbs = Math.max(1, Math.floor((memoryGiB * 1024) / 256));
-  const out = new Uint8Array(dynamicMemoryBytes(memoryGiB));
+function lmbCount(gib: number, min = 1): number {
+  return Math.max(min, Math.floor((gib * 1024) / 256));
+}
+
+/** DRC index of LMB i. */
+export function lmbDrcIndex(i: number): number {
+  return (LMB_DRC_BASE + i) >>> 0;
+}
+
+/** DRCONF_MEM_ASSIGNED; an unassigned LMB has no associativity (0xffffffff, as the kernel invalidates it). */
+export const DRCONF_MEM_ASSIGNED = 0x8;
+export const DRCONF_MEM_RESERVED = 0x80;
+export const NO_AA_INDEX = 0xffffffff;
+
+/**
+ * `ibm,dynamic-memory` v1 (a count, then 24 bytes per 256 MiB LMB): LMB i is assigned when `assigned(i)`
+ * says so (by default the first `memoryGiB` worth), unassigned after them up to `spareGiB` more.
+ */
+export function dynamicMemory(
+  system: ManagedSystem,
+  memoryGiB: number,
+  spareGiB = 0,
+  assigned: (i: number) => boolean = (i) => i < lmbCount(memoryGiB),
+): Uint8Array {
+  const lmbs = lmbCount(memoryGiB) + lmbCount(spareGiB, 0);
+  const out = new Uint8Array(dynamicMemoryBytes(memoryGiB, spareGiB));
   const view = new DataView(out.buffer);
   view.setUint32(0, lmbs);
   for (let i = 0; i < lmbs; i++) {
     // address (u64), drc index, reserved, associativity index, flags (0x8: assigned)
     const off = 4 + i * 24;
+    const on = assigned(i);
     view.setBigUint64(off, BigInt(i) * LMB_SIZE);
-    view.setUint32(off + 8, (LMB_DRC_BASE + i) >>> 0);
+    view.setUint32(off + 8, lmbDrcIndex(i));
     view.setUint32(off + 12, 0);
-    view.setUint32(off + 16, system.memoryAssociativityIndex >>> 0);
-    view.setUint32(off + 20, 0x8);
+    view.setUint32(off + 16, on ? system.memoryAssociativityIndex >>> 0 : NO_AA_INDEX);
+    view.setUint32(off + 20, on ? DRCONF_MEM_ASSIGNED : 0);
   }
   return out;
 }
@@ -514,7 +546,7 @@ function* buildTree(
   ]);
   const drconf = gen('ibm,dynamic-reconfiguration-memory', [
     ['ibm,lmb-size', enc.u64(LMB_SIZE)],
-    ['ibm,dynamic-memory', dynamicMemory(system, o.memoryGiB)],
+    ['ibm,dynamic-memory', dynamicMemory(system, o.memoryGiB, o.spareMemoryGiB ?? 0)],
     ['ibm,associativity-lookup-arrays', associativityLookupArrays(system)],
   ]);
 
@@ -598,6 +630,10 @@ function* buildTree(
   RTAS_TOKENS.forEach((t, i) => {
     rtasProps.push([t, enc.u32(0x2000 + i)]);
   });
+  const spareCores = o.spareCores ?? 0;
+  // PAPR's maximum: the highest address (#address-cells), the memory increment, then the processors.
+  if (spareCores > 0)
+    rtasProps.push(['ibm,lrdr-capacity', enc.u32(0, 0, 0, Number(LMB_SIZE), o.cores + spareCores)]);
   const rtas = gen('rtas', rtasProps);
   const vdevice = gen(
     'vdevice',
@@ -609,14 +645,16 @@ function* buildTree(
     ],
     vdeviceChildren,
   );
-  const cpus = gen(
-    'cpus',
-    [
-      ['#address-cells', enc.u32(1)],
-      ['#size-cells', enc.u32(0)],
-    ],
-    cpuChildren,
-  );
+  const cpusProps: Array<[string, Uint8Array]> = [
+    ['#address-cells', enc.u32(1)],
+    ['#size-cells', enc.u32(0)],
+  ];
+  if (spareCores > 0) {
+    const all: number[] = [];
+    for (let c = 0; c < o.cores + spareCores; c++) all.push(CPU_DRC_BASE + c);
+    cpusProps.push(['ibm,drc-indexes', v.countedU32(all)]);
+  }
+  const cpus = gen('cpus', cpusProps, cpuChildren);
   const pfPlaceholder: GenNode = { name: 'ibm,platform-facilities', props: [], children: [] };
   cx.classes.set(pfPlaceholder, { fixed: PFO_PHANDLES.parent });
 
