@@ -22,6 +22,7 @@ import { type CpuTopology, topologyInitSteps } from '../pseries/topology.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
 import { type VioBus, vioBusInitSteps } from '../pseries/vio.ts';
 import { badRequest, conflict, LparError, notFound } from './errors.ts';
+import { type DlparResult, dlpar } from './dlpar.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
 import { type PrrnEvent, type PrrnRequest, prrn } from './prrn.ts';
@@ -291,6 +292,14 @@ export class Lpar {
    */
   prrn(req: PrrnRequest, now: () => Date, clockMs: () => number): PrrnEvent {
     return prrn(this, req, now, clockMs);
+  }
+
+  /**
+   * A write(2) of `command` to /sys/kernel/dlpar by drmgr (K-DLPAR-4): `cpu|memory add|remove
+   * count|index|indexed-count …`, answered with the bytes written or the errno, and a report.
+   */
+  dlpar(command: string): DlparResult {
+    return dlpar(this, command);
   }
 
   /** E7: a panicked partition runs nothing until it is rebooted or deleted. */

@@ -13,6 +13,7 @@ import {
 } from '../pseries/firmware.ts';
 import { type MobilityOperation, pseriesMigratePartition } from '../pseries/mobility.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
+import { partitionDrcsIfUsed } from './dlpar.ts';
 import { type Counts, leaks, lparCounts, phandleHex, staleCacheSlots } from './documents.ts';
 import { conflict, LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
@@ -122,7 +123,8 @@ function unnameable(nodes: readonly UnnamedNode[], lpar: Lpar, destination: Mana
 
 /** The destination firmware's work list for this LPAR; refused when a node it names has no phandle. */
 function firmwareUpdates(lpar: Lpar, destination: ManagedSystem): FirmwareUpdate[] {
-  const plan = planDestinationUpdates(lpar.firmwareRecord, destination);
+  // The LMBs the partition owns now, where DLPAR changed them (dlpar.ts).
+  const plan = planDestinationUpdates(lpar.firmwareRecord, destination, partitionDrcsIfUsed(lpar));
   const unnamed = unnamedNodes(plan);
   if (unnamed.length > 0) throw unnameable(unnamed, lpar, destination);
   return plan.map((p) => p.update);

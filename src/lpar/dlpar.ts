@@ -1,0 +1,113 @@
+// A write to /sys/kernel/dlpar on one LPAR (K-DLPAR-4), as drmgr makes it: the kernel action runs as
+// task drmgr against the partition's firmware (its connectors, kept for the LPAR's life, so an add
+// after a migration finds what the migration left). The report has the migration report's members
+// where the two share a meaning.
+
+import { type DlparRequest, dlparStore } from '../pseries/dlpar-sysfs.ts';
+import { DlparFirmware, PartitionDrcs } from '../pseries/firmware.ts';
+import { type CpuMaps, cpuMapsInit } from '../pseries/hotplug-cpu.ts';
+import { type Drmem, drmemInit } from '../pseries/hotplug-memory.ts';
+import { ERRNO_VALUES } from '../pseries/reconfig.ts';
+import { DEFAULT_TREE_OPTIONS, TREE_PROFILES, treeProfile } from '../pseries/tree.ts';
+import { leaks, lparCounts } from './documents.ts';
+import type { Lpar } from './lpar.ts';
+import { difference, firmwareCall } from './migrations.ts';
+
+/** What the hotplug code of one LPAR keeps between requests: made at the first one. */
+interface HotplugState {
+  readonly drcs: PartitionDrcs;
+  maps: CpuMaps | null;
+  drmem: Drmem | null | undefined;
+}
+
+const STATES = new WeakMap<Lpar, HotplugState>();
+
+/**
+ * The partition's connectors as its firmware keeps them: from the built-in tree's options (an
+ * uploaded tree's firmware offers none). The migration plan reads them too (firmware.ts).
+ */
+export function partitionDrcs(lpar: Lpar): PartitionDrcs {
+  let s = STATES.get(lpar);
+  if (!s) {
+    const o = lpar.config.treeOptions;
+    const profile = treeProfile(lpar.config.profile) ?? TREE_PROFILES[0]!;
+    const drcs = new PartitionDrcs(
+      profile,
+      o ?? { ...DEFAULT_TREE_OPTIONS, cores: 0, memoryGiB: 0, spareCores: 0, spareMemoryGiB: 0 },
+    );
+    s = { drcs, maps: null, drmem: undefined };
+    STATES.set(lpar, s);
+  }
+  return s.drcs;
+}
+
+/** The connectors if a DLPAR request has run here (before, the boot assignment is all there is). */
+export function partitionDrcsIfUsed(lpar: Lpar): PartitionDrcs | undefined {
+  return STATES.get(lpar)?.drcs;
+}
+
+export interface DlparResult {
+  readonly command: string;
+  /** The parsed request, or null when the parse refused it. */
+  readonly request: DlparRequest | null;
+  /** write(2)'s answer: the bytes written, or a negative errno. */
+  readonly rc: number;
+  /** The errno name for a negative rc the service knows (EINVAL, ENODEV, EBUSY, …), else null. */
+  readonly errno: string | null;
+  readonly report: {
+    readonly firmwareCalls: ReturnType<typeof firmwareCall>[];
+    readonly dmesg: string[];
+    readonly leakedNodes: ReturnType<typeof leaks>;
+    readonly countsDelta: ReturnType<typeof difference>;
+    readonly simulatedUsec: number;
+  };
+}
+
+const ERRNO_NAMES = new Map<number, string>(
+  [...Object.entries(ERRNO_VALUES), ['ENOSPC', 28], ['EIO', 5], ['EOPNOTSUPP', 95]].map(([name, v]) => [
+    -Math.abs(v as number),
+    name as string,
+  ]),
+);
+
+/** Runs one write of `command` to /sys/kernel/dlpar as task drmgr and reports what it did. */
+export function dlpar(lpar: Lpar, command: string): DlparResult {
+  lpar.assertAlive();
+  const drcs = partitionDrcs(lpar);
+  const state = STATES.get(lpar)!;
+  const { k, of } = lpar;
+  const before = { dmesg: k.log.last, counts: lparCounts(lpar), usec: k.clock.usec };
+  const firmware = new DlparFirmware(drcs, lpar.system);
+  const out = lpar.run('drmgr', () => {
+    const result = dlparStore(
+      of,
+      {
+        cpu: () => {
+          state.maps ??= cpuMapsInit(of);
+          return { of, maps: state.maps, rtas: firmware, cacheinfo: lpar.cacheinfo };
+        },
+        memory: () => {
+          if (state.drmem === undefined) state.drmem = drmemInit(of);
+          return state.drmem ? { of, drmem: state.drmem, rtas: firmware } : null;
+        },
+      },
+      command,
+    );
+    k.emit({ type: 'dlpar.written', command, rc: result.rc });
+    return result;
+  });
+  const counts = lparCounts(lpar);
+  return {
+    command,
+    request: out.request,
+    rc: out.rc,
+    errno: out.rc < 0 ? (ERRNO_NAMES.get(out.rc) ?? null) : null,
+    report: {
+      firmwareCalls: firmware.log.map(firmwareCall),
+      dmesg: k.log.since(before.dmesg).map((l) => l.text),
+      leakedNodes: leaks(lpar),
+      countsDelta: difference(counts, before.counts),
+      simulatedUsec: k.clock.usec - before.usec,
+    },
+  };
+}
