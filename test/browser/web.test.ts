@@ -109,6 +109,39 @@ test('first load: the LPAR list, under 300 KB transferred, every control labelle
   await shot('lpars');
 });
 
+interface Schema {
+  properties: { switches: { properties: Record<string, unknown> } };
+}
+
+test('the switches offered are the create body’s, read when opened; a choice becomes an override', async () => {
+  await page.locator('select[name="kernel"]').selectOption('5.16');
+  await page.locator('details.switches summary').click();
+  const prrn = page.locator('select[name="switch-prrnEvents"]');
+  await prrn.waitFor();
+  // Every switch the document's create body names, with its values; no release fact of the profile.
+  const doc = await apiGet<{
+    paths: {
+      '/v1/lpars': { post: { requestBody: { content: { 'application/json': { schema: Schema } } } } };
+    };
+  }>('/docs/json');
+  const documented = Object.keys(
+    doc.paths['/v1/lpars'].post.requestBody.content['application/json'].schema.properties.switches.properties,
+  );
+  const names = await page
+    .locator('details.switches select')
+    .evaluateAll((els) => els.map((e) => (e as unknown as { name: string }).name.slice('switch-'.length)));
+  assert.deepEqual(names, documented);
+  assert.ok(names.includes('prrnEvents') && !names.includes('traceIdZero'), names.join());
+  assert.deepEqual(await prrn.locator('option').allTextContents(), ['ignored (5.16)', 'update', 'disabled']);
+  await prrn.selectOption('update');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/#\/lpars\/lpar-\d+$/);
+  const id = decodeURIComponent(page.url().split('/').pop()!);
+  const made = await apiGet<{ kernelProfile: { overrides: Record<string, unknown> } }>(`/v1/lpars/${id}`);
+  assert.deepEqual(made.kernelProfile.overrides, { prrnEvents: 'update' });
+  await page.goto(`${base}/#/lpars`);
+});
+
 test('an LPAR created from the page opens, its tree all attached', async () => {
   await page.locator('select[name="kernel"]').selectOption('4.18');
   await page.getByLabel('Seed').fill('1');

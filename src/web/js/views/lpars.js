@@ -4,12 +4,19 @@ import { api } from '../api.js';
 import { enc, html, num, useEffect, useState } from '../lib.js';
 import { attempt, go } from '../ui.js';
 
-/** The switches' values where they are not booleans (docs/kernel-model.md; the create body's schema). */
-const SWITCH_VALUES = {
-  phandleCache: ['none', 'pow2', 'pow2-refs', 'hash128'],
-  refcount: ['plain', 'checked'],
-  mobilityLookup: ['per-op', 'central'],
-};
+/**
+ * The switches a create may override and the values each takes, as the create body's schema in the
+ * served OpenAPI document lists them (an enum, or true/false): so a switch added to the service shows
+ * here without a change to the page, and a release fact of the profile (a boolean too) never does.
+ * The document is large (some 500 KB), so it is read when the switches are first opened, not on load.
+ */
+function switchesOf(doc) {
+  const body = doc.paths['/v1/lpars'].post.requestBody.content['application/json'].schema;
+  const props = body.properties?.switches?.properties ?? {};
+  return Object.fromEntries(
+    Object.entries(props).map(([name, s]) => [name, s.enum ?? (s.type === 'boolean' ? [true, false] : [])]),
+  );
+}
 const OPTIONS = ['refcountFull', 'kasan', 'panicOnOops', 'dynamicDebug'];
 
 /** The catalogue the forms choose from: kernels (with their switches), tree profiles, systems. */
@@ -24,12 +31,13 @@ export function useCatalogue() {
   return cat;
 }
 
-export const switchNames = (kernel) =>
-  Object.keys(kernel).filter((k) => k in SWITCH_VALUES || typeof kernel[k] === 'boolean');
-
 function CreateForm({ cat, onCreated }) {
   const [kernel, setKernel] = useState('4.18');
   const [busy, setBusy] = useState(false);
+  const [switches, setSwitches] = useState(null);
+  const openSwitches = (ev) => {
+    if (ev.target.open && !switches) attempt(async () => setSwitches(switchesOf(await api('/docs/json'))));
+  };
   const profile = cat.kernels.find((k) => k.name === kernel) ?? cat.kernels[0];
   const submit = async (ev) => {
     ev.preventDefault();
@@ -40,13 +48,13 @@ function CreateForm({ cat, onCreated }) {
     const options = {};
     for (const o of OPTIONS) if (f.get(o)) options[o] = true;
     if (Object.keys(options).length) body.options = options;
-    const switches = {};
-    for (const s of switchNames(profile)) {
+    const overrides = {};
+    for (const s of Object.keys(switches ?? {})) {
       const v = f.get(`switch-${s}`);
       if (v === null || v === '') continue;
-      switches[s] = v === 'true' ? true : v === 'false' ? false : v;
+      overrides[s] = v === 'true' ? true : v === 'false' ? false : v;
     }
-    if (Object.keys(switches).length) body.switches = switches;
+    if (Object.keys(overrides).length) body.switches = overrides;
     setBusy(true);
     const lpar = await attempt(() => api('/v1/lpars', { method: 'POST', json: body }));
     setBusy(false);
@@ -75,13 +83,14 @@ function CreateForm({ cat, onCreated }) {
     <fieldset class="options"><legend>Options</legend>
       ${OPTIONS.map((o) => html`<label class="check"><input type="checkbox" name=${o} /> ${o}</label>`)}
     </fieldset>
-    <details class="switches"><summary>Switches (override ${kernel}'s)</summary>
+    <details class="switches" onToggle=${openSwitches}><summary>Switches (override ${kernel}'s)</summary>
       <div class="fields">
-        ${switchNames(profile).map(
+        ${switches ? '' : html`<span class="muted">loading…</span>`}
+        ${Object.keys(switches ?? {}).map(
           (s) => html`<label key=${s}>${s}
             <select name=${`switch-${s}`}>
               <option value="">${String(profile[s])} (${kernel})</option>
-              ${(SWITCH_VALUES[s] ?? [true, false]).filter((v) => v !== profile[s]).map((v) => html`<option value=${String(v)}>${String(v)}</option>`)}
+              ${switches[s].filter((v) => v !== profile[s]).map((v) => html`<option value=${String(v)}>${String(v)}</option>`)}
             </select>
           </label>`,
         )}
