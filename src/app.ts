@@ -25,6 +25,7 @@ import { kernelRoutes } from './http/routes/kernel.ts';
 import { lparRoutes, lparScopedRoutes } from './http/routes/lpars.ts';
 import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
+import { overlayRoutes } from './http/routes/overlays.ts';
 import { prrnRoutes } from './http/routes/prrn.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { webRoutes } from './http/routes/web.ts';
@@ -187,6 +188,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       kernelRoutes,
       migrationRoutes,
       prrnRoutes,
+      overlayRoutes,
       lparEventRoutes,
     ]),
     { prefix: LPAR_PREFIX },

@@ -36,6 +36,7 @@ import type {
   PropertyBody,
   RefDoc,
 } from '../http/schemas/nodes.ts';
+import type { OverlayApplied, OverlayDoc, OverlayRemoved } from '../http/schemas/overlays.ts';
 import type { PrrnBody, PrrnDoc } from '../http/schemas/prrn.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
@@ -53,6 +54,10 @@ export type MigrationRequest = Static<typeof MigrationBody>;
 /** A PRRN event (POST …/prrn) and what the kernel did with it. */
 export type PrrnRequest = Static<typeof PrrnBody>;
 export type PrrnEvent = Static<typeof PrrnDoc>;
+/** An applied overlay (GET …/overlays/{id}); the apply's answer adds its report; a removal's answer. */
+export type Overlay = Static<typeof OverlayDoc>;
+export type AppliedOverlay = Static<typeof OverlayApplied>;
+export type RemovedOverlay = Static<typeof OverlayRemoved>;
 /** An LPAR's counts; a migration report's `counts` and `countsDelta` too. */
 export type Counts = Static<typeof CountsDoc>;
 export type PhandleCache = Static<typeof PhandleCacheDoc>;
@@ -541,5 +546,20 @@ export class LparsimClient {
       body: JSON.stringify(body),
     });
   prrn = (id: string, body: PrrnRequest) => this.prrnUpdate(id, body);
+  /** of_overlay_fdt_apply of an overlay blob (`dtc -@ -O dtb`); a kernel errno is an ApiError with it. */
+  applyOverlay = (id: string, blob: Uint8Array) =>
+    this.json<AppliedOverlay>({
+      method: 'POST',
+      path: this.lp(id, '/overlays'),
+      headers: { 'content-type': 'application/octet-stream' },
+      body: blob,
+    });
+  listOverlays = (id: string) =>
+    this.json<{ items: Overlay[] }>({ method: 'GET', path: this.lp(id, '/overlays') });
+  getOverlay = (id: string, overlay: number | string) =>
+    this.json<Overlay>({ method: 'GET', path: this.lp(id, `/overlays/${overlay}`) });
+  /** of_overlay_remove: only the topmost overlay may go (EBUSY, 409, otherwise). */
+  removeOverlay = (id: string, overlay: number | string) =>
+    this.json<RemovedOverlay>({ method: 'DELETE', path: this.lp(id, `/overlays/${overlay}`) });
   listMigrations = (id: string) => this.migrations(id);
 }

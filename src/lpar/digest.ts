@@ -15,6 +15,8 @@ import { KernfsDir, type KernfsNode } from '../kernel/kernfs.ts';
 import { BootImage } from '../of/image.ts';
 import { type DeviceNode, NodeProperty, PropertyList } from '../of/node.ts';
 import type { NodeTable } from '../of/node-table.ts';
+import { devicetreeCorrupt, ofOverlayList } from '../of/overlay.ts';
+import { type OverlayNode, overlayPath } from '../of/overlay-tree.ts';
 import type { OfState } from '../of/state.ts';
 import { VIO_DRIVERS } from '../pseries/vio-drivers.ts';
 import type { Lpar } from './lpar.ts';
@@ -272,6 +274,36 @@ function digestOf(part: Part, ctx: Context, of: OfState): void {
   }
 }
 
+/** An overlay's unflattened tree without its parent pointers (they would be a cycle). */
+function overlayTree(np: OverlayNode): unknown {
+  return {
+    fullName: np.fullName,
+    phandle: np.phandle,
+    props: np.props,
+    children: np.children.map(overlayTree),
+  };
+}
+
+/**
+ * The applied overlays (of/overlay.ts keeps them per OfState in a WeakMap, outside the fields walked
+ * above): a replay that lost or reordered one differs here even where the tree came out alike.
+ */
+function digestOverlays(w: Writer, ctx: Context, of: OfState): void {
+  ctx.data(w, 'corrupt', devicetreeCorrupt(of));
+  ctx.data(
+    w,
+    'list',
+    ofOverlayList(of).map((o) => ({
+      id: o.id,
+      tree: overlayTree(o.tree),
+      fragments: o.fragments.map((f) => ({ overlay: overlayPath(f.overlay), target: f.target })),
+      symbolsFragment: o.symbolsFragment,
+      entries: o.cset.entries,
+      newNodes: o.newNodes,
+    })),
+  );
+}
+
 /** One digest per part of the model (`k.tasks`, `of.nodes`, `events`, …): what a failure message names. */
 export function lparDigestParts(lpar: Lpar): Record<string, string> {
   const writers = new Map<string, Writer>();
@@ -294,6 +326,7 @@ export function lparDigestParts(lpar: Lpar): Record<string, string> {
         break; // immutable boot data: what the nodes read from it is digested with their properties
       case 'of':
         digestOf(part, ctx, lpar.of);
+        digestOverlays(part('of.overlays'), ctx, lpar.of);
         break;
       case 'k': {
         const k = asRecord(lpar.k);

@@ -25,6 +25,7 @@ import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { type DlparResult, dlpar } from './dlpar.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
+import { applyOverlay, removeOverlay } from './overlays.ts';
 import { type PrrnEvent, type PrrnRequest, prrn } from './prrn.ts';
 import { checkOfPath, type PathLimits } from './views.ts';
 
@@ -320,6 +321,19 @@ export class Lpar {
         'No rebuild for this cache model',
         `the ${model} phandle cache has no rebuild (K-CACHE-5); only pow2 and pow2-refs do`,
       );
+  }
+
+  /**
+   * of_overlay_fdt_apply of an overlay blob (`dtc -@` output), a kernel action (docs/kernel-notes.md
+   * note 41); a kernel errno is a problem carrying it, a blob over `limits` a 413 before the kernel.
+   */
+  applyOverlay(blob: Uint8Array, limits: { maxNodes: number; maxDepth: number }) {
+    return applyOverlay(this, blob, limits);
+  }
+
+  /** of_overlay_remove of overlay `id` (topmost only), a kernel action. */
+  removeOverlay(id: number) {
+    return removeOverlay(this, id);
   }
 }
 

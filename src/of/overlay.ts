@@ -258,8 +258,10 @@ function addChangesetNode(of: OfState, ovcs: OverlayChangeset, target: Target, n
     const ret = ofChangesetAction(of, ovcs.cset, 'ATTACH_NODE', np, null);
     if (ret) return ret;
     const r = buildChangesetNextLevel(of, ovcs, { np, inLivetree: false }, node);
-    // __of_node_dup's reference goes; the changeset entry's keeps the node.
-    ofNodePut(of, np, INITIAL_HOLDER);
+    // __of_node_dup's reference goes; the changeset entry's keeps the node. Where sysfs holds no
+    // reference of its own (4.16, 4.18), __of_detach_node_sysfs puts this initial one at removal and
+    // 4.x's add_changeset_node has no put: dropping it here too would free the node one put early.
+    if (of.k.profile.sysfsHoldsRef) ofNodePut(of, np, INITIAL_HOLDER);
     return r;
   }
   if (node.phandle && existing.phandle) return -EINVAL;

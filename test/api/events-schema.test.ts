@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { EVENT_SCHEMAS, EVENT_TYPE_NAMES, LparEventSchema } from '../../src/http/schemas/events.ts';
 import { ofdtWrite, testApp } from '../helpers/app.ts';
+import { overlayBlob } from '../helpers/overlays.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -43,7 +44,7 @@ describe('event schemas', () => {
     assert.deepEqual([...documented].sort(), [...EVENT_TYPE_NAMES].sort());
   });
 
-  it('validate every event of a history with migrations, edits, references, an oops and a reboot', async () => {
+  it('validate every event of a history with migrations, edits, references, an overlay, an oops and a reboot', async () => {
     const { app } = await testApp();
     try {
       for (const [name, kernel] of [
@@ -71,6 +72,13 @@ describe('event schemas', () => {
           url: `/v1/lpars/${name}/properties?phandle=0xfffffff7&name=example`,
         });
         await app.inject({ method: 'POST', url: `/v1/lpars/${name}/phandle-cache/rebuild` });
+        await app.inject({
+          method: 'POST',
+          url: `/v1/lpars/${name}/overlays`,
+          headers: { 'content-type': 'application/octet-stream' },
+          payload: overlayBlob('by-path'),
+        });
+        await app.inject({ method: 'DELETE', url: `/v1/lpars/${name}/overlays/1` });
         await app.inject({ method: 'POST', url: `/v1/lpars/${name}/reboot` });
       }
       await app.inject({ method: 'DELETE', url: '/v1/lpars/b' });

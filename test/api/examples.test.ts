@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
 import { testApp } from '../helpers/app.ts';
 import { exampleUrl } from '../helpers/examples.ts';
+import { overlayBlob } from '../helpers/overlays.ts';
 
 interface Parameter {
   name: string;
@@ -26,7 +27,10 @@ const doc = JSON.parse(await readFile(OPENAPI_FILE, 'utf8')) as {
   paths: Record<string, Record<string, Operation>>;
 };
 
-/** The LPAR the examples act on: web, with reference r1 on /cpus and migration m1 to p9-beta. */
+/**
+ * The LPAR the examples act on: web, with reference r1 on /cpus, migration m1 to p9-beta and overlay 1
+ * (a target-path overlay: the built-in tree has no __symbols__ for labels).
+ */
 async function fixture(): Promise<FastifyInstance> {
   const { app } = await testApp();
   const steps = [
@@ -37,6 +41,12 @@ async function fixture(): Promise<FastifyInstance> {
       payload: { node: { path: '/cpus' }, holder: 'example' },
     },
     { method: 'POST' as const, url: '/v1/lpars/web/migrations', payload: { destination: 'p9-beta' } },
+    {
+      method: 'POST' as const,
+      url: '/v1/lpars/web/overlays',
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: overlayBlob('by-path'),
+    },
   ];
   for (const s of steps) assert.equal((await app.inject(s)).statusCode, 201, s.url);
   return app;
@@ -47,6 +57,7 @@ async function binaryBody(app: FastifyInstance, operationId: string): Promise<Bu
   if (operationId === 'createLparFromDtb')
     return (await app.inject({ url: '/v1/lpars/web/tree.dtb' })).rawPayload;
   if (operationId === 'importJournal') return (await app.inject({ url: '/v1/lpars/web/journal' })).rawPayload;
+  if (operationId === 'applyOverlay') return overlayBlob('by-path');
   return null;
 }
 
@@ -61,7 +72,7 @@ describe('documented examples (issue 12, point 4)', () => {
         if (p.in === 'path' || p.required)
           assert.notEqual(p.example, undefined, `${method} ${path}: parameter ${p.name} has no example`);
       const media = Object.entries(op.requestBody?.content ?? {});
-      if (media.length && !['createLparFromDtb', 'importJournal'].includes(op.operationId))
+      if (media.length && !['createLparFromDtb', 'importJournal', 'applyOverlay'].includes(op.operationId))
         assert.ok(
           media.some(([, m]) => m.example !== undefined),
           `${method} ${path}: the request body has no example`,

@@ -20,6 +20,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
 import { testApp } from '../helpers/app.ts';
 import { exampleUrl } from '../helpers/examples.ts';
+import { overlayBlob } from '../helpers/overlays.ts';
 
 type Json = Record<string, unknown>;
 interface MediaType {
@@ -507,6 +508,28 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
       );
     await ok(json('POST', `${x}/prrn`, { nodes: [{ path: '/no-such-node' }] }), 422);
 
+    // Overlays on every kernel: a target-path overlay applied twice (the second builds on the first's
+    // node), listed, looked at, and removed topmost first after the first is refused (EBUSY); then the
+    // kernel's EINVAL for labels the built-in tree (no __symbols__) cannot resolve, a JSON body and
+    // ids no overlay has (ENODEV from the kernel for a removal).
+    const overlay = (l: string, name: string) =>
+      bytes(`${l}/overlays`, overlayBlob(name), 'application/octet-stream');
+    for (const id of Object.values(lpars)) {
+      const l = `/v1/lpars/${id}`;
+      const first = (await ok(overlay(l, 'by-path'), 201)).json().id as number;
+      const second = (await ok(overlay(l, 'by-path'), 201)).json().id as number;
+      await ok({ url: `${l}/overlays` }, 200);
+      await ok({ url: `${l}/overlays/${first}` }, 200);
+      await ok(json('DELETE', `${l}/overlays/${first}`), 409);
+      await ok(json('DELETE', `${l}/overlays/${second}`), 200);
+      await ok(json('DELETE', `${l}/overlays/${first}`), 200);
+    }
+    await ok(overlay(x, 'add-device'), 422);
+    await ok(json('POST', `${x}/overlays`, { overlay: 'json' }), 415);
+    await ok({ url: `${x}/overlays/9` }, 404);
+    await ok(json('DELETE', `${x}/overlays/9`), 404);
+    await ok({ url: '/v1/lpars/nope/overlays' }, 404);
+
     // The tree's health after the migrations, on every kernel.
     for (const id of [...Object.values(lpars), old]) {
       const l = `/v1/lpars/${id}`;
@@ -621,6 +644,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await tok(json('PUT', `${tl}/properties`, { phandle: tph, property: { name: 'x', u32: [1] } }), 507);
     await tok(json('DELETE', `${tl}/properties?phandle=${tph}&name=compatible`), 507);
     await tok(json('POST', `${tl}/migrations`, { destination: 'p9-beta' }), 507);
+    await tok(bytes(`${tl}/overlays`, overlayBlob('by-path'), 'application/octet-stream'), 507);
     await tok({ url: '/readyz' }, 200);
     await tok(json('DELETE', '/v1/lpars?confirm=true'), 200);
 
@@ -633,6 +657,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     const binary = {
       createLparFromDtb: (await contract.inject(durable, { url: '/v1/lpars/web/tree.dtb' })).rawPayload,
       importJournal: (await contract.inject(durable, { url: '/v1/lpars/web/journal' })).rawPayload,
+      applyOverlay: overlayBlob('by-path'),
     };
     durable.journal!.close();
     // The write that finds the journal broken answers 503, and from then on every operation that may

@@ -41,6 +41,9 @@ const ARGS: Record<string, unknown[]> = {
   getProcDeviceTree: [LPAR, 'name'],
   migrateLpar: [LPAR, { destination: 'p9-beta' }],
   prrnUpdate: [LPAR, { nodes: [{ path: '/cpus' }] }],
+  applyOverlay: [LPAR, new Uint8Array(8)],
+  getOverlay: [LPAR, 1],
+  removeOverlay: [LPAR, 1],
   getMigration: [LPAR, 'mig-1'],
 };
 const GLOBAL = new Set([

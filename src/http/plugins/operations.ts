@@ -55,6 +55,10 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /v1/lpars/:lpar/migrations': 'listMigrations',
   'GET /v1/lpars/:lpar/migrations/:migration': 'getMigration',
   'POST /v1/lpars/:lpar/prrn': 'prrnUpdate',
+  'POST /v1/lpars/:lpar/overlays': 'applyOverlay',
+  'GET /v1/lpars/:lpar/overlays': 'listOverlays',
+  'GET /v1/lpars/:lpar/overlays/:overlay': 'getOverlay',
+  'DELETE /v1/lpars/:lpar/overlays/:overlay': 'removeOverlay',
   'GET /v1/lpars/:lpar/events': 'streamLparEvents',
   'GET /v1/events': 'streamEvents',
 };
@@ -62,9 +66,10 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 /**
  * One request each operation documents as its example (what Swagger's "Try it out" starts from), on
  * the LPAR of the walk-through: `web`, created with {"kernel":"4.18","name":"web"}, holding reference
- * r1 on /cpus (holder `example`) and migrated once to p9-beta (m1). test/api/examples.test.ts sends
- * every one of them to such an LPAR and expects 2xx. Binary bodies (a DTB, a history) have no example
- * here: their descriptions say which export gives one.
+ * r1 on /cpus (holder `example`), migrated once to p9-beta (m1) and with overlay 1 applied (a
+ * target-path overlay). test/api/examples.test.ts sends every one of them to such an LPAR and expects
+ * 2xx. Binary bodies (a DTB, a history, an overlay blob) have no example here: their descriptions say
+ * which export or tool gives one.
  */
 export interface OperationExample {
   readonly params?: Readonly<Record<string, string>>;
@@ -128,6 +133,10 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     params: WEB,
     body: { nodes: [{ path: '/cpus', properties: [{ name: 'ibm,example', u32: [2] }] }] },
   },
+  applyOverlay: { params: WEB },
+  listOverlays: { params: WEB },
+  getOverlay: { params: { ...WEB, overlay: '1' } },
+  removeOverlay: { params: { ...WEB, overlay: '1' } },
   streamLparEvents: { params: WEB, query: { follow: false } },
   streamEvents: { query: { follow: false } },
 };

@@ -23,9 +23,21 @@ export const Problem = Type.Object(
     instance: Type.String(),
     requestId: Type.Optional(Type.String()),
     errno: Type.Optional(
-      Type.String({ description: 'for ofdt writes: the errno write(2) returned, e.g. EBUSY' }),
+      Type.String({
+        description: 'for ofdt writes and overlays: the errno the kernel returned, e.g. EBUSY',
+      }),
     ),
-    errnoValue: Type.Optional(Type.Integer({ description: "for ofdt writes: the errno's number" })),
+    errnoValue: Type.Optional(
+      Type.Integer({ description: "for ofdt writes and overlays: the errno's number" }),
+    ),
+    rc: Type.Optional(
+      Type.Integer({ description: 'for overlays: what of_overlay_fdt_apply or of_overlay_remove returned' }),
+    ),
+    dmesg: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'for overlays: the kernel lines the refused call printed (they stay in dmesg)',
+      }),
+    ),
     errors: Type.Optional(
       Type.Array(ValidationError, { description: 'for a request that failed validation: each error' }),
     ),

@@ -125,6 +125,14 @@ export const EVENT_TYPES = {
     description: 'A vio device was unregistered',
     fields: { device: Text, address: Address },
   },
+  'overlay.applied': {
+    description: 'of_overlay_fdt_apply applied an overlay: its id and how many changeset entries it has',
+    fields: { id: Int, entries: Int },
+  },
+  'overlay.removed': {
+    description: 'of_overlay_remove reverted and freed an overlay',
+    fields: { id: Int },
+  },
 } as const satisfies Record<string, { description: string; fields: TProperties }>;
 
 export type EventType = keyof typeof EVENT_TYPES;

@@ -41,6 +41,7 @@ import {
   RefDoc,
   RefList,
 } from './nodes.ts';
+import { OverlayApplied, OverlayDoc, OverlayList, OverlayRemoved } from './overlays.ts';
 import { ViewEntry } from './views.ts';
 
 /** In an order where each schema comes after those it references. */
@@ -83,4 +84,8 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   VioDriverList,
   Invariants,
   ViewEntry,
+  OverlayDoc,
+  OverlayList,
+  OverlayApplied,
+  OverlayRemoved,
 ];
