@@ -265,6 +265,8 @@ function treeOptionsDocument(o: NonNullable<Lpar['config']['treeOptions']>) {
     extraVirtualAdapters: o.extraVirtualAdapters,
     pciAdapters: o.pciAdapters,
     platformFacilities: [...o.platformFacilities],
+    spareCores: o.spareCores ?? 0,
+    spareMemoryGiB: o.spareMemoryGiB ?? 0,
   };
 }
 

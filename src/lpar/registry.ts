@@ -572,6 +572,8 @@ export class Registry {
         extraVirtualAdapters: o.extraVirtualAdapters ?? DEFAULT_TREE_OPTIONS.extraVirtualAdapters,
         pciAdapters: o.pciAdapters ?? DEFAULT_TREE_OPTIONS.pciAdapters,
         platformFacilities: o.platformFacilities ?? DEFAULT_TREE_OPTIONS.platformFacilities,
+        spareCores: o.spareCores ?? 0,
+        spareMemoryGiB: o.spareMemoryGiB ?? 0,
         phandleScheme: input.phandleScheme ?? 'phyp',
         seed,
         partitionName: born?.name ?? name,
@@ -582,7 +584,11 @@ export class Registry {
       capacity = {
         nodes,
         properties: nodes * MEMORY_COSTS.builtinPropertiesPerNode,
-        valueBytes: nodes * MEMORY_COSTS.builtinValueBytesPerNode + dynamicMemoryBytes(options.memoryGiB),
+        // Spare connectors: the unassigned LMBs, and a drc index per core in /cpus.
+        valueBytes:
+          nodes * MEMORY_COSTS.builtinValueBytesPerNode +
+          dynamicMemoryBytes(options.memoryGiB, options.spareMemoryGiB) +
+          (options.spareCores ? 4 * (options.cores + options.spareCores) : 0),
       };
       if (nodes > this.limits.maxNodesPerLpar)
         throw limitExceeded(

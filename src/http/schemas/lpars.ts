@@ -42,6 +42,22 @@ export const LparOptions = Type.Object(
     platformFacilities: Type.Optional(
       Type.Array(StringEnum(PLATFORM_FACILITIES), { uniqueItems: true, maxItems: 3 }),
     ),
+    spareCores: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100_000,
+        description:
+          'cores the partition may gain by DLPAR beyond `cores` (its maximum processors): /cpus then lists every connector (ibm,drc-indexes) and /rtas the maximum (ibm,lrdr-capacity); 0 (the default) leaves the tree as without them',
+      }),
+    ),
+    spareMemoryGiB: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 8192,
+        description:
+          'memory the partition may gain by DLPAR: unassigned 256 MiB LMBs after the assigned ones in ibm,dynamic-memory (default 0)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -140,6 +156,8 @@ const LparOptionsDoc = Closed(
     extraVirtualAdapters: LparOptions.properties.extraVirtualAdapters,
     pciAdapters: LparOptions.properties.pciAdapters,
     platformFacilities: LparOptions.properties.platformFacilities,
+    spareCores: LparOptions.properties.spareCores,
+    spareMemoryGiB: LparOptions.properties.spareMemoryGiB,
   },
   { description: 'kernel options, and the tree options of a built-in profile (absent for an uploaded tree)' },
 );
