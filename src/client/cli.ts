@@ -713,6 +713,66 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       );
     },
   },
+  'overlay-apply': {
+    args: '<lpar> <file.dtbo|->',
+    summary: 'apply a device-tree overlay (dtc -@ -I dts -O dtb overlay.dts)',
+    operations: ['applyOverlay'],
+    needs: 2,
+    run: async ([l, file]) => {
+      const o = await client.applyOverlay(l!, await readInput(file!));
+      print(o, () =>
+        [
+          `overlay ${o.id}: ${o.entries.length} entries, cache ${o.phandleCache.model} (${o.phandleCache.handling}): ${o.report.cacheRebuilds} rebuilds, ${o.report.newNodesCached} of ${o.newNodes.length} new nodes cached`,
+          ...o.newNodes.map((n) => `  ${n.address} ${n.path ?? n.lastKnownPath} ${n.phandle} ${n.state}`),
+          ...o.report.dmesg.map((d) => `  dmesg: ${d}`),
+        ].join('\n'),
+      );
+    },
+  },
+  overlays: {
+    args: '<lpar>',
+    summary: 'the applied overlays, oldest first (only the last may be removed)',
+    operations: ['listOverlays'],
+    needs: 1,
+    run: async ([l]) => {
+      const { items } = await client.listOverlays(l!);
+      print(items, () =>
+        listing(
+          ['id', 'fragments', 'entries', 'new-nodes', 'targets'],
+          items.map((o) => [
+            String(o.id),
+            String(o.fragments.length),
+            String(o.entries.length),
+            String(o.newNodes.length),
+            o.fragments.map((f) => f.target.path).join(' '),
+          ]),
+        ),
+      );
+    },
+  },
+  overlay: {
+    args: '<lpar> <id>',
+    summary: 'one applied overlay: fragments, changeset entries, new nodes',
+    operations: ['getOverlay'],
+    needs: 2,
+    run: async ([l, id]) => print(await client.getOverlay(l!, id!)),
+  },
+  'overlay-remove': {
+    args: '<lpar> <id>',
+    summary: 'remove an overlay (of_overlay_remove: the topmost only)',
+    operations: ['removeOverlay'],
+    needs: 2,
+    run: async ([l, id]) => {
+      const r = await client.removeOverlay(l!, id!);
+      print(r, () =>
+        [
+          `overlay ${r.id} removed: ${r.reverted.length} entries reverted, ${r.report.cacheRebuilds} cache rebuilds`,
+          ...r.nodes.map((n) => `  ${n.address} ${n.lastKnownPath} ${n.state}`),
+          ...r.report.dmesg.map((d) => `  dmesg: ${d}`),
+        ].join('\n'),
+      );
+    },
+  },
   migrations: {
     args: '<lpar>',
     summary: 'the LPAR’s migrations, as a table',

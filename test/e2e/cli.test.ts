@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, serverProcess, waitReady } from '../helpers/child.ts';
+import { overlayBlob } from '../helpers/overlays.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
@@ -264,6 +265,23 @@ describe('the lparsim CLI', () => {
     const inv = rows(await ok('invariants', 'c1'), ['CHECK', 'OK', 'DETAILS']);
     assert.ok(inv.length > 0 && inv.every((r) => r[1] === 'true'), 'the model is consistent');
     assert.equal((await okJson('invariants', 'c1')).ok, true);
+
+    // An overlay on 4.18 from a file: a pow2 cache, refilled after the apply (its node has no phandle,
+    // so nothing of it is cached), listed, shown and removed.
+    writeFileSync(join(dir, 'by-path.dtbo'), overlayBlob('by-path'));
+    assert.match(
+      await ok('overlay-apply', 'c1', 'by-path.dtbo'),
+      /^overlay 1: 4 entries, cache pow2 \(rebuild\): 1 rebuilds, 0 of 1 new nodes cached\n {2}c[0-9a-f]{15} \/sim-overlay 0x0 attached\n$/,
+    );
+    assert.deepEqual(
+      rows(await ok('overlays', 'c1'), ['id', 'fragments', 'entries', 'new-nodes', 'targets']),
+      [['1', '1', '4', '1', '/']],
+    );
+    assert.equal((await okJson('overlay', 'c1', '1')).newNodes[0].path, '/sim-overlay');
+    assert.match(
+      await ok('overlay-remove', 'c1', '1'),
+      /^overlay 1 removed: 4 entries reverted, 1 cache rebuilds\n {2}c[0-9a-f]{15} \/sim-overlay freed\n$/,
+    );
 
     const history = await ok('journal', 'c1');
     const file = join(dir, 'c1.jsonl');
