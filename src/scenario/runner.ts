@@ -67,6 +67,8 @@ class Run {
   readonly failures: string[] = [];
   private readonly labels = new Map<string, string>();
   private readonly refs = new Map<string, string>();
+  /** Overlays an overlay step named with `as`: their ids. */
+  private readonly overlays = new Map<string, number>();
   readonly kept = new Map<string, Uint8Array>();
   private dmesgMark = 0;
   private readonly client: LparsimClient;
@@ -117,6 +119,18 @@ class Run {
     const address = await this.address(sel);
     if (!address) throw new StepFailure(`${show(sel)} names no node`);
     return address;
+  }
+
+  /** Runs a kernel call that answers an errno as a problem: fails unless it is `expected` (or none). */
+  private async expectErrno(where: string, expected: string | undefined, call: () => Promise<void>) {
+    try {
+      await call();
+      if (expected) this.fail(where, `expected ${expected}, the call succeeded`);
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.problem.errno) throw e;
+      if (e.problem.errno !== expected)
+        this.fail(where, `expected ${expected ?? 'success'}, saw ${e.problem.errno} (${e.problem.detail})`);
+    }
   }
 
   async step(step: Step, where: string): Promise<void> {
@@ -201,6 +215,28 @@ class Run {
             where,
             `expected the PRRN ${step.handled ? '' : 'not '}to be handled, the kernel's ${e.handling} ${e.handled ? 'ran' : 'did not run'} the update`,
           );
+        return;
+      }
+      case 'overlay': {
+        // loadScenarios reads a file step's overlay (compiling a .dts) and gives it here as base64.
+        if (!('base64' in step))
+          throw new StepFailure(
+            `the overlay ${show(step.file)} is read when the scenario is loaded from its file (loadScenarios); a scenario built in code gives base64`,
+          );
+        const blob = Uint8Array.from(Buffer.from(step.base64, 'base64'));
+        await this.expectErrno(where, step.expectError, async () => {
+          const o = await this.client.applyOverlay(this.lpar, blob);
+          if (step.as) this.overlays.set(step.as, o.id);
+        });
+        return;
+      }
+      case 'overlay-remove': {
+        const id = this.overlays.get(step.overlay);
+        if (id === undefined) throw new StepFailure(`no overlay named ${show(step.overlay)}`);
+        await this.expectErrno(where, step.expectError, async () => {
+          await this.client.removeOverlay(this.lpar, id);
+          this.overlays.delete(step.overlay);
+        });
         return;
       }
       case 'expect':

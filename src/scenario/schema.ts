@@ -299,6 +299,53 @@ export const PrrnStep = step(
   'a PRRN event naming these nodes (each by its phandle; a label or path names the node now there)',
 );
 
+const ErrnoName = hinted(
+  Type.String({ pattern: '^E[A-Z0-9]+$', description: 'the errno the kernel must refuse it with' }),
+  { what: 'an errno name' },
+);
+const overlayProps = {
+  as: Type.Optional(hinted(Name, { what: 'a name for the overlay, for overlay-remove' })),
+  expectError: Type.Optional(ErrnoName),
+};
+export const OverlayStep = hinted(
+  Type.Union([
+    step(
+      'overlay',
+      {
+        file: Type.String({
+          minLength: 1,
+          pattern: '\\.(dts|dtbo|dtb)$',
+          description:
+            'the overlay, relative to the scenario file: a .dts source (/dts-v1/; /plugin/;) compiled with dtc -@ when the scenario is loaded (dtc must be on PATH), or a .dtbo/.dtb blob',
+        }),
+        ...overlayProps,
+      },
+      'of_overlay_fdt_apply of an overlay file (POST …/overlays)',
+    ),
+    step(
+      'overlay',
+      {
+        base64: Type.String({
+          minLength: 1,
+          pattern: '^[A-Za-z0-9+/=\\s]+$',
+          description: 'the blob itself, base64',
+        }),
+        ...overlayProps,
+      },
+      'of_overlay_fdt_apply of an inline overlay blob (POST …/overlays)',
+    ),
+  ]),
+  { what: 'an overlay step: {"file": "x.dts"} or {"base64": …}, with optional "as" and "expectError"' },
+);
+export const OverlayRemoveStep = step(
+  'overlay-remove',
+  {
+    overlay: hinted(Name, { what: 'the name an earlier overlay step gave with "as"' }),
+    expectError: Type.Optional(ErrnoName),
+  },
+  'of_overlay_remove of a named overlay (DELETE …/overlays/{id}); EBUSY unless it is the topmost',
+);
+
 export const EXPECT_CHECKS = ['dmesg', 'sysfs', 'nodes', 'counts', 'lookup', 'read', 'invariants'] as const;
 export const ExpectStep = step(
   'expect',
@@ -329,6 +376,8 @@ export const STEPS = {
   read: ReadStep,
   rebuildCache: RebuildCacheStep,
   prrn: PrrnStep,
+  overlay: OverlayStep,
+  'overlay-remove': OverlayRemoveStep,
   expect: ExpectStep,
 } as const;
 export type StepKind = keyof typeof STEPS;
@@ -344,6 +393,8 @@ export const Step = Type.Union([
   ReadStep,
   RebuildCacheStep,
   PrrnStep,
+  OverlayStep,
+  OverlayRemoveStep,
   ExpectStep,
 ]);
 export type Step = Static<typeof Step>;

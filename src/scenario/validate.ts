@@ -356,6 +356,7 @@ function perKernelProblems(s: Scenario, file: string): string[] {
   for (const kernel of s.kernels) {
     const labels = new Set<string>();
     const refs = new Set<string>();
+    const overlays = new Set<string>();
     let checks = 0;
     s.steps.forEach((step, i) => {
       if (!appliesTo(step.kernel, kernel)) return;
@@ -368,13 +369,21 @@ function perKernelProblems(s: Scenario, file: string): string[] {
           note(join(scope, 'ref', `no earlier get step holds a reference named ${show(step.ref)}`), kernel);
         refs.delete(step.ref);
       }
+      if (step.do === 'overlay-remove') {
+        if (!overlays.has(step.overlay))
+          note(join(scope, 'overlay', `no earlier overlay step is named ${show(step.overlay)}`), kernel);
+        // A removal the kernel refuses leaves the overlay applied.
+        if (step.expectError === undefined) overlays.delete(step.overlay);
+      }
+      if (step.do === 'overlay' && step.as !== undefined) overlays.add(step.as);
       if (step.do === 'label') labels.add(step.as);
       if (step.do === 'lookup' && step.as !== undefined) labels.add(step.as);
       if (step.do === 'get' && step.as !== undefined) refs.add(step.as);
       if (
         step.do === 'expect' ||
         (step.do === 'ofdt' && step.expectError !== undefined) ||
-        (step.do === 'prrn' && step.handled !== undefined)
+        (step.do === 'prrn' && step.handled !== undefined) ||
+        ((step.do === 'overlay' || step.do === 'overlay-remove') && step.expectError !== undefined)
       )
         checks += 1;
     });

@@ -51,7 +51,8 @@ describe('scenario files', () => {
 
   it('covers every tag the issues name', () => {
     const tags = new Set(scenarios.flatMap((s) => s.scenario.tags ?? []));
-    for (const tag of ['lifecycle', 'phandle-cache', 'migration', 'prrn']) assert.ok(tags.has(tag), tag);
+    for (const tag of ['lifecycle', 'phandle-cache', 'migration', 'prrn', 'overlay'])
+      assert.ok(tags.has(tag), tag);
   });
 });
 

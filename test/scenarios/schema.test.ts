@@ -155,7 +155,7 @@ const MISTAKES: Array<[string, (s: Json) => void, string]> = [
   [
     'an unknown step kind',
     (s) => s.steps.push({ do: 'expct' }),
-    `${FILE}: step 2 (expct): unknown step kind "expct" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, expect)`,
+    `${FILE}: step 2 (expct): unknown step kind "expct" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, expect)`,
   ],
   ['a step without do', (s) => s.steps.push({ to: ['p9-beta'] }), `${FILE}: step 2: missing key "do"`],
   [
@@ -363,6 +363,16 @@ const MISTAKES: Array<[string, (s: Json) => void, string]> = [
       ),
     `${FILE}: step 4 (put): ref: no earlier get step holds a reference named "r1"`,
   ],
+  [
+    'an overlay removed that no step applied',
+    (s) => s.steps.push({ do: 'overlay-remove', overlay: 'dev' }),
+    `${FILE}: step 2 (overlay-remove): overlay: no earlier overlay step is named "dev"`,
+  ],
+  [
+    'an overlay step with both a file and a blob',
+    (s) => s.steps.push({ do: 'overlay', file: 'x.dts', base64: 'AAAA' }),
+    `${FILE}: step 2 (overlay): expected an overlay step: {"file": "x.dts"} or {"base64": …}, with optional "as" and "expectError", saw {"do":"overlay","file":"x.dts","base64":"AAAA"}`,
+  ],
 ];
 
 describe('scenario mistakes are refused, naming file, step and key', () => {
@@ -384,7 +394,7 @@ describe('scenario mistakes are refused, naming file, step and key', () => {
     assert.deepEqual(scenarioProblems(s, FILE), [
       `${FILE}: lpar: unknown key "seeed" (did you mean "seed"?)`,
       `${FILE}: step 2 (expect): unknown key "dmseg" (did you mean "dmesg"?)`,
-      `${FILE}: step 3 (migrat): unknown step kind "migrat" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, expect)`,
+      `${FILE}: step 3 (migrat): unknown step kind "migrat" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, expect)`,
     ]);
   });
 
