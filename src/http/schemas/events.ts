@@ -129,6 +129,11 @@ export const EVENT_TYPES = {
     description: 'of_overlay_fdt_apply applied an overlay: its id and how many changeset entries it has',
     fields: { id: Int, entries: Int },
   },
+  'dlpar.written': {
+    description:
+      "drmgr's write(2) to /sys/kernel/dlpar returned: the command as written, and the bytes written or a negative errno",
+    fields: { command: Text, rc: Int },
+  },
   'overlay.removed': {
     description: 'of_overlay_remove reverted and freed an overlay',
     fields: { id: Int },

@@ -223,6 +223,37 @@ export const KernelProfileDoc = Closed(
     }),
     kobjOffset: Type.Integer({ description: 'offsetof(struct device_node, kobj) in this build' }),
     faultMessages: StringEnum(['paging-request', 'bug', 'bug-access'] as const),
+    dlpar: Closed(
+      {
+        cpuDrcListSkipsCount: Type.Boolean({
+          description:
+            'valid_cpu_drc_index and the add-by-count search skip the count cell of /cpus ibm,drc-indexes (5.4+)',
+        }),
+        cpuRemoveLastCheck: Type.Boolean({
+          description:
+            'dlpar_offline_cpu refuses the last online CPU itself, and a failed remove by index unisolates the connector (5.14+)',
+        }),
+        cpuCacheNodes: Type.Boolean({
+          description:
+            "a cpu add attaches the l2/l3 siblings configure-connector returns and a remove detaches the unused ones, by changeset (6.1+); before, a new core's caches are never attached",
+        }),
+        lmbRemovable: StringEnum(['sections', 'assigned', 'unreserved'] as const, {
+          description:
+            'lmb_is_removable: sections also asks is_mem_section_removable (to 5.4); assigned checks the flag only (5.8, 5.10); unreserved also refuses DRCONF_MEM_RESERVED (5.14+)',
+        }),
+        memoryQuietIndex: Type.Boolean({
+          description: 'the memory remove-by-index lines and the add-by-count success line are pr_debug (5.14+)',
+        }),
+        drmemFollowsUpdates: Type.Boolean({
+          description:
+            'the memory notifier re-reads the LMB table from an update of ibm,dynamic-memory (drmem_update_lmbs, 5.16+)',
+        }),
+      },
+      {
+        description:
+          "what the release's /sys/kernel/dlpar code does (docs/kernel-model.md K-DLPAR-4): facts of the build, not switches",
+      },
+    ),
     origin: Type.String({ description: 'what each switch value is named after' }),
     overrides: Type.Union([KernelSwitchOverrides, Type.Null()], {
       description: 'null: a built-in profile overrides nothing',
