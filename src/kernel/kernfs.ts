@@ -10,6 +10,8 @@
  * (kernfsMaterialize) before it changes any of them, so they never differ from what real entries would
  * be. One owner may serve several directories (it is told which).
  */
+import { ChunkedMap } from './chunked-map.ts';
+
 export interface KernfsVirtualEntries {
   virtualCount(dir: KernfsDir): number;
   virtualEntry(dir: KernfsDir, name: string): KernfsNode | undefined;
@@ -35,7 +37,7 @@ const SMALL_DIR = 8;
 export class KernfsDir implements Iterable<[string, KernfsNode]> {
   readonly name: string;
   parent: KernfsDir | null = null;
-  private real: KernfsNode[] | Map<string, KernfsNode> | null = null;
+  private real: KernfsNode[] | ChunkedMap<string, KernfsNode> | null = null;
   /**
    * The owner of its virtual entries, or the order kept once it was paged: never both (a directory
    * materializes its virtual entries before it keeps an order), so one field serves.
@@ -124,7 +126,14 @@ export class KernfsDir implements Iterable<[string, KernfsNode]> {
       const i = real.findIndex((e) => e.name === name);
       if (i >= 0) real[i] = node;
       else if (real.length < SMALL_DIR) real.push(node);
-      else this.real = new Map([...real, node].map((e) => [e.name, e]));
+      else {
+        // A big directory (the cpus of a large tree): chunked, so that growing it never rehashes more
+        // than a chunk at once (kernel/chunked-map.ts).
+        const map = new ChunkedMap<string, KernfsNode>();
+        for (const e of real) map.set(e.name, e);
+        map.set(name, node);
+        this.real = map;
+      }
     }
     return this;
   }

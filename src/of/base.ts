@@ -1,6 +1,7 @@
 // Lookups and walks (drivers/of/base.c). Functions that return a node say in their name or doc whether
 // the caller owns a reference (K-REF-3).
 
+import { ChunkedMap } from '../kernel/chunked-map.ts';
 import { completeSteps } from './fdt.ts';
 import { type DeviceNode, type NodeProperty, OF_DETACHED } from './node.ts';
 import { ofNodeGet, ofNodePut } from './refs.ts';
@@ -74,7 +75,7 @@ function childByComponent(of: OfState, parent: DeviceNode, component: string): D
 /** Parents with at most this many children are walked, as the kernel walks them. */
 const INDEX_MIN_CHILDREN = 64;
 
-export type ChildIndex = Map<string, DeviceNode[]>;
+export type ChildIndex = ChunkedMap<string, DeviceNode[]>;
 
 function linkedUnder(np: DeviceNode, parent: DeviceNode): boolean {
   return np.parent === parent && np.everAttached && (np.flags & OF_DETACHED) === 0 && !np.freed;
@@ -99,7 +100,7 @@ function childIndexOf(of: OfState, parent: DeviceNode): ChildIndex | null {
   if (n <= INDEX_MIN_CHILDREN) return null;
   const children: DeviceNode[] = [];
   for (let c = parent.child; c; c = c.sibling) children.push(c);
-  const index: ChildIndex = new Map();
+  const index: ChildIndex = new ChunkedMap();
   for (let i = children.length - 1; i >= 0; i--) {
     const c = children[i]!;
     const list = index.get(c.fullName);

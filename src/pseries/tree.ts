@@ -7,6 +7,7 @@
 // or cache node has alike are one shared, never-mutated Uint8Array: far fewer allocations than one
 // ArrayBuffer per value. Values are immutable in the model (updates replace them), so sharing is safe.
 
+import { ChunkedMap, ChunkedSet } from '../kernel/chunked-map.ts';
 import { completeSteps, type FdtNode } from '../of/fdt.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import { type CoreNodeSpec, CPU_DRC_BASE, coreSpec, sharedCpuValues } from './cpu-node.ts';
@@ -747,7 +748,8 @@ function* assignPhandles(
   // 0xffffffff downwards: the run up to cpus, then the four fixed platform-facilities values, then on.
   let next = 0xffffffff;
   const inRun = new Set<GenNode>();
-  const used = new Set<number>();
+  // Every phandle taken, a quarter-million in a big tree: chunked so no step rehashes them all.
+  const used = new ChunkedSet<number>();
   const take = (n: GenNode) => {
     appendPhandle(n, values.u32(next >>> 0));
     used.add(next >>> 0);
@@ -837,7 +839,7 @@ function* renumberFromOne(root: FdtNode, v: ValueArena): Generator<void, void, u
     for (let i = f.children.length - 1; i >= 0; i--) stack.push(f.children[i]!);
     if (order.length % (TREE_NODES_PER_STEP * 8) === 0) yield;
   }
-  const renumbered = new Map<number, number>();
+  const renumbered = new ChunkedMap<number, number>();
   for (let i = 0; i < order.length; i++) {
     const own = order[i]!.props.find((p) => p.name === 'phandle');
     if (own && own.value.length === 4) renumbered.set(readU32(own.value)!, i + 1);
