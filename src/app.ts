@@ -16,6 +16,7 @@ import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { registerRequestLog } from './http/request-log.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
+import { dlparRoutes } from './http/routes/dlpar.ts';
 import { editRoutes } from './http/routes/edits.ts';
 import { eventRoutes, lparEventRoutes } from './http/routes/events.ts';
 import { exportRoutes } from './http/routes/exports.ts';
@@ -188,6 +189,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       kernelRoutes,
       migrationRoutes,
       prrnRoutes,
+      dlparRoutes,
       overlayRoutes,
       lparEventRoutes,
     ]),

@@ -2,6 +2,7 @@
 // so a change there is a type error here.
 
 import type { Static } from '@sinclair/typebox';
+import type { DlparWriteDoc } from '../http/schemas/dlpar.ts';
 import type { LparEventDoc as LparEvent } from '../http/schemas/events.ts';
 import type { Health as HealthDoc, Readiness as ReadinessDoc } from '../http/schemas/health.ts';
 import type {
@@ -54,6 +55,8 @@ export type MigrationRequest = Static<typeof MigrationBody>;
 /** A PRRN event (POST …/prrn) and what the kernel did with it. */
 export type PrrnRequest = Static<typeof PrrnBody>;
 export type PrrnEvent = Static<typeof PrrnDoc>;
+/** A write to /sys/kernel/dlpar the kernel carried out (POST …/sys/kernel/dlpar). */
+export type DlparWrite = Static<typeof DlparWriteDoc>;
 /** An applied overlay (GET …/overlays/{id}); the apply's answer adds its report; a removal's answer. */
 export type Overlay = Static<typeof OverlayDoc>;
 export type AppliedOverlay = Static<typeof OverlayApplied>;
@@ -561,5 +564,17 @@ export class LparsimClient {
   /** of_overlay_remove: only the topmost overlay may go (EBUSY, 409, otherwise). */
   removeOverlay = (id: string, overlay: number | string) =>
     this.json<RemovedOverlay>({ method: 'DELETE', path: this.lp(id, `/overlays/${overlay}`) });
+  /**
+   * drmgr's write(2) of one DLPAR command to /sys/kernel/dlpar (`cpu add index 0x10000008`); a
+   * negative rc is an ApiError carrying the errno, rc and dmesg.
+   */
+  writeDlpar = (id: string, command: string) =>
+    this.json<DlparWrite>({
+      method: 'POST',
+      path: this.lp(id, '/sys/kernel/dlpar'),
+      headers: { 'content-type': 'text/plain' },
+      body: command,
+    });
+  dlpar = (id: string, command: string) => this.writeDlpar(id, command);
   listMigrations = (id: string) => this.migrations(id);
 }

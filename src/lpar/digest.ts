@@ -19,6 +19,7 @@ import { devicetreeCorrupt, ofOverlayList } from '../of/overlay.ts';
 import { type OverlayNode, overlayPath } from '../of/overlay-tree.ts';
 import type { OfState } from '../of/state.ts';
 import { VIO_DRIVERS } from '../pseries/vio-drivers.ts';
+import { hotplugState } from './dlpar.ts';
 import type { Lpar } from './lpar.ts';
 
 type Scalar = string | number | boolean | bigint | null | undefined;
@@ -344,6 +345,9 @@ export function lparDigestParts(lpar: Lpar): Record<string, string> {
         ctx.data(part(key), key, record[key]);
     }
   }
+  // The DLPAR hotplug state lives beside the LPAR (dlpar.ts keeps it in a WeakMap, outside the fields
+  // walked above): a replay that lost a request differs in its connectors, CPU maps or LMB table.
+  ctx.data(part('dlpar'), 'dlpar', hotplugState(lpar) ?? null);
   return Object.fromEntries([...writers].map(([name, w]) => [name, w.done()]));
 }
 

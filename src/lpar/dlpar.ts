@@ -3,6 +3,7 @@
 // after a migration finds what the migration left). The report has the migration report's members
 // where the two share a meaning.
 
+import { KERNEL_NAMES } from '../kernel/profiles.ts';
 import { type DlparRequest, dlparStore } from '../pseries/dlpar-sysfs.ts';
 import { DlparFirmware, PartitionDrcs } from '../pseries/firmware.ts';
 import { type CpuMaps, cpuMapsInit } from '../pseries/hotplug-cpu.ts';
@@ -64,10 +65,9 @@ export interface DlparResult {
 }
 
 const ERRNO_NAMES = new Map<number, string>(
-  [...Object.entries(ERRNO_VALUES), ['ENOSPC', 28], ['EIO', 5], ['EOPNOTSUPP', 95]].map(([name, v]) => [
-    -Math.abs(v as number),
-    name as string,
-  ]),
+  [...Object.entries(ERRNO_VALUES), ['EPERM', 1], ['ENOSPC', 28], ['EIO', 5], ['EOPNOTSUPP', 95]].map(
+    ([name, v]) => [-Math.abs(v as number), name as string],
+  ),
 );
 
 /** Runs one write of `command` to /sys/kernel/dlpar as task drmgr and reports what it did. */
@@ -110,4 +110,19 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
       simulatedUsec: k.clock.usec - before.usec,
     },
   };
+}
+
+/**
+ * dlpar_show: what a read of /sys/kernel/dlpar prints, the resources the release's store takes
+ * (docs/kernel-notes.md note 42: `memory,cpu`, and 6.12 adds `dt`, which the model's store does not
+ * take). A plain sprintf: reading it runs nothing.
+ */
+export function dlparShow(lpar: Lpar): string {
+  const dt = KERNEL_NAMES.indexOf(lpar.k.profile.name) >= KERNEL_NAMES.indexOf('6.12');
+  return dt ? 'memory,cpu,dt\n' : 'memory,cpu\n';
+}
+
+/** The hotplug state (connectors, CPU maps, LMB table) once a request made it, for the digest. */
+export function hotplugState(lpar: Lpar): Readonly<HotplugState> | undefined {
+  return STATES.get(lpar);
 }

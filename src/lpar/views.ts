@@ -7,11 +7,14 @@ import { fnv1a } from '../kernel/hash.ts';
 import {
   type KernfsDir,
   type KernfsNode,
+  kernfsAdd,
   kernfsEntriesAfter,
   kernfsLookup,
+  kernfsNewDir,
   kernfsPath,
   resolveLink,
 } from '../kernel/kernfs.ts';
+import { dlparShow } from './dlpar.ts';
 import { badCursor, decodeCursor, encodeCursor } from './documents.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { Lpar } from './lpar.ts';
@@ -49,14 +52,38 @@ function rootDir(lpar: Lpar, root: ViewRoot): KernfsDir | null {
   return lpar.of.root?.kobj.dir ?? null;
 }
 
+/**
+ * /sys/kernel as a look sees it: dlpar_sysfs_init's one file, `dlpar` (0644; a read is dlpar_show's
+ * sprintf of the resources the release takes). The model's sysfs holds the device tree's and the
+ * devices' entries, not kernel_kobj's, so this directory is made for the look from the release and is
+ * no part of the LPAR's state: the digest and the sysfs export leave it out, and the /sys listing
+ * does not show it (reached by its path only). A write is POST …/sys/kernel/dlpar.
+ */
+function sysKernelDir(lpar: Lpar): KernfsDir {
+  const dir = kernfsNewDir('kernel');
+  dir.parent = lpar.of.sysfs; // for its path (/kernel), not an entry of /sys
+  const text = new TextEncoder().encode(dlparShow(lpar));
+  kernfsAdd(dir, {
+    kind: 'file',
+    name: 'dlpar',
+    parent: null,
+    mode: 0o644,
+    read: () => text,
+    size: () => 4096,
+  });
+  return dir;
+}
+
 export function lookupView(lpar: Lpar, root: ViewRoot, parts: readonly string[]): KernfsNode {
   const dir = rootDir(lpar, root);
-  const found = dir
+  let found = dir
     ? kernfsLookup(
         root === 'sys' ? dir : lpar.of.sysfs,
         root === 'sys' ? parts : [...kernfsPath(dir).split('/').filter(Boolean), ...parts],
       )
     : null;
+  if (!found && root === 'sys' && dir && parts[0] === 'kernel' && !dir.entries.has('kernel'))
+    found = kernfsLookup(sysKernelDir(lpar), parts.slice(1));
   if (!found)
     throw notFound(
       'Path',

@@ -44,7 +44,7 @@ describe('event schemas', () => {
     assert.deepEqual([...documented].sort(), [...EVENT_TYPE_NAMES].sort());
   });
 
-  it('validate every event of a history with migrations, edits, references, an overlay, an oops and a reboot', async () => {
+  it('validate every event of a history with migrations, edits, references, an overlay, DLPAR writes, an oops and a reboot', async () => {
     const { app } = await testApp();
     try {
       for (const [name, kernel] of [
@@ -54,7 +54,7 @@ describe('event schemas', () => {
         await app.inject({
           method: 'POST',
           url: '/v1/lpars',
-          payload: { kernel, name, options: { kasan: true } },
+          payload: { kernel, name, options: { kasan: true, spareCores: 1 } },
         });
         for (const destination of ['p9-beta', 'p9-alpha', 'p9-beta'])
           await app.inject({ method: 'POST', url: `/v1/lpars/${name}/migrations`, payload: { destination } });
@@ -72,6 +72,20 @@ describe('event schemas', () => {
           url: `/v1/lpars/${name}/properties?phandle=0xfffffff7&name=example`,
         });
         await app.inject({ method: 'POST', url: `/v1/lpars/${name}/phandle-cache/rebuild` });
+        // A DLPAR core added and removed: dlpar.written, after the attach and detach events.
+        for (const command of ['cpu add index 0x10000008', 'cpu remove index 0x10000008'])
+          assert.equal(
+            (
+              await app.inject({
+                method: 'POST',
+                url: `/v1/lpars/${name}/sys/kernel/dlpar`,
+                headers: { 'content-type': 'text/plain' },
+                payload: command,
+              })
+            ).statusCode,
+            200,
+            command,
+          );
         await app.inject({
           method: 'POST',
           url: `/v1/lpars/${name}/overlays`,
@@ -96,6 +110,7 @@ describe('event schemas', () => {
         seen.add(e.type);
       }
       // The history reaches most types: a schema no event of it checks is named here.
+      assert.ok(seen.has('dlpar.written'), 'the DLPAR writes were validated');
       const unseen = EVENT_TYPE_NAMES.filter((t) => !seen.has(t));
       assert.ok(unseen.length <= 6, `types this history does not reach: ${unseen.join(', ')}`);
     } finally {

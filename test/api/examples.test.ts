@@ -28,13 +28,17 @@ const doc = JSON.parse(await readFile(OPENAPI_FILE, 'utf8')) as {
 };
 
 /**
- * The LPAR the examples act on: web, with reference r1 on /cpus, migration m1 to p9-beta and overlay 1
+ * The LPAR the examples act on: web (a spare core for the DLPAR add), with reference r1 on /cpus, migration m1 to p9-beta and overlay 1
  * (a target-path overlay: the built-in tree has no __symbols__ for labels).
  */
 async function fixture(): Promise<FastifyInstance> {
   const { app } = await testApp();
   const steps = [
-    { method: 'POST' as const, url: '/v1/lpars', payload: { kernel: '4.18', name: 'web' } },
+    {
+      method: 'POST' as const,
+      url: '/v1/lpars',
+      payload: { kernel: '4.18', name: 'web', options: { spareCores: 1 } },
+    },
     {
       method: 'POST' as const,
       url: '/v1/lpars/web/refs',

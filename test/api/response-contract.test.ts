@@ -530,6 +530,16 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await ok(json('DELETE', `${x}/overlays/9`), 404);
     await ok({ url: '/v1/lpars/nope/overlays' }, 404);
 
+    // DLPAR on every kernel: a boot core removed by count (these trees offer no spare connectors),
+    // the file read, and the kernel's refusals (EINVAL, ENODEV), an empty write and a JSON body.
+    const dlpar = (l: string, command: string) => bytes(`${l}/sys/kernel/dlpar`, command, 'text/plain');
+    for (const id of Object.values(lpars)) await ok(dlpar(`/v1/lpars/${id}`, 'cpu remove count 1'), 200);
+    await ok({ url: `${x}/sys/kernel/dlpar` }, 200);
+    await ok(dlpar(x, 'cpu add index 0x10000099'), 422);
+    await ok(dlpar(x, 'cpu remove index 0x10000099'), 404);
+    await ok(dlpar(x, ''), 400);
+    await ok(json('POST', `${x}/sys/kernel/dlpar`, { command: 'cpu add count 1' }), 415);
+
     // The tree's health after the migrations, on every kernel.
     for (const id of [...Object.values(lpars), old]) {
       const l = `/v1/lpars/${id}`;
@@ -645,6 +655,7 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await tok(json('DELETE', `${tl}/properties?phandle=${tph}&name=compatible`), 507);
     await tok(json('POST', `${tl}/migrations`, { destination: 'p9-beta' }), 507);
     await tok(bytes(`${tl}/overlays`, overlayBlob('by-path'), 'application/octet-stream'), 507);
+    await tok(bytes(`${tl}/sys/kernel/dlpar`, 'memory add count 1', 'text/plain'), 507);
     await tok({ url: '/readyz' }, 200);
     await tok(json('DELETE', '/v1/lpars?confirm=true'), 200);
 

@@ -41,6 +41,7 @@ const ARGS: Record<string, unknown[]> = {
   getProcDeviceTree: [LPAR, 'name'],
   migrateLpar: [LPAR, { destination: 'p9-beta' }],
   prrnUpdate: [LPAR, { nodes: [{ path: '/cpus' }] }],
+  writeDlpar: [LPAR, 'cpu add count 1'],
   applyOverlay: [LPAR, new Uint8Array(8)],
   getOverlay: [LPAR, 1],
   removeOverlay: [LPAR, 1],

@@ -55,6 +55,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'GET /v1/lpars/:lpar/migrations': 'listMigrations',
   'GET /v1/lpars/:lpar/migrations/:migration': 'getMigration',
   'POST /v1/lpars/:lpar/prrn': 'prrnUpdate',
+  'POST /v1/lpars/:lpar/sys/kernel/dlpar': 'writeDlpar',
   'POST /v1/lpars/:lpar/overlays': 'applyOverlay',
   'GET /v1/lpars/:lpar/overlays': 'listOverlays',
   'GET /v1/lpars/:lpar/overlays/:overlay': 'getOverlay',
@@ -65,7 +66,8 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
 
 /**
  * One request each operation documents as its example (what Swagger's "Try it out" starts from), on
- * the LPAR of the walk-through: `web`, created with {"kernel":"4.18","name":"web"}, holding reference
+ * the LPAR of the walk-through: `web`, created with {"kernel":"4.18","name":"web","options":
+ * {"spareCores":1}} (connector 0x10000008 free for a DLPAR cpu add), holding reference
  * r1 on /cpus (holder `example`), migrated once to p9-beta (m1) and with overlay 1 applied (a
  * target-path overlay). test/api/examples.test.ts sends every one of them to such an LPAR and expects
  * 2xx. Binary bodies (a DTB, a history, an overlay blob) have no example here: their descriptions say
@@ -133,6 +135,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     params: WEB,
     body: { nodes: [{ path: '/cpus', properties: [{ name: 'ibm,example', u32: [2] }] }] },
   },
+  writeDlpar: { params: WEB, body: 'cpu add index 0x10000008' },
   applyOverlay: { params: WEB },
   listOverlays: { params: WEB },
   getOverlay: { params: { ...WEB, overlay: '1' } },

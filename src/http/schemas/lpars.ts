@@ -242,7 +242,8 @@ export const KernelProfileDoc = Closed(
             'lmb_is_removable: sections also asks is_mem_section_removable (to 5.4); assigned checks the flag only (5.8, 5.10); unreserved also refuses DRCONF_MEM_RESERVED (5.14+)',
         }),
         memoryQuietIndex: Type.Boolean({
-          description: 'the memory remove-by-index lines and the add-by-count success line are pr_debug (5.14+)',
+          description:
+            'the memory remove-by-index lines and the add-by-count success line are pr_debug (5.14+)',
         }),
         drmemFollowsUpdates: Type.Boolean({
           description:

@@ -3,6 +3,7 @@
 
 import type { TSchema } from '@sinclair/typebox';
 import { Problem } from './common.ts';
+import { DlparWriteDoc } from './dlpar.ts';
 import { EVENT_SCHEMAS, LparEventSchema } from './events.ts';
 import { Health, Readiness } from './health.ts';
 import {
@@ -88,4 +89,5 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   OverlayList,
   OverlayApplied,
   OverlayRemoved,
+  DlparWriteDoc,
 ];

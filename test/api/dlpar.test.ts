@@ -1,0 +1,173 @@
+// K-DLPAR-4 over HTTP: a write to /sys/kernel/dlpar is a kernel action as task drmgr, so it is
+// journaled, replayed after a restart and carried by an exported history, with the same model
+// digest; a negative rc is what write(2) answers drmgr, as problem+json with the kernel's lines.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
+import { testApp } from '../helpers/app.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const write = (app: FastifyInstance, id: string, command: string, type = 'text/plain') =>
+  app.inject({
+    method: 'POST',
+    url: `/v1/lpars/${id}/sys/kernel/dlpar`,
+    headers: { 'content-type': type },
+    payload: command,
+  });
+
+/** A 5.16 LPAR with 2 spare cores and 1 GiB spare memory: a core and an LMB added, the core removed. */
+async function dlparHistory(app: FastifyInstance): Promise<string> {
+  const id = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/lpars',
+      payload: {
+        kernel: '5.16',
+        name: 'dl',
+        seed: 5,
+        options: { cores: 2, spareCores: 2, spareMemoryGiB: 1 },
+      },
+    })
+  ).json().id as string;
+  for (const command of ['cpu add index 0x10000002', 'memory add count 1', 'cpu remove index 0x10000002']) {
+    const res = await write(app, id, command);
+    assert.equal(res.statusCode, 200, `${command}: ${res.body}`);
+  }
+  return id;
+}
+
+async function picture(app: FastifyInstance, id: string) {
+  const get = async (url: string) =>
+    (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
+  return {
+    digest: lparDigest(app.registry.get(id)),
+    dmesg: await get('/dmesg'),
+    cpus: await get('/nodes?path=/cpus'),
+    memory: await get('/nodes?path=/ibm,dynamic-reconfiguration-memory'),
+  };
+}
+
+describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
+  it('adds a core with its connector calls, reads the file, and answers errnos as problems', async () => {
+    const { app } = await testApp();
+    try {
+      const id = (
+        await app.inject({
+          method: 'POST',
+          url: '/v1/lpars',
+          payload: { kernel: '6.1', options: { cores: 2, spareCores: 1 } },
+        })
+      ).json().id as string;
+      const before = lparDigestParts(app.registry.get(id));
+      const res = await write(app, id, 'cpu add index 0x10000002');
+      assert.equal(res.statusCode, 200, res.body);
+      const doc = res.json();
+      assert.deepEqual(
+        [doc.rc, doc.request, doc.report.dmesg],
+        [24, { resource: 'cpu', action: 'add', idType: 'index', index: 0x10000002 }, []],
+      );
+      assert.deepEqual(doc.report.firmwareCalls.map((c: { call: string }) => c.call).slice(0, 4), [
+        'get-sensor-state',
+        'set-indicator',
+        'set-indicator',
+        'ibm,configure-connector',
+      ]);
+      // 6.1 attaches the core and its l2 and l3 by changeset.
+      assert.equal(doc.report.countsDelta.attached, 3);
+      assert.ok(changedParts(before, lparDigestParts(app.registry.get(id))).includes('dlpar'));
+
+      const file = await app.inject({ url: `/v1/lpars/${id}/sys/kernel/dlpar` });
+      assert.deepEqual([file.statusCode, file.body], [200, 'memory,cpu\n']);
+      const stat = (await app.inject({ url: `/v1/lpars/${id}/sys/kernel/dlpar?stat=true` })).json();
+      assert.deepEqual([stat.type, stat.mode], ['file', '0644']);
+
+      const again = await write(app, id, 'cpu add index 0x10000002');
+      assert.equal(again.statusCode, 422);
+      assert.match(String(again.headers['content-type']), /^application\/problem\+json/);
+      const p = again.json();
+      assert.deepEqual(
+        [p.errno, p.errnoValue, p.rc, p.dmesg],
+        [
+          'EINVAL',
+          22,
+          -22,
+          [
+            'pseries-hotplug-cpu: CPU with drc index 10000002 already exists',
+            'dlpar: Could not handle DLPAR request "cpu add index 0x10000002"',
+          ],
+        ],
+      );
+      const gone = await write(app, id, 'cpu remove index 0x10000099');
+      assert.deepEqual([gone.statusCode, gone.json().errno], [404, 'ENODEV']);
+      const rma = await write(app, id, 'memory remove index 0x80000000');
+      assert.deepEqual([rma.statusCode, rma.json().errno], [409, 'EBUSY']);
+      assert.equal((await write(app, id, '')).statusCode, 400);
+      const asJson = await app.inject({
+        method: 'POST',
+        url: `/v1/lpars/${id}/sys/kernel/dlpar`,
+        payload: { command: 'cpu add count 1' },
+      });
+      assert.equal(asJson.statusCode, 415);
+      // 6.12's dlpar_show names the dt resource too.
+      const late = (
+        await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '6.12' } })
+      ).json();
+      assert.equal(
+        (await app.inject({ url: `/v1/lpars/${late.id}/sys/kernel/dlpar` })).body,
+        'memory,cpu,dt\n',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('survives a restart from the journal and an export/import, with the same digest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lparsim-dlpar-'));
+    dirs.push(dir);
+    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
+    const id = await dlparHistory(app);
+    const seen = await picture(app, id);
+    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
+    assert.match(exported, /"path":"\/sys\/kernel\/dlpar"/);
+    await app.close();
+
+    const { app: again } = await testApp({ LPARSIM_DATA_DIR: dir });
+    try {
+      const replay = await again.journalReplay!();
+      assert.deepEqual(replay.diverged, []);
+      assert.deepEqual(await picture(again, id), seen);
+      // The replayed connectors: the core's, released before the restart, is free again.
+      assert.equal((await write(again, id, 'cpu add index 0x10000002')).statusCode, 200);
+    } finally {
+      await again.close();
+    }
+
+    const { app: other } = await testApp();
+    try {
+      const res = await other.inject({
+        method: 'POST',
+        url: '/v1/lpars/import?name=dl-copy',
+        headers: { 'content-type': 'application/x-ndjson' },
+        payload: exported,
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      const trailer = JSON.parse(exported.trimEnd().split('\n').at(-1)!);
+      assert.equal(trailer.digest, seen.digest);
+      assert.equal(res.headers['x-lparsim-digest'], trailer.digest);
+      const { digest: _, ...rest } = await picture(other, res.json().id);
+      const { digest: __, ...want } = seen;
+      assert.deepEqual(rest, want);
+    } finally {
+      await other.close();
+    }
+  });
+});
