@@ -33,6 +33,8 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   since: { type: 'string' },
   scope: { type: 'string' },
+  'spare-cores': { type: 'string' },
+  'spare-memory': { type: 'string' },
   output: { type: 'string', short: 'o' },
   confirm: { type: 'boolean' },
   processor: { type: 'string' },
@@ -177,15 +179,31 @@ interface Command {
   readonly run: (args: readonly string[]) => Promise<void>;
 }
 
-const LPAR_FLAGS: readonly Flag[] = ['profile', 'seed', 'phandle-scheme', 'scheme', 'system'];
+const LPAR_FLAGS: readonly Flag[] = [
+  'profile',
+  'seed',
+  'phandle-scheme',
+  'scheme',
+  'system',
+  'spare-cores',
+  'spare-memory',
+];
 function createBody(kernel: string) {
   const scheme = values['phandle-scheme'] ?? values.scheme;
+  // The connectors DLPAR may fill later (the create options spareCores and spareMemoryGiB).
+  const spares = (
+    [
+      ['spareCores', intFlag('spare-cores')],
+      ['spareMemoryGiB', intFlag('spare-memory')],
+    ] as const
+  ).filter(([, v]) => v !== undefined);
   return {
     kernel: kernel as never,
     ...(values.profile ? { profile: values.profile as 'power9' | 'power10' } : {}),
     ...(intFlag('seed') !== undefined ? { seed: intFlag('seed')! } : {}),
     ...(scheme ? { phandleScheme: scheme as 'phyp' | 'dtc' } : {}),
     ...(values.system ? { system: values.system } : {}),
+    ...(spares.length ? { options: Object.fromEntries(spares) } : {}),
   };
 }
 
@@ -286,7 +304,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   create: {
-    args: '<kernel> [--profile power9|power10] [--name N] [--seed S] [--phandle-scheme phyp|dtc] [--system S]',
+    args: '<kernel> [--profile power9|power10] [--name N] [--seed S] [--phandle-scheme phyp|dtc] [--system S] [--spare-cores N] [--spare-memory GiB]',
     summary: 'boot an LPAR',
     operations: ['createLpar'],
     needs: 1,
@@ -768,6 +786,26 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         [
           `overlay ${r.id} removed: ${r.reverted.length} entries reverted, ${r.report.cacheRebuilds} cache rebuilds`,
           ...r.nodes.map((n) => `  ${n.address} ${n.lastKnownPath} ${n.state}`),
+          ...r.report.dmesg.map((d) => `  dmesg: ${d}`),
+        ].join('\n'),
+      );
+    },
+  },
+  dlpar: {
+    args: '<lpar> <command words…>',
+    summary:
+      'a write to /sys/kernel/dlpar as drmgr makes it: cpu|memory add|remove count|index N (exit 1 with the errno)',
+    operations: ['writeDlpar'],
+    needs: 2,
+    max: 64,
+    run: async ([l, ...words]) => {
+      const r = await client.writeDlpar(l!, words.join(' '));
+      print(r, () =>
+        [
+          `rc ${r.rc}: ${r.command}`,
+          ...r.report.firmwareCalls.map(
+            (c) => `  ${c.call}${c.drc !== undefined ? ` 0x${c.drc.toString(16)}` : ''}: ${c.status}`,
+          ),
           ...r.report.dmesg.map((d) => `  dmesg: ${d}`),
         ].join('\n'),
       );

@@ -239,6 +239,27 @@ class Run {
         });
         return;
       }
+      case 'dlpar': {
+        // write(2)'s answer: the bytes written, or the problem carrying the negative rc and errno.
+        let rc: number;
+        let errno: string | null = null;
+        let detail = '';
+        try {
+          rc = (await this.client.writeDlpar(this.lpar, step.command)).rc;
+        } catch (e) {
+          if (!(e instanceof ApiError) || typeof e.problem.rc !== 'number') throw e;
+          rc = e.problem.rc;
+          errno = e.problem.errno ?? null;
+          detail = ` (${e.problem.detail})`;
+        }
+        const saw = errno ? `${errno}, rc ${rc}${detail}` : `rc ${rc}`;
+        if (step.rc !== undefined && rc !== step.rc) this.fail(where, `expected rc ${step.rc}, saw ${saw}`);
+        else if (step.expectError !== undefined && errno !== step.expectError)
+          this.fail(where, `expected ${step.expectError}, saw ${errno ? saw : `success (${saw})`}`);
+        else if (step.rc === undefined && step.expectError === undefined && rc < 0)
+          this.fail(where, `expected success, saw ${saw}`);
+        return;
+      }
       case 'expect':
         await this.expect(step, where);
         return;

@@ -346,6 +346,26 @@ export const OverlayRemoveStep = step(
   'of_overlay_remove of a named overlay (DELETE …/overlays/{id}); EBUSY unless it is the topmost',
 );
 
+export const DlparStep = step(
+  'dlpar',
+  {
+    command: Type.String({
+      minLength: 1,
+      maxLength: 4096,
+      description: 'the exact command drmgr writes, e.g. "cpu add index 0x10000008", "memory remove count 1"',
+    }),
+    rc: Type.Optional(
+      Type.Integer({
+        minimum: -4095,
+        maximum: 4096,
+        description: 'what write(2) must answer: the bytes written, or the negative errno; fails otherwise',
+      }),
+    ),
+    expectError: Type.Optional(ErrnoName),
+  },
+  'one write to /sys/kernel/dlpar as drmgr (POST …/sys/kernel/dlpar, K-DLPAR-4); a refusal fails the step unless expectError or a negative rc names it',
+);
+
 export const EXPECT_CHECKS = ['dmesg', 'sysfs', 'nodes', 'counts', 'lookup', 'read', 'invariants'] as const;
 export const ExpectStep = step(
   'expect',
@@ -378,6 +398,7 @@ export const STEPS = {
   prrn: PrrnStep,
   overlay: OverlayStep,
   'overlay-remove': OverlayRemoveStep,
+  dlpar: DlparStep,
   expect: ExpectStep,
 } as const;
 export type StepKind = keyof typeof STEPS;
@@ -395,6 +416,7 @@ export const Step = Type.Union([
   PrrnStep,
   OverlayStep,
   OverlayRemoveStep,
+  DlparStep,
   ExpectStep,
 ]);
 export type Step = Static<typeof Step>;

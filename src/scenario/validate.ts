@@ -383,6 +383,7 @@ function perKernelProblems(s: Scenario, file: string): string[] {
         step.do === 'expect' ||
         (step.do === 'ofdt' && step.expectError !== undefined) ||
         (step.do === 'prrn' && step.handled !== undefined) ||
+        (step.do === 'dlpar' && (step.rc !== undefined || step.expectError !== undefined)) ||
         ((step.do === 'overlay' || step.do === 'overlay-remove') && step.expectError !== undefined)
       )
         checks += 1;

@@ -204,6 +204,20 @@ describe('the lparsim CLI', () => {
       ['ignored', false, ['Platform resource reassignment ignored.']],
     );
 
+    // DLPAR on 6.1, created with a spare core and 1 GiB of spare memory: the core comes in through
+    // its connector's RTAS calls; a second add of it is the kernel's EINVAL, exit 1.
+    const d1 = await okJson('create', '6.1', '--name', 'd1', '--spare-cores', '1', '--spare-memory', '1');
+    assert.deepEqual([d1.options.spareCores, d1.options.spareMemoryGiB], [1, 1]);
+    assert.match(
+      await ok('dlpar', 'd1', 'cpu', 'add', 'index', '0x10000008'),
+      /^rc 24: cpu add index 0x10000008\n {2}get-sensor-state 0x10000008: 0\n/,
+    );
+    const lmb = await okJson('dlpar', 'd1', 'memory', 'add', 'count', '1');
+    assert.deepEqual([lmb.rc, lmb.request.resource, lmb.request.count], [18, 'memory', 1]);
+    const twice = await cli('dlpar', 'd1', 'cpu', 'add', 'index', '0x10000008');
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /^422 .*EINVAL/);
+
     assert.match(await ok('dmesg', 'c1'), /Linux version 4\.18/);
     const log = await okJson('dmesg', 'c1');
     const tail = await okJson('dmesg', 'c1', '--since', String(log.next - 1));

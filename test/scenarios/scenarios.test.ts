@@ -51,7 +51,7 @@ describe('scenario files', () => {
 
   it('covers every tag the issues name', () => {
     const tags = new Set(scenarios.flatMap((s) => s.scenario.tags ?? []));
-    for (const tag of ['lifecycle', 'phandle-cache', 'migration', 'prrn', 'overlay'])
+    for (const tag of ['lifecycle', 'phandle-cache', 'migration', 'prrn', 'overlay', 'dlpar'])
       assert.ok(tags.has(tag), tag);
   });
 });
