@@ -1,13 +1,16 @@
 // Model-based property test (DESIGN.md invariants): random sequences of ofdt commands, gets, balanced
-// and unbalanced puts, property edits, lookups, invalid requests and migrations, driven through the
-// API on random kernel profiles; after every step the invariants hold, no answer is a 5xx, and a
-// rejected request changed nothing. LPARSIM_FUZZ_RUNS raises the number of sequences (npm run fuzz).
+// and unbalanced puts, property edits, lookups, invalid requests, migrations and device-tree overlays
+// (applied, and removed topmost or not), driven through the API on random kernel profiles; after
+// every step the invariants hold, no answer is a 5xx, and a rejected request changed nothing.
+// LPARSIM_FUZZ_RUNS raises the number of sequences (npm run fuzz), LPARSIM_FUZZ_SEED replays one run.
+// Sequences it found are kept as fixed steps in test/unit/overlay-regressions.test.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { fingerprint, testApp } from '../helpers/app.ts';
+import { overlayBlob } from '../helpers/overlays.ts';
 
 const RUNS = Number(process.env.LPARSIM_FUZZ_RUNS ?? 170);
 const KERNELS = ['4.16', '4.18', '5.0', '5.8', '5.16'] as const;
@@ -40,7 +43,14 @@ type Op =
   | { kind: 'putHolder'; path: number; holder: string }
   | { kind: 'lookup'; phandle: number }
   | { kind: 'bad'; which: number }
-  | { kind: 'migrate' };
+  | { kind: 'migrate' }
+  | { kind: 'overlay'; which: number }
+  | { kind: 'overlayRemove'; which: number };
+
+/** Target-path overlays (the built-in tree has no __symbols__): a new node, then values on it. */
+const OVERLAYS = [overlayBlob('by-path'), overlayBlob('by-path-update'), overlayBlob('bad-path')];
+/** Where the overlays put nodes, for the other steps to reach. */
+const OVERLAY_PATHS = ['/sim-overlay'];
 
 const idx = fc.nat({ max: 63 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -90,6 +100,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('bad' as const), which: fc.nat({ max: 5 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'migrate' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('overlay' as const),
+      which: fc.nat({ max: OVERLAYS.length - 1 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('overlayRemove' as const), which: idx }) },
 );
 
 let app: FastifyInstance;
@@ -119,9 +137,14 @@ describe('invariants under random operation sequences', () => {
           const id = created.json().id as string;
           const paths = [...BOOT_PATHS];
           const refs: string[] = [];
+          const overlays: number[] = [];
           const systems = ['p9-beta', 'p9-alpha'];
           let migrations = 0;
-          const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: string | object) => {
+          const call = async (
+            method: 'GET' | 'POST' | 'DELETE',
+            url: string,
+            payload?: string | Buffer | object,
+          ) => {
             const res = await app.inject({
               method,
               url: `/v1/lpars/${id}${url}`,
@@ -130,7 +153,9 @@ describe('invariants under random operation sequences', () => {
                     payload,
                     headers: {
                       'content-type':
-                        typeof payload === 'string' ? 'application/octet-stream' : 'application/json',
+                        typeof payload === 'string' || Buffer.isBuffer(payload)
+                          ? 'application/octet-stream'
+                          : 'application/json',
                     },
                   }
                 : {}),
@@ -197,6 +222,23 @@ describe('invariants under random operation sequences', () => {
                     before,
                     `a rejected request changed the LPAR (${op.which})`,
                   );
+                  break;
+                }
+                case 'overlay': {
+                  const res = await call('POST', '/overlays', OVERLAYS[op.which]!);
+                  if (res.statusCode === 201) {
+                    overlays.push(res.json().id);
+                    for (const p of OVERLAY_PATHS) if (!paths.includes(p)) paths.push(p);
+                  }
+                  break;
+                }
+                case 'overlayRemove': {
+                  // Mostly the topmost; otherwise any, which the kernel refuses with EBUSY.
+                  if (!overlays.length) break;
+                  const at = op.which % 2 ? overlays.length - 1 : op.which % overlays.length;
+                  const res = await call('DELETE', `/overlays/${overlays[at]}`);
+                  if (res.statusCode === 200) overlays.splice(at, 1);
+                  else assert.ok([404, 409].includes(res.statusCode), res.body);
                   break;
                 }
                 case 'migrate':
