@@ -3,12 +3,12 @@
 // after a migration finds what the migration left). The report has the migration report's members
 // where the two share a meaning.
 
+import { errnoOf } from '../kernel/errno.ts';
 import { KERNEL_NAMES } from '../kernel/profiles.ts';
 import { type DlparRequest, dlparStore } from '../pseries/dlpar-sysfs.ts';
 import { DlparFirmware, PartitionDrcs } from '../pseries/firmware.ts';
 import { type CpuMaps, cpuMapsInit } from '../pseries/hotplug-cpu.ts';
 import { type Drmem, drmemInit } from '../pseries/hotplug-memory.ts';
-import { ERRNO_VALUES } from '../pseries/reconfig.ts';
 import { DEFAULT_TREE_OPTIONS, TREE_PROFILES, treeProfile } from '../pseries/tree.ts';
 import { leaks, lparCounts } from './documents.ts';
 import type { Lpar } from './lpar.ts';
@@ -64,12 +64,6 @@ export interface DlparResult {
   };
 }
 
-const ERRNO_NAMES = new Map<number, string>(
-  [...Object.entries(ERRNO_VALUES), ['EPERM', 1], ['ENOSPC', 28], ['EIO', 5], ['EOPNOTSUPP', 95]].map(
-    ([name, v]) => [-Math.abs(v as number), name as string],
-  ),
-);
-
 /** Runs one write of `command` to /sys/kernel/dlpar as task drmgr and reports what it did. */
 export function dlpar(lpar: Lpar, command: string): DlparResult {
   lpar.assertAlive();
@@ -101,7 +95,7 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
     command,
     request: out.request,
     rc: out.rc,
-    errno: out.rc < 0 ? (ERRNO_NAMES.get(out.rc) ?? null) : null,
+    errno: out.rc < 0 ? errnoOf(out.rc) : null,
     report: {
       firmwareCalls: firmware.log.map(firmwareCall),
       dmesg: k.log.since(before.dmesg).map((l) => l.text),

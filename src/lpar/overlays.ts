@@ -3,14 +3,14 @@
 // become documents. A negative errno from the kernel is answered as that errno, with the lines the
 // kernel printed for it (they stay in dmesg too); the overlays themselves live in the OF state.
 
+import { ERRNO } from '../kernel/errno.ts';
 import { type FdtDecodeLimits, FdtLimitError } from '../of/fdt.ts';
 import { nodeState } from '../of/node.ts';
 import { type OverlayChangeset, ofOverlayFdtApply, ofOverlayList, ofOverlayRemove } from '../of/overlay.ts';
 import { overlayPath } from '../of/overlay-tree.ts';
 import { cacheSlots } from '../of/phandle-cache.ts';
-import { ERRNO_VALUES } from '../pseries/reconfig.ts';
 import { attachedPath, lastKnownPath, lparCounts, phandleHex, staleCacheSlots } from './documents.ts';
-import { LparError, limitExceeded, notFound } from './errors.ts';
+import { kernelRefused, type LparError, limitExceeded, notFound } from './errors.ts';
 import type { Lpar } from './lpar.ts';
 import { difference } from './migrations.ts';
 
@@ -20,15 +20,6 @@ import { difference } from './migrations.ts';
  * caller. Spelt out, not imported: lpar.ts imports this module.
  */
 export const OVERLAY_TASK = 'lparsim';
-
-const ERRNO_NAMES: ReadonlyMap<number, string> = new Map(
-  Object.entries(ERRNO_VALUES).map(([name, value]) => [value, name]),
-);
-
-/** `EINVAL` for -22; `E<n>` for a number the table does not name. */
-export function errnoName(rc: number): string {
-  return ERRNO_NAMES.get(-rc) ?? `E${-rc}`;
-}
 
 /**
  * What the overlay code does with the phandle cache on this kernel (note 41): the pow2 kernels refill
@@ -108,17 +99,6 @@ function mark(lpar: Lpar) {
   return { dmesg: lpar.k.log.last, events: lpar.events.lastId, counts: lparCounts(lpar) };
 }
 
-/** The kernel's negative errno as a problem: the status an HTTP caller expects, the lines it printed. */
-function kernelRefused(lpar: Lpar, what: string, rc: number, dmesg: string[], status: number): LparError {
-  const errno = errnoName(rc);
-  return new LparError(
-    status === 404 ? 'not-found' : status === 409 ? 'conflict' : 'unprocessable',
-    `${what}: ${errno}`,
-    `${what === 'overlay apply' ? 'of_overlay_fdt_apply' : 'of_overlay_remove'} returned ${rc} (-${errno}) in LPAR ${lpar.config.id}${dmesg.length ? `: ${dmesg.at(-1)}` : ''}`,
-    { errno, errnoValue: -rc, rc, dmesg, status },
-  );
-}
-
 /** The decoder's limit as the service's refusal (413), as an oversized from-dtb upload is. */
 function limitRefusal(e: FdtLimitError, limits: FdtDecodeLimits): LparError {
   return limitExceeded(
@@ -145,7 +125,14 @@ export function applyOverlay(lpar: Lpar, blob: Uint8Array, limits: FdtDecodeLimi
   }
   const report = reportSince(lpar, before);
   if (!result.ok)
-    throw kernelRefused(lpar, 'overlay apply', result.rc, report.dmesg, result.rc === -16 ? 409 : 422);
+    throw kernelRefused({
+      lpar: lpar.config.id,
+      what: 'overlay apply',
+      call: 'of_overlay_fdt_apply',
+      rc: result.rc,
+      dmesg: report.dmesg,
+      status: result.rc === -ERRNO.EBUSY ? 409 : 422,
+    });
   const doc = overlayDocument(lpar, result.overlay);
   const cached = new Set(cacheSlots(lpar.of.cache).map((s) => s.node));
   return {
@@ -167,7 +154,14 @@ export function removeOverlay(lpar: Lpar, id: number) {
   const result = lpar.run(OVERLAY_TASK, () => ofOverlayRemove(lpar.of, id));
   const report = reportSince(lpar, before);
   if (!result.ok)
-    throw kernelRefused(lpar, 'overlay remove', result.rc, report.dmesg, result.rc === -19 ? 404 : 409);
+    throw kernelRefused({
+      lpar: lpar.config.id,
+      what: 'overlay remove',
+      call: 'of_overlay_remove',
+      rc: result.rc,
+      dmesg: report.dmesg,
+      status: result.rc === -ERRNO.ENODEV ? 404 : 409,
+    });
   return {
     id,
     lpar: lpar.config.id,

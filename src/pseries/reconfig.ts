@@ -1,6 +1,7 @@
 // /proc/ppc64/ofdt (arch/powerpc/platforms/pseries/reconfig.c, K-OFDT): one command per write, parsed
 // the way the kernel parses it, answered with the errno a write(2) would return.
 
+import { ERRNO, type ErrnoName } from '../kernel/errno.ts';
 import { ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofGetParent } from '../of/base.ts';
 import {
   ofAddProperty,
@@ -16,15 +17,9 @@ import type { Property } from '../of/property.ts';
 import { ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 
-export type Errno = 'EINVAL' | 'ENODEV' | 'EBUSY' | 'ENOMEM' | 'EEXIST' | 'ENOENT';
-export const ERRNO_VALUES: Readonly<Record<Errno, number>> = {
-  ENOENT: 2,
-  ENOMEM: 12,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENODEV: 19,
-  EINVAL: 22,
-};
+/** The errnos an ofdt write answers. */
+export type Errno = Extract<ErrnoName, 'EINVAL' | 'ENODEV' | 'EBUSY' | 'ENOMEM' | 'EEXIST' | 'ENOENT'>;
+export const ERRNO_VALUES: Readonly<Record<ErrnoName, number>> = ERRNO;
 
 export type OfdtResult =
   | { readonly ok: true; readonly command: string }

@@ -11,7 +11,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { DlparResult } from '../../lpar/dlpar.ts';
-import { badRequest, LparError } from '../../lpar/errors.ts';
+import { badRequest, kernelRefused, LparError } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import { LparId, RawBody, Ref } from '../schemas/common.ts';
 import { DlparWriteDoc } from '../schemas/dlpar.ts';
@@ -24,14 +24,14 @@ function errnoStatus(errno: string): 404 | 409 | 422 {
 }
 
 function refused(lpar: Lpar, r: DlparResult): LparError {
-  const errno = r.errno ?? `E${-r.rc}`;
-  const status = errnoStatus(errno);
-  return new LparError(
-    status === 404 ? 'not-found' : status === 409 ? 'conflict' : 'unprocessable',
-    `dlpar ${r.request ? `${r.request.resource} ${r.request.action}` : 'request'}: ${errno}`,
-    `write(2) to /sys/kernel/dlpar returned ${r.rc} (-${errno}) in LPAR ${lpar.config.id}${r.report.dmesg.length ? `: ${r.report.dmesg.at(-1)}` : ''}`,
-    { errno, errnoValue: -r.rc, rc: r.rc, dmesg: r.report.dmesg, status },
-  );
+  return kernelRefused({
+    lpar: lpar.config.id,
+    what: `dlpar ${r.request ? `${r.request.resource} ${r.request.action}` : 'request'}`,
+    call: 'write(2) to /sys/kernel/dlpar',
+    rc: r.rc,
+    dmesg: r.report.dmesg,
+    status: errnoStatus(r.errno ?? `E${-r.rc}`),
+  });
 }
 
 /** Bytes of the new ibm,dynamic-memory a memory request writes back (the old value stays, dead). */
