@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
+import { assertImportRebuilds } from '../helpers/import-check.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -151,23 +152,6 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
       await again.close();
     }
 
-    const { app: other } = await testApp();
-    try {
-      const res = await other.inject({
-        method: 'POST',
-        url: '/v1/lpars/import?name=dl-copy',
-        headers: { 'content-type': 'application/x-ndjson' },
-        payload: exported,
-      });
-      assert.equal(res.statusCode, 201, res.body);
-      const trailer = JSON.parse(exported.trimEnd().split('\n').at(-1)!);
-      assert.equal(trailer.digest, seen.digest);
-      assert.equal(res.headers['x-lparsim-digest'], trailer.digest);
-      const { digest: _, ...rest } = await picture(other, res.json().id);
-      const { digest: __, ...want } = seen;
-      assert.deepEqual(rest, want);
-    } finally {
-      await other.close();
-    }
+    await assertImportRebuilds(exported, seen, picture, 'dl-copy');
   });
 });

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { lparDigest } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
+import { assertImportRebuilds } from '../helpers/import-check.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -97,26 +98,7 @@ describe('PRRN requests (K-PRRN)', () => {
       await again.close();
     }
 
-    const { app: other } = await testApp();
-    try {
-      const res = await other.inject({
-        method: 'POST',
-        url: '/v1/lpars/import?name=pr-copy',
-        headers: { 'content-type': 'application/x-ndjson' },
-        payload: exported,
-      });
-      assert.equal(res.statusCode, 201, res.body);
-      // The import is another LPAR (its own id and name), so its config differs; the replay's digest,
-      // the one the history ends with, is the exported LPAR's.
-      const trailer = JSON.parse(exported.trimEnd().split('\n').at(-1)!);
-      assert.equal(trailer.digest, seen.digest);
-      assert.equal(res.headers['x-lparsim-digest'], trailer.digest);
-      const { digest: _, ...rest } = await picture(other, res.json().id);
-      const { digest: __, ...want } = seen;
-      assert.deepEqual(rest, want);
-    } finally {
-      await other.close();
-    }
+    await assertImportRebuilds(exported, seen, picture, 'pr-copy');
   });
 
   it('a kernel without PRRN handling answers what it did, and a node firmware cannot name is a 422', async () => {
