@@ -10,7 +10,7 @@
 //   … --sizes=1000,100000         node counts of the scaling series (development)
 //
 // What is measured where. This process is the orchestrator and load generator; it never loads src/.
-// It extracts HEAD's src/ and package.json (git archive) into a temporary snapshot, copies bench/*.ts
+// It extracts HEAD's src/, package.json and README.md (git archive) into a temporary snapshot, copies bench/*.ts
 // beside them, and runs every measurement in a child process of that snapshot:
 //   memory.ts  one fresh process per measurement: heap, arrayBuffers and RSS per node after GC for
 //              built-in trees of 1k, 10k, 100k nodes; 2k-node LPARs from one shared blob and built in.
@@ -86,7 +86,8 @@ if (!WORKTREE) {
   ROOT = path.join(os.tmpdir(), `lparsim-bench-snapshot-${process.pid}`);
   rmSync(ROOT, { recursive: true, force: true });
   mkdirSync(path.join(ROOT, 'bench'), { recursive: true });
-  const tar = execFileSync('git', ['archive', '--format=tar', commit, 'src', 'package.json'], {
+  // README.md too: the service serves it at /docs/readme and reads it when it starts.
+  const tar = execFileSync('git', ['archive', '--format=tar', commit, 'src', 'package.json', 'README.md'], {
     cwd: REPO,
     maxBuffer: 1 << 30,
   });
@@ -1199,7 +1200,7 @@ const machine = {
 const summary = {
   measuredAt: new Date().toISOString(),
   commit,
-  measured: WORKTREE ? 'working tree' : 'HEAD snapshot (git archive of src/ and package.json)',
+  measured: WORKTREE ? 'working tree' : 'HEAD snapshot (git archive of src/, package.json and README.md)',
   // The working tree differed from HEAD in src/ or the package files (not measured unless --worktree).
   dirty: codeChanges !== '',
   dirtyFiles: codeChanges ? codeChanges.split('\n') : [],
