@@ -325,6 +325,8 @@ export function lparDigestParts(lpar: Lpar): Record<string, string> {
         break; // the promise chain that serialises requests, not model state
       case 'bootImage':
         break; // immutable boot data: what the nodes read from it is digested with their properties
+      case 'documentCache':
+        break; // the text of documents already written, emptied by any kernel action (document-cache.ts)
       case 'of':
         digestOf(part, ctx, lpar.of);
         digestOverlays(part('of.overlays'), ctx, lpar.of);

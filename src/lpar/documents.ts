@@ -127,6 +127,14 @@ function holderCountsAreInts(list: ReadonlyArray<{ count: number }>): boolean {
  * serializer's (a count or time that is not an integer), for the caller to serialize it otherwise.
  */
 export function nodeDocumentJson(lpar: Lpar, np: DeviceNode): string | null {
+  const cached = lpar.documentCache.get(lpar.actions, np);
+  if (cached !== undefined) return cached;
+  const json = writeNodeDocumentJson(lpar, np);
+  if (json !== null) lpar.documentCache.put(lpar.actions, np, json);
+  return json;
+}
+
+function writeNodeDocumentJson(lpar: Lpar, np: DeviceNode): string | null {
   const doc = nodeDocument(lpar, np);
   const { refcount, freed } = doc;
   if (

@@ -21,8 +21,9 @@ import type { ManagedSystem } from '../pseries/systems.ts';
 import { type CpuTopology, topologyInitSteps } from '../pseries/topology.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
 import { type VioBus, vioBusInitSteps } from '../pseries/vio.ts';
-import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { type DlparResult, dlpar } from './dlpar.ts';
+import { NodeDocumentCache } from './document-cache.ts';
+import { badRequest, conflict, LparError, notFound } from './errors.ts';
 import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
 import { applyOverlay, removeOverlay } from './overlays.ts';
@@ -107,6 +108,8 @@ export class Lpar {
   }
   /** Kernel actions run so far (Lpar.run): how the journal tells a GET that acted from one that looked. */
   actions = 0;
+  /** Node documents written since the last kernel action (documents.ts; not model state). */
+  readonly documentCache = new NodeDocumentCache();
   /** Serialises mutations (a migration may await persistence in later versions). */
   private queue: Promise<unknown> = Promise.resolve();
 
