@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
+import { changedParts, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds } from '../helpers/import-check.ts';
+import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -46,16 +46,12 @@ async function dlparHistory(app: FastifyInstance): Promise<string> {
   return id;
 }
 
-async function picture(app: FastifyInstance, id: string) {
-  const get = async (url: string) =>
-    (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
-  return {
-    digest: lparDigest(app.registry.get(id)),
-    dmesg: await get('/dmesg'),
-    cpus: await get('/nodes?path=/cpus'),
-    memory: await get('/nodes?path=/ibm,dynamic-reconfiguration-memory'),
-  };
-}
+const picture = (app: FastifyInstance, id: string) =>
+  lparPicture(app, id, {
+    dmesg: '/dmesg',
+    cpus: '/nodes?path=/cpus',
+    memory: '/nodes?path=/ibm,dynamic-reconfiguration-memory',
+  });
 
 describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
   it('adds a core with its connector calls, reads the file, and answers errnos as problems', async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds } from '../helpers/import-check.ts';
+import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
 import { overlayBlob } from '../helpers/overlays.ts';
 
 const dirs: string[] = [];
@@ -55,17 +55,13 @@ async function overlayHistory(app: FastifyInstance, kernel: string): Promise<str
   return id;
 }
 
-async function picture(app: FastifyInstance, id: string) {
-  const get = async (url: string) =>
-    (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
-  return {
-    digest: lparDigest(app.registry.get(id)),
-    dmesg: await get('/dmesg'),
-    overlays: await get('/overlays'),
-    sensor: await get('/nodes?path=/bus@1000/sensor@10'),
-    cache: await get('/phandle-cache'),
-  };
-}
+const picture = (app: FastifyInstance, id: string) =>
+  lparPicture(app, id, {
+    dmesg: '/dmesg',
+    overlays: '/overlays',
+    sensor: '/nodes?path=/bus@1000/sensor@10',
+    cache: '/phandle-cache',
+  });
 
 describe('overlays over HTTP', () => {
   it('5.0 applies a labelled overlay: 201, Location, the changeset, the refilled cache', async () => {

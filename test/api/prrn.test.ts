@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { lparDigest } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds } from '../helpers/import-check.ts';
+import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -39,16 +38,8 @@ async function prrnHistory(app: FastifyInstance): Promise<{ id: string; event: R
   return { id, event: res.json() };
 }
 
-async function picture(app: FastifyInstance, id: string) {
-  const get = async (url: string) =>
-    (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
-  return {
-    digest: lparDigest(app.registry.get(id)),
-    dmesg: await get('/dmesg'),
-    cpus: await get('/nodes?path=/cpus'),
-    refcounts: await get('/refcounts'),
-  };
-}
+const picture = (app: FastifyInstance, id: string) =>
+  lparPicture(app, id, { dmesg: '/dmesg', cpus: '/nodes?path=/cpus', refcounts: '/refcounts' });
 
 describe('PRRN requests (K-PRRN)', () => {
   it('4.18 updates the released platform-facilities node the stale cache still names, and /cpus', async () => {

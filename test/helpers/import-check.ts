@@ -4,7 +4,28 @@
 
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import { lparDigest } from '../../src/lpar/digest.ts';
 import { testApp } from './app.ts';
+
+export interface LparPicture {
+  readonly digest: string;
+  readonly [part: string]: string;
+}
+
+/**
+ * What a test compares across a restart or an import: the LPAR's digest, and the body of each GET of
+ * `urls` (relative to the LPAR), with the LPAR's id written `$id` so that an import compares too.
+ */
+export async function lparPicture(
+  app: FastifyInstance,
+  id: string,
+  urls: Readonly<Record<string, string>>,
+): Promise<LparPicture> {
+  const out: Record<string, string> = { digest: lparDigest(app.registry.get(id)) };
+  for (const [part, url] of Object.entries(urls))
+    out[part] = (await app.inject({ url: `/v1/lpars/${id}${url}` })).body.replaceAll(id, '$id');
+  return out as LparPicture;
+}
 
 export async function assertImportRebuilds<P extends { digest: string }>(
   exported: string,
