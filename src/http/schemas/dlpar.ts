@@ -2,8 +2,9 @@
 // the kernel did with it.
 
 import { Type } from '@sinclair/typebox';
-import { Closed, PhandleHex, Ref, StringEnum } from './common.ts';
+import { Closed, Ref, StringEnum } from './common.ts';
 import { Counts } from './lpars.ts';
+import { FirmwareCall } from './migrations.ts';
 import { LeakedNode } from './nodes.ts';
 
 const DlparRequestDoc = Closed(
@@ -26,19 +27,10 @@ export const DlparWriteDoc = Closed(
     rc: Type.Integer({ minimum: 0, description: "write(2)'s answer: the bytes written" }),
     request: DlparRequestDoc,
     report: Closed({
-      firmwareCalls: Type.Array(
-        Closed({
-          call: Type.String(),
-          status: Type.Integer(),
-          phandle: Type.Optional(PhandleHex),
-          drc: Type.Optional(Type.Integer()),
-          arg: Type.Optional(Type.Integer({ deprecated: true })),
-        }),
-        {
-          description:
-            'every RTAS call the kernel made, in order (get-sensor-state, set-indicator, ibm,configure-connector)',
-        },
-      ),
+      firmwareCalls: Type.Array(FirmwareCall, {
+        description:
+          'every RTAS call the kernel made, in order (get-sensor-state, set-indicator, ibm,configure-connector)',
+      }),
       dmesg: Type.Array(Type.String(), { description: 'the kernel log lines the write printed' }),
       leakedNodes: Type.Array(Ref(LeakedNode), { description: "the LPAR's leaked nodes after the write" }),
       countsDelta: Ref(Counts, { description: 'counts after the write less counts before it' }),

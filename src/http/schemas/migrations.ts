@@ -74,46 +74,48 @@ export const MigrationBody = Type.Object(
 const Action = StringEnum(['delete', 'update', 'add'] as const);
 const NodeStateName = StringEnum(NODE_STATES);
 
+/** One entry of an ibm,update-nodes work list and what the kernel made of it (migrations, PRRN). */
+export const WORK_LIST_OPERATION = {
+  action: StringEnum(['delete', 'update', 'add', 'unknown'] as const),
+  phandle: PhandleHex,
+  drc: Type.Optional(Type.Integer()),
+  node: Type.Union(
+    [
+      Closed({
+        address: Address,
+        path: Type.String({ description: 'its path when the lookup found it' }),
+        state: NodeStateName,
+      }),
+      Type.Null(),
+    ],
+    { description: 'the node the lookup resolved to (null: none), with its state now' },
+  ),
+  outcome: StringEnum(['done', 'not-found', 'ignored', 'failed'] as const),
+  added: Type.Optional(Type.String({ description: 'for add: the new top node (address)' })),
+};
+
+/** One RTAS call a kernel action made, as lpar/migrations.ts firmwareCall reports it (migrations, PRRN, DLPAR). */
+export const FirmwareCall = Closed({
+  call: Type.String(),
+  status: Type.Integer(),
+  phandle: Type.Optional({
+    ...PhandleHex,
+    description: 'ibm,update-properties: the node it asked for',
+  }),
+  drc: Type.Optional(Type.Integer({ description: 'ibm,configure-connector: the connector' })),
+  arg: Type.Optional(
+    Type.Integer({ deprecated: true, description: 'deprecated: the phandle or drc, as a number' }),
+  ),
+});
+
 /** What a migration did, as post_mobility_fixup ran it (absent from a dry run). */
 export const MigrationReport = Closed(
   {
     rc: Type.Integer({ description: "the migration's return code: 0, or the RTAS error it stopped on" }),
-    operations: Type.Array(
-      Closed({
-        action: StringEnum(['delete', 'update', 'add', 'unknown'] as const),
-        phandle: PhandleHex,
-        drc: Type.Optional(Type.Integer()),
-        node: Type.Union(
-          [
-            Closed({
-              address: Address,
-              path: Type.String({ description: 'its path when the lookup found it' }),
-              state: NodeStateName,
-            }),
-            Type.Null(),
-          ],
-          { description: 'the node the lookup resolved to (null: none), with its state now' },
-        ),
-        outcome: StringEnum(['done', 'not-found', 'ignored', 'failed'] as const),
-        added: Type.Optional(Type.String({ description: 'for add: the new top node (address)' })),
-      }),
-      { description: 'each entry of the work list and what the kernel made of it' },
-    ),
-    firmwareCalls: Type.Array(
-      Closed({
-        call: Type.String(),
-        status: Type.Integer(),
-        phandle: Type.Optional({
-          ...PhandleHex,
-          description: 'ibm,update-properties: the node it asked for',
-        }),
-        drc: Type.Optional(Type.Integer({ description: 'ibm,configure-connector: the connector' })),
-        arg: Type.Optional(
-          Type.Integer({ deprecated: true, description: 'deprecated: the phandle or drc, as a number' }),
-        ),
-      }),
-      { description: 'every RTAS call the kernel made, in order' },
-    ),
+    operations: Type.Array(Closed(WORK_LIST_OPERATION), {
+      description: 'each entry of the work list and what the kernel made of it',
+    }),
+    firmwareCalls: Type.Array(FirmwareCall, { description: 'every RTAS call the kernel made, in order' }),
     dmesg: Type.Array(Type.String(), { description: 'the kernel log lines the migration printed' }),
     renames: Type.Array(Closed({ directory: Type.String(), from: Type.String(), to: Type.String() }), {
       description: 'sysfs directories renamed (safe_name)',

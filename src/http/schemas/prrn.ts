@@ -1,11 +1,10 @@
 // POST /v1/lpars/{lpar}/prrn: a PRRN event (K-PRRN) naming the nodes whose resources firmware moved.
 
 import { Type } from '@sinclair/typebox';
-import { NODE_STATES } from '../../of/node.ts';
-import { Address, Closed, Phandle, PhandleHex, Ref, StringEnum } from './common.ts';
+import { Closed, Phandle, PhandleHex, Ref, StringEnum } from './common.ts';
 import { CacheSlot } from './kernel.ts';
 import { Counts } from './lpars.ts';
-import { FaultBody } from './migrations.ts';
+import { FaultBody, FirmwareCall, WORK_LIST_OPERATION } from './migrations.ts';
 import { LeakedNode, PropertyValue } from './nodes.ts';
 
 const Properties = Type.Optional(
@@ -73,22 +72,7 @@ const PrrnReport = Closed({
   }),
   operations: Type.Array(
     Closed({
-      action: StringEnum(['delete', 'update', 'add', 'unknown'] as const),
-      phandle: PhandleHex,
-      drc: Type.Optional(Type.Integer()),
-      node: Type.Union(
-        [
-          Closed({
-            address: Address,
-            path: Type.String({ description: 'its path when the lookup found it' }),
-            state: StringEnum(NODE_STATES),
-          }),
-          Type.Null(),
-        ],
-        { description: 'the node the lookup resolved to (null: none), with its state now' },
-      ),
-      outcome: StringEnum(['done', 'not-found', 'ignored', 'failed'] as const),
-      added: Type.Optional(Type.String()),
+      ...WORK_LIST_OPERATION,
       prrn: Type.Optional(
         StringEnum(['found', 'lmb-readd'] as const, {
           description:
@@ -98,16 +82,7 @@ const PrrnReport = Closed({
     }),
     { description: 'each entry of the work list and what the kernel made of it (empty when not handled)' },
   ),
-  firmwareCalls: Type.Array(
-    Closed({
-      call: Type.String(),
-      status: Type.Integer(),
-      phandle: Type.Optional(PhandleHex),
-      drc: Type.Optional(Type.Integer()),
-      arg: Type.Optional(Type.Integer({ deprecated: true })),
-    }),
-    { description: 'every RTAS call the kernel made, in order' },
-  ),
+  firmwareCalls: Type.Array(FirmwareCall, { description: 'every RTAS call the kernel made, in order' }),
   dmesg: Type.Array(Type.String(), { description: 'the kernel log lines the event printed' }),
   renames: Type.Array(Closed({ directory: Type.String(), from: Type.String(), to: Type.String() })),
   leakedNodes: Type.Array(Ref(LeakedNode)),
