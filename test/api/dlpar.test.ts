@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
+import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -137,16 +137,10 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
     assert.match(exported, /"path":"\/sys\/kernel\/dlpar"/);
     await app.close();
 
-    const { app: again } = await testApp({ LPARSIM_DATA_DIR: dir });
-    try {
-      const replay = await again.journalReplay!();
-      assert.deepEqual(replay.diverged, []);
-      assert.deepEqual(await picture(again, id), seen);
+    await assertRestartReplays(dir, id, seen, picture, async (again) => {
       // The replayed connectors: the core's, released before the restart, is free again.
       assert.equal((await write(again, id, 'cpu add index 0x10000002')).statusCode, 200);
-    } finally {
-      await again.close();
-    }
+    });
 
     await assertImportRebuilds(exported, seen, picture, 'dl-copy');
   });

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
+import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
 import { overlayBlob } from '../helpers/overlays.ts';
 
 const dirs: string[] = [];
@@ -208,20 +208,14 @@ describe('overlays over HTTP', () => {
     assert.match(exported, /"path":"\/overlays"/);
     await app.close();
 
-    const { app: again } = await testApp({ LPARSIM_DATA_DIR: dir });
-    try {
-      const replay = await again.journalReplay!();
-      assert.deepEqual(replay.diverged, []);
-      assert.deepEqual(await picture(again, id), seen);
+    await assertRestartReplays(dir, id, seen, picture, async (again) => {
       // The replayed overlays are the kernel's: the topmost can go, and the ids continue.
       assert.equal(
         (await again.inject({ method: 'DELETE', url: `/v1/lpars/${id}/overlays/2` })).statusCode,
         200,
       );
       assert.equal((await apply(again, id, 'on-top')).json().id, 2);
-    } finally {
-      await again.close();
-    }
+    });
 
     await assertImportRebuilds(exported, seen, picture, 'ov-copy');
   });

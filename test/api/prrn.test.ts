@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, lparPicture } from '../helpers/import-check.ts';
+import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -73,11 +73,7 @@ describe('PRRN requests (K-PRRN)', () => {
     assert.match(exported, /"path":"\/prrn"/);
     await app.close();
 
-    const { app: again } = await testApp({ LPARSIM_DATA_DIR: dir });
-    try {
-      const replay = await again.journalReplay!();
-      assert.deepEqual(replay.diverged, []);
-      assert.deepEqual(await picture(again, id), seen);
+    await assertRestartReplays(dir, id, seen, picture, async (again) => {
       // The count of PRRN events came back with the replay.
       const next = await again.inject({
         method: 'POST',
@@ -85,9 +81,7 @@ describe('PRRN requests (K-PRRN)', () => {
         payload: { nodes: [{ path: '/cpus' }] },
       });
       assert.equal(next.json().id, 'p2');
-    } finally {
-      await again.close();
-    }
+    });
 
     await assertImportRebuilds(exported, seen, picture, 'pr-copy');
   });

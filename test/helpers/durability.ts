@@ -1,6 +1,7 @@
-// The export/import half of the durability tests of kernel actions (PRRN, overlays, DLPAR): the history
-// exported from one service, imported into a fresh one, rebuilds the LPAR with the exported digest, and
-// looks the same but for the digest (the import is another LPAR, with its own id and name).
+// The durability tests of kernel actions (PRRN, overlays, DLPAR): a service restarted on the durable
+// journal replays the LPAR as it was; the history exported from one service, imported into a fresh one,
+// rebuilds it with the exported digest and looks the same but for the digest (the import is another
+// LPAR, with its own id and name).
 
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
@@ -48,6 +49,28 @@ export async function assertImportRebuilds<P extends { digest: string }>(
     const { digest: _, ...rest } = await picture(app, res.json().id);
     const { digest: __, ...want } = seen;
     assert.deepEqual(rest, want);
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * A service restarted on `dataDir` replays its journal without divergence and shows LPAR `id` as
+ * `seen`; then `after` checks what the replayed kernel does next.
+ */
+export async function assertRestartReplays<P extends { digest: string }>(
+  dataDir: string,
+  id: string,
+  seen: P,
+  picture: (app: FastifyInstance, id: string) => Promise<P>,
+  after: (app: FastifyInstance) => Promise<void>,
+): Promise<void> {
+  const { app } = await testApp({ LPARSIM_DATA_DIR: dataDir });
+  try {
+    const replay = await app.journalReplay!();
+    assert.deepEqual(replay.diverged, []);
+    assert.deepEqual(await picture(app, id), seen);
+    await after(app);
   } finally {
     await app.close();
   }
