@@ -15,6 +15,7 @@ import { badRequest, kernelRefused, LparError } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import { LparId, RawBody, Ref } from '../schemas/common.ts';
 import { DlparWriteDoc } from '../schemas/dlpar.ts';
+import { oneWriteLimit } from '../write-limit.ts';
 
 /** The status an HTTP caller expects for the kernel's errno (the overlay routes' rule). */
 function errnoStatus(errno: string): 404 | 409 | 422 {
@@ -43,17 +44,11 @@ function drmemBytes(lpar: Lpar): number {
 
 export const dlparRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // A command is parsed in one piece, like an ofdt write: the same, smaller body limit.
-  const { LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES } = app.lparsimConfig;
+  const limited = oneWriteLimit(app.lparsimConfig);
   app.post(
     '/sys/kernel/dlpar',
     {
-      bodyLimit: Math.min(LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES),
-      config: {
-        bodyLimitVariable:
-          LPARSIM_MAX_OFDT_WRITE_BYTES <= LPARSIM_BODY_LIMIT_BYTES
-            ? 'LPARSIM_MAX_OFDT_WRITE_BYTES'
-            : 'LPARSIM_BODY_LIMIT_BYTES',
-      },
+      ...limited,
       schema: {
         tags: ['edits'],
         summary: 'One write(2) to /sys/kernel/dlpar (a DLPAR request, as drmgr makes it)',

@@ -21,6 +21,7 @@ import {
   type PropertyValue,
   propertyValueBytes,
 } from '../schemas/nodes.ts';
+import { oneWriteLimit } from '../write-limit.ts';
 
 const problemOrOk = {
   200: Ref(OfdtDoc),
@@ -104,19 +105,8 @@ function answer(result: ReturnType<Lpar['ofdt']>, bytes: Uint8Array) {
 }
 
 export const editRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  // A write is parsed in one piece by the kernel model (src/pseries/reconfig.ts), so writes keep their
-  // own, smaller limit: a 16 MiB write costs tens of milliseconds, a body-limit-sized one (96 MiB, for
-  // DTB uploads) several hundred.
-  const { LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES } = app.lparsimConfig;
-  const limited = {
-    bodyLimit: Math.min(LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES),
-    config: {
-      bodyLimitVariable:
-        LPARSIM_MAX_OFDT_WRITE_BYTES <= LPARSIM_BODY_LIMIT_BYTES
-          ? 'LPARSIM_MAX_OFDT_WRITE_BYTES'
-          : 'LPARSIM_BODY_LIMIT_BYTES',
-    },
-  };
+  // A write is parsed in one piece by the kernel model (src/pseries/reconfig.ts): its own, smaller limit.
+  const limited = oneWriteLimit(app.lparsimConfig);
   app.post(
     '/proc/ppc64/ofdt',
     {

@@ -15,6 +15,7 @@ import { MEMORY_COSTS } from '../../lpar/registry.ts';
 import { FdtError, FdtLimitError, fdtScan } from '../../of/fdt.ts';
 import { LparId, problemResponses, RawBody, Ref } from '../schemas/common.ts';
 import { OverlayApplied, OverlayDoc, OverlayId, OverlayList, OverlayRemoved } from '../schemas/overlays.ts';
+import { oneWriteLimit } from '../write-limit.ts';
 
 const LOOKS = { lookOnly: true };
 
@@ -23,19 +24,13 @@ const ERRNO_NOTE =
 
 export const overlayRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // An overlay blob is decoded in one piece, like an ofdt write: the same, smaller body limit.
-  const { LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES } = app.lparsimConfig;
+  const limited = oneWriteLimit(app.lparsimConfig);
   const params = Type.Object({ lpar: LparId, overlay: OverlayId });
 
   app.post(
     '/overlays',
     {
-      bodyLimit: Math.min(LPARSIM_MAX_OFDT_WRITE_BYTES, LPARSIM_BODY_LIMIT_BYTES),
-      config: {
-        bodyLimitVariable:
-          LPARSIM_MAX_OFDT_WRITE_BYTES <= LPARSIM_BODY_LIMIT_BYTES
-            ? 'LPARSIM_MAX_OFDT_WRITE_BYTES'
-            : 'LPARSIM_BODY_LIMIT_BYTES',
-      },
+      ...limited,
       schema: {
         tags: ['edits'],
         summary: 'Apply a device-tree overlay (of_overlay_fdt_apply)',
