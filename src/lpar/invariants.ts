@@ -2,6 +2,7 @@
 
 import type { KernfsDir } from '../kernel/kernfs.ts';
 import { type Refcount, refcountMode, refcountStep } from '../kernel/refcount.ts';
+import { ofNodeIsType } from '../of/base.ts';
 import { type DeviceNode, nodeState, OF_DETACHED, OF_OVERLAY } from '../of/node.ts';
 import type { Lpar } from './lpar.ts';
 
@@ -36,26 +37,33 @@ function refcountsMatchLedger(lpar: Lpar): InvariantResult {
 
 /**
  * An attached node out of the root's reach that the kernel leaves so: its nearest ancestor that is
- * not attached is a node an overlay made (OF_OVERLAY), detached (and perhaps freed since) by the
- * overlay's removal. The revert's __of_detach_node unlinks that one node and flags only it (4.16.13
- * drivers/of/dynamic.c:248-271, the same in the 4.18.0, 5.0.1, 5.8.1, 6.6.9 and 6.12.0 trees), and
- * of_overlay_remove's topmost check looks only at later overlays (4.16.13 overlay.c:799-850), so a
- * node /proc/ppc64/ofdt added below it stays attached, linked under it (docs/kernel-notes.md, note
- * 43). Any other detached ancestor is a model bug.
+ * not attached was unlinked alone by an of_changeset DETACH_NODE entry, whose __of_detach_node unlinks
+ * that one node and flags only it (4.16.13 drivers/of/dynamic.c:248-271, the same in the 4.18.0,
+ * 5.0.1, 5.8.1, 6.1.20 (:256-282), 6.6.9 and 6.12.0 (:255-285) trees), so a node /proc/ppc64/ofdt
+ * added below it stays attached, linked under it. Two changesets do that here:
+ * - an overlay's revert: the ancestor is a node the overlay made (OF_OVERLAY), and
+ *   of_overlay_remove's topmost check looks only at later overlays (4.16.13 overlay.c:799-850;
+ *   docs/kernel-notes.md, note 43);
+ * - the 6.1+ CPU removal, pseries_cpuhp_detach_nodes: one DETACH_NODE entry for the cpu node and one
+ *   for each cache only it uses, never their children (6.1.20 hotplug-cpu.c:643-671, 6.12.0
+ *   :652-680), where earlier releases' dlpar_detach_node detaches the children first (5.15.16
+ *   dlpar.c:258-276).
+ * Any other detached ancestor is a model bug.
  */
-function strandedByOverlayRemoval(lpar: Lpar, np: DeviceNode): boolean {
+function strandedByChangeset(lpar: Lpar, np: DeviceNode): boolean {
   let p = np.parent;
   // Bounded: a parent cycle is a broken model, reported by the walk, not a reason to hang here.
   for (let steps = lpar.of.nodes.size; p && nodeState(p) === 'attached' && steps > 0; steps--) p = p.parent;
   // Detached, or freed since: after an unbalanced put on the overlay's node the changeset's put is
   // the last, and of_node_release frees it under the child that still points at it (a kernel UAF).
-  if (!p?.everAttached) return false;
-  return (p.flags & (OF_DETACHED | OF_OVERLAY)) === (OF_DETACHED | OF_OVERLAY);
+  if (!p?.everAttached || !(p.flags & OF_DETACHED)) return false;
+  if (p.flags & OF_OVERLAY) return true;
+  return lpar.k.profile.dlpar.cpuCacheNodes && (ofNodeIsType(p, 'cpu') || ofNodeIsType(p, 'cache'));
 }
 
 /**
  * An attached node is reachable from the root by exactly one path; no other node is reachable. The
- * one exception is the kernel's own: nodes stranded by an overlay removal (strandedByOverlayRemoval).
+ * one exception is the kernel's own: nodes stranded by a changeset's detach (strandedByChangeset).
  */
 function attachedReachableOnce(lpar: Lpar): InvariantResult {
   const details: string[] = [];
@@ -80,7 +88,7 @@ function attachedReachableOnce(lpar: Lpar): InvariantResult {
     }
   }
   for (const np of lpar.of.nodes.values()) {
-    if (nodeState(np) === 'attached' && !seen.has(np) && !strandedByOverlayRemoval(lpar, np))
+    if (nodeState(np) === 'attached' && !seen.has(np) && !strandedByChangeset(lpar, np))
       details.push(`${np.address} (${np.fullName}) is attached but not reachable from the root`);
   }
   return result('attached-reachable-once', 'K-NODE-4', details);

@@ -1,7 +1,8 @@
 // Model-based property test (DESIGN.md invariants): random sequences of ofdt commands, gets, balanced
-// and unbalanced puts, property edits, lookups, invalid requests, migrations and device-tree overlays
-// (applied, and removed topmost or not), driven through the API on random kernel profiles; after
-// every step the invariants hold, no answer is a 5xx, and a rejected request changed nothing.
+// and unbalanced puts, property edits, lookups, invalid requests, migrations, device-tree overlays
+// (applied, and removed topmost or not) and DLPAR writes (cpu and memory, added and removed by count
+// and by index, refused ones among them), driven through the API on every kernel profile; after every
+// step the invariants hold, no answer is a 5xx, and a rejected request changed nothing.
 // LPARSIM_FUZZ_RUNS raises the number of sequences (npm run fuzz), LPARSIM_FUZZ_SEED replays one run.
 // Sequences it found are kept as fixed steps in test/unit/overlay-regressions.test.ts.
 
@@ -9,11 +10,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
+import { KERNEL_NAMES } from '../../src/kernel/profiles.ts';
 import { fingerprint, testApp } from '../helpers/app.ts';
 import { overlayBlob } from '../helpers/overlays.ts';
 
 const RUNS = Number(process.env.LPARSIM_FUZZ_RUNS ?? 170);
-const KERNELS = ['4.16', '4.18', '5.0', '5.8', '5.16'] as const;
+const KERNELS = KERNEL_NAMES;
 const NAMES = ['a', 'b', 'c@1', '__proto__', 'name', 'constructor', 'x@2'];
 const HOLDERS = ['drv-a', 'drv-b', 'toString', 'of_node_init'];
 const PROPS = ['status', 'reg', 'name', 'hasOwnProperty', 'ibm,phandle'];
@@ -26,6 +28,26 @@ const BOOT_PATHS = [
   '/ibm,platform-facilities/ibm,random-v1',
   '/memory@0',
   '/chosen',
+  '/ibm,dynamic-reconfiguration-memory',
+];
+
+/**
+ * The partition's connectors: 2 cores booted and 2 spare, 2 GiB booted and 1 GiB spare (12 LMBs of
+ * 256 MiB), so adds can succeed. Indexes run one past the last connector, which must be refused.
+ */
+const CPU_DRC = 0x1000_0000;
+const CORES = { booted: 2, spare: 2 };
+const LMB_DRC = 0x8000_0000;
+const LMBS = (2 + 1) * 4;
+/** Writes dlpar_store must refuse in its parse (EINVAL, nothing run): drmgr's mistakes. */
+const DLPAR_JUNK = [
+  'disk add count 1',
+  'cpu frob index 0x10000002',
+  'cpu add bogus 1',
+  'memory add count',
+  'memory remove index 0x1ffffffff',
+  'cpu add count -1',
+  'cpu',
 ];
 
 type Op =
@@ -45,7 +67,14 @@ type Op =
   | { kind: 'bad'; which: number }
   | { kind: 'migrate' }
   | { kind: 'overlay'; which: number }
-  | { kind: 'overlayRemove'; which: number };
+  | { kind: 'overlayRemove'; which: number }
+  | {
+      kind: 'dlpar';
+      resource: 'cpu' | 'memory';
+      action: 'add' | 'remove';
+      by: 'count' | 'index' | 'junk';
+      n: number;
+    };
 
 /** Target-path overlays (the built-in tree has no __symbols__): a new node, then values on it. */
 const OVERLAYS = [overlayBlob('by-path'), overlayBlob('by-path-update'), overlayBlob('bad-path')];
@@ -98,7 +127,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       phandle: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(0xfffffff6, 0xfffffff5, 0xffffffff)),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('bad' as const), which: fc.nat({ max: 5 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('bad' as const), which: fc.nat({ max: 7 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'migrate' as const }) },
   {
     weight: 2,
@@ -108,7 +137,43 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('overlayRemove' as const), which: idx }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('dlpar' as const),
+      resource: fc.constantFrom('cpu' as const, 'memory' as const),
+      action: fc.constantFrom('add' as const, 'remove' as const),
+      by: fc.constantFrom('count' as const, 'index' as const, 'index' as const, 'junk' as const),
+      n: idx,
+    }),
+  },
 );
+
+/** The command a dlpar step writes: a count of 0 to 3, or an index up to one past the last connector. */
+function dlparCommand(op: Extract<Op, { kind: 'dlpar' }>): string {
+  if (op.by === 'junk') return DLPAR_JUNK[op.n % DLPAR_JUNK.length]!;
+  if (op.by === 'count') return `${op.resource} ${op.action} count ${op.n % 4}`;
+  const drc =
+    op.resource === 'cpu'
+      ? CPU_DRC + (op.n % (CORES.booted + CORES.spare + 1))
+      : LMB_DRC + (op.n % (LMBS + 1));
+  return `${op.resource} ${op.action} index 0x${drc.toString(16)}`;
+}
+
+/** What a refused DLPAR write may leave changed: only the log (the parse's lines) and the events. */
+async function kernelState(app: FastifyInstance, id: string): Promise<string> {
+  const parts: string[] = [];
+  for (const url of ['/phandle-cache', '/refs', '/nodes?path=/cpus', '/leaks']) {
+    parts.push((await app.inject({ url: `/v1/lpars/${id}${url}` })).body);
+  }
+  for (let url: string | null = '/refcounts'; url; ) {
+    const page = await app.inject({ url: `/v1/lpars/${id}${url}` });
+    parts.push(page.body);
+    const next = page.json().next as string | null | undefined;
+    url = next ? `/refcounts?cursor=${encodeURIComponent(next)}` : null;
+  }
+  return parts.join('\n');
+}
 
 let app: FastifyInstance;
 before(async () => {
@@ -131,7 +196,17 @@ describe('invariants under random operation sequences', () => {
           const created = await app.inject({
             method: 'POST',
             url: '/v1/lpars',
-            payload: { kernel, seed, options: { refcountFull, cores: 2 } },
+            payload: {
+              kernel,
+              seed,
+              options: {
+                refcountFull,
+                cores: CORES.booted,
+                spareCores: CORES.spare,
+                memoryGiB: 2,
+                spareMemoryGiB: 1,
+              },
+            },
           });
           assert.equal(created.statusCode, 201);
           const id = created.json().id as string;
@@ -214,6 +289,9 @@ describe('invariants under random operation sequences', () => {
                     () => call('DELETE', '/refs/r999999'),
                     () => call('POST', '/migrations', { destination: 'nowhere' }),
                     () => call('GET', '/phandles/0x1ffffffff'),
+                    // Never reach dlpar_store: a JSON body is not a write(2), an empty write stores nothing.
+                    () => call('POST', '/sys/kernel/dlpar', { command: 'cpu add count 1' }),
+                    () => call('POST', '/sys/kernel/dlpar', ''),
                   ][op.which]!;
                   const res = await bad();
                   assert.ok(res.statusCode >= 400 && res.statusCode < 500);
@@ -241,6 +319,37 @@ describe('invariants under random operation sequences', () => {
                   else assert.ok([404, 409].includes(res.statusCode), res.body);
                   break;
                 }
+                case 'dlpar': {
+                  const command = dlparCommand(op);
+                  const before = op.by === 'junk' ? await kernelState(app, id) : '';
+                  const res = await call('POST', '/sys/kernel/dlpar', command);
+                  if (res.statusCode === 200) {
+                    assert.equal(res.json().rc, Buffer.byteLength(command), res.body);
+                    // Cores the add attached join the paths other steps reach (gets, ofdt removes).
+                    if (op.resource === 'cpu' && op.action === 'add') {
+                      const cpus = await call('GET', '/nodes?path=/cpus');
+                      const children = cpus.statusCode === 200 ? cpus.json().children : [];
+                      for (const c of children as Array<{ name: string }>) {
+                        const p = `/cpus/${c.name}`;
+                        if (!paths.includes(p)) paths.push(p);
+                      }
+                    }
+                    break;
+                  }
+                  // A refusal is write(2)'s errno, as a problem: ENODEV 404, EBUSY/ENOSPC 409, else 422.
+                  const problem = res.json();
+                  assert.ok([404, 409, 422].includes(res.statusCode), `${command}: ${res.body}`);
+                  assert.ok(problem.rc < 0 && typeof problem.errno === 'string', `${command}: ${res.body}`);
+                  if (op.by === 'junk') {
+                    assert.deepEqual([res.statusCode, problem.errno], [422, 'EINVAL'], command);
+                    assert.equal(
+                      await kernelState(app, id),
+                      before,
+                      `a refused parse changed the LPAR (${command})`,
+                    );
+                  }
+                  break;
+                }
                 case 'migrate':
                   if (migrations < 3) {
                     await call('POST', '/migrations', { destination: systems[migrations++ % 2] });
@@ -265,4 +374,52 @@ describe('invariants under random operation sequences', () => {
     );
     assert.ok(steps >= RUNS * 60, `ran ${steps} steps`);
   });
+});
+
+describe('a node /proc/ppc64/ofdt added under a core that DLPAR then removes', () => {
+  // Found by the DLPAR steps: 6.1+ removes a core with one changeset DETACH_NODE entry per node
+  // (pseries_cpuhp_detach_nodes, 6.1.20 hotplug-cpu.c:643-671), which unlinks only that node, so its
+  // child stays attached below it, out of the root's reach; before, dlpar_detach_node detaches the
+  // children first (5.15.16 dlpar.c:258-276). The invariant check allows exactly that case.
+  for (const [kernel, state] of [
+    ['5.16', 'freed'],
+    ['6.1', 'attached'],
+  ] as const) {
+    it(`is ${state} on ${kernel}, and the invariants hold`, async () => {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/lpars',
+        payload: { kernel, options: { cores: 2, spareCores: 1 } },
+      });
+      const id = created.json().id as string;
+      try {
+        const url = `/v1/lpars/${id}`;
+        const core = '/cpus/PowerPC,POWER9@0';
+        const add = await app.inject({
+          method: 'POST',
+          url: `${url}/proc/ppc64/ofdt`,
+          headers: { 'content-type': 'application/octet-stream' },
+          payload: `add_node ${core}/sim name 4 sim\0`,
+        });
+        assert.equal(add.statusCode, 200, add.body);
+        const child = (
+          await app.inject({ url: `${url}/nodes?path=${encodeURIComponent(`${core}/sim`)}` })
+        ).json();
+        const removed = await app.inject({
+          method: 'POST',
+          url: `${url}/sys/kernel/dlpar`,
+          headers: { 'content-type': 'text/plain' },
+          payload: 'cpu remove index 0x10000000',
+        });
+        assert.equal(removed.statusCode, 200, removed.body);
+        assert.equal((await app.inject({ url: `${url}/nodes/${child.address}` })).json().state, state);
+        const byPath = await app.inject({ url: `${url}/nodes?path=${encodeURIComponent(`${core}/sim`)}` });
+        assert.equal(byPath.statusCode, 404);
+        const inv = (await app.inject({ url: `${url}/invariants` })).json();
+        assert.ok(inv.ok, JSON.stringify(inv.items));
+      } finally {
+        await app.inject({ method: 'DELETE', url: `/v1/lpars/${id}` });
+      }
+    });
+  }
 });

@@ -1,5 +1,6 @@
 // Issue 9 item 4: profile switches are independent. Every combination of the boolean switches, with
-// each phandle-cache model, boots and survives a migration pair with the invariants intact. The
+// each phandle-cache model, boots, takes a DLPAR core and LMB (issue 14), survives a migration pair
+// and gives the core back, with the invariants intact. The
 // enum switches other than the cache alternate with the combination's parity so both values of each
 // are covered too. Model level (no HTTP) so that 8192 kernels fit in seconds.
 
@@ -49,15 +50,19 @@ function* combinations(): Generator<Partial<KernelSwitches> & { index: number }>
 }
 
 describe('kernel switches are independent (issue 9 item 4)', () => {
-  it(`all 2^${FULL.length} combinations of the first boolean switches (${PAIRED.length} more paired) x ${MODELS.length} cache models survive two migrations with invariants intact`, () => {
+  it(`all 2^${FULL.length} combinations of the first boolean switches (${PAIRED.length} more paired) x ${MODELS.length} cache models survive DLPAR and two migrations with invariants intact`, () => {
     const base = kernelProfile('4.18')!;
     let kernels = 0;
     const seenBehaviour = new Set<string>();
     for (const { index, ...switches } of combinations()) {
       const lpar = newLpar('4.18', {
         switches,
-        options: { cores: 1, threadsPerCore: 2, memoryGiB: 1 },
+        options: { cores: 1, threadsPerCore: 2, memoryGiB: 1, spareCores: 1, spareMemoryGiB: 1 },
       });
+      const dlpar = (command: string) => {
+        const r = lpar.dlpar(command);
+        assert.ok(r.rc > 0, `${command} in combination ${index}: ${r.errno} ${r.report.dmesg.join(' | ')}`);
+      };
       // The overrides took: the running kernel has exactly these switches.
       for (const [name, value] of Object.entries(switches))
         assert.equal(lpar.k.profile[name as keyof KernelSwitches], value, `${name} in combination ${index}`);
@@ -65,6 +70,8 @@ describe('kernel switches are independent (issue 9 item 4)', () => {
       const bootPf = ['', '/ibm,random-v1', '/ibm,compression-v1', '/ibm,sym-encryption-v1'].map(
         (p) => ofPeekNodeByPath(lpar.of, `/ibm,platform-facilities${p}`)!,
       );
+      dlpar('cpu add index 0x10000001');
+      dlpar('memory add count 1');
       for (const destination of ['p9-beta', 'p9-alpha']) {
         const m = migrate(
           lpar,
@@ -74,6 +81,8 @@ describe('kernel switches are independent (issue 9 item 4)', () => {
         );
         assert.ok(m.report, `combination ${index}: a report`);
       }
+      // The connectors outlive the migrations: the core added before them is removed after.
+      dlpar('cpu remove index 0x10000001');
       const inv = checkInvariants(lpar);
       assert.ok(inv.ok, `${JSON.stringify(switches)}: ${JSON.stringify(inv.items.filter((i) => !i.ok))}`);
       // Different switches give different kernels: record what the migration pair left.
