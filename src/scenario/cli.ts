@@ -7,6 +7,7 @@
 // nothing to run, or a service that cannot be reached.
 
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.ts';
 import { LparsimClient } from '../client/client.ts';
@@ -52,11 +53,22 @@ function select(
   if (loaded.length === 0) throw new UsageError(`no scenario files in ${where}`);
   const seen = new Map<string, string>();
   const duplicates: string[] = [];
-  for (const { file, scenario } of loaded) {
-    const other = seen.get(scenario.name);
+  // A kernel extension's runs share the name of the scenario they extend, each on its own kernel.
+  const key = (l: LoadedScenario) =>
+    l.extends ? `${l.scenario.name} [${l.scenario.kernels[0]}]` : l.scenario.name;
+  const sameFile = (a: string, b: string) => resolve(a) === resolve(b);
+  for (const l of loaded) {
+    const other = seen.get(key(l));
+    const plain = l.extends ? seen.get(l.scenario.name) : undefined;
     if (other)
-      duplicates.push(`${file}: scenario name ${JSON.stringify(scenario.name)} is also used by ${other}`);
-    seen.set(scenario.name, file);
+      duplicates.push(
+        l.extends
+          ? `${l.file}: scenario ${JSON.stringify(key(l))} is also run by ${other}`
+          : `${l.file}: scenario name ${JSON.stringify(l.scenario.name)} is also used by ${other}`,
+      );
+    else if (plain && !sameFile(plain, l.extends!))
+      duplicates.push(`${l.file}: scenario name ${JSON.stringify(l.scenario.name)} is also used by ${plain}`);
+    seen.set(key(l), l.file);
   }
   if (duplicates.length) throw new ScenarioError(duplicates);
   const tagged = tags ? loaded.filter((l) => tags.some((t) => l.scenario.tags?.includes(t))) : loaded;

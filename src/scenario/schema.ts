@@ -444,3 +444,69 @@ export const ScenarioSchema = Type.Object(
   },
 );
 export type Scenario = Static<typeof ScenarioSchema>;
+
+// ---- kernel extensions (scenarios-extra/README.md) ----
+
+/** A shared expect step number, 1-based as the runner prints it. */
+const StepNumber = '^[1-9][0-9]*$';
+
+export const KernelRun = Type.Object(
+  {
+    as: hinted(KernelName, {
+      what: 'a kernel the extended scenario lists',
+      wrong: (v) => `unknown kernel ${show(v)} (known: ${KERNEL_NAMES.join(', ')})`,
+    }),
+    replace: Type.Optional(
+      hinted(
+        Type.Record(Type.String({ pattern: StepNumber }), ExpectStep, {
+          minProperties: 1,
+          description:
+            "expect steps of the scenario (by number) this kernel checks differently: this kernel's expectation",
+        }),
+        { empty: 'an empty replace changes nothing; leave it out' },
+      ),
+    ),
+    append: Type.Optional(nonEmpty(ExpectStep, 'expect step')),
+    because: Type.Optional(
+      Type.String({ minLength: 1, description: 'why, from docs/kernel-model.md rules' }),
+    ),
+  },
+  {
+    ...closed,
+    description:
+      "run the scenario on this kernel, its steps' kernel filters read as for `as`, with these expectations replaced or added",
+  },
+);
+export type KernelRun = Static<typeof KernelRun>;
+
+export const KernelSkip = Type.Object(
+  {
+    skip: Type.String({
+      minLength: 1,
+      description: "why the scenario's behaviour does not apply to this kernel",
+    }),
+  },
+  { ...closed, description: 'the scenario does not run on this kernel' },
+);
+
+export const KernelExtensionSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    extends: Type.String({
+      minLength: 1,
+      pattern: '\\.json$',
+      description: 'the scenario file extended, relative to this file',
+    }),
+    description: Type.Optional(Type.String()),
+    kernels: Type.Object(
+      Object.fromEntries(KERNEL_NAMES.map((k) => [k, Type.Optional(Type.Union([KernelRun, KernelSkip]))])),
+      {
+        ...closed,
+        minProperties: 1,
+        description: 'kernels the scenario does not list: how each runs it, or why not',
+      },
+    ),
+  },
+  { ...closed, title: 'lparsim scenario kernel extension' },
+);
+export type KernelExtension = Static<typeof KernelExtensionSchema>;
