@@ -9,13 +9,15 @@ import {
   type KernelOptions,
   type KernelProfile,
 } from './profiles.ts';
-import { type FreeRecord, SlabAllocator, type SlabObject } from './slab.ts';
+import { type FreeRecord, SlabAllocator, type SlabObject, slabIndexOf } from './slab.ts';
+import { SLUB_FACTS, SlubDebugState, type SlubKernel, slubAllocCheck, slubLayout } from './slub-debug.ts';
 import { stackFrameAddress, symbolAddress, symbolName } from './symbols.ts';
 import { TaskTable } from './tasks.ts';
 
 const CUT_HERE = '------------[ cut here ]------------';
 
-export type Taint = 'W' | 'D';
+/** W after a WARNING, D after an oops, B after a SLUB report (K-UAF-3). */
+export type Taint = 'W' | 'D' | 'B';
 
 /**
  * print_tainted: `Not tainted`, or `Tainted: ` and one column per taint flag in the kernel's order
@@ -92,6 +94,8 @@ export class Kernel {
   panicked = false;
   /** The end-trace id: random once per boot (from the LPAR's seed), plus one per trace. */
   private oopsId: bigint;
+  /** K-UAF-3: SLUB's debug state of the node cache, with the slubDebug option only. */
+  readonly slub: SlubDebugState | null;
 
   readonly profile: KernelProfile;
   readonly options: KernelOptions;
@@ -101,6 +105,15 @@ export class Kernel {
     this.profile = profile;
     this.options = options;
     this.oopsId = randomOopsId(traceSeed);
+    this.slub = null;
+    if (options.slubDebug) {
+      const facts = SLUB_FACTS[profile.name];
+      this.slub = new SlubDebugState(slubLayout(profile.kobjOffset, facts), facts, traceSeed);
+      this.slab.setDebugHooks({
+        slubAllocating: () => this.slubAllocating(),
+        slubAllocated: (address) => this.slubAllocated(address),
+      });
+    }
   }
 
   /** Run a modelled kernel function: its name is on the call chain while `body` runs. */
@@ -248,10 +261,84 @@ export class Kernel {
     throw new TaskKilled(comm, 'SIGSEGV', nip, this.panicked);
   }
 
-  /** Who frees an object now: the record a later KASAN report prints. */
-  freeRecord(): FreeRecord {
+  /**
+   * Who frees an object now: the record a later KASAN or SLUB report prints. With slubDebug the kfree
+   * also puts `obj` on its slab's freelist, poisoned (K-UAF-3).
+   */
+  freeRecord(obj?: SlabObject): FreeRecord {
     const { comm, pid } = this.tasks.current;
-    return { comm, pid, trace: this.tasks.callTrace().join(' <- '), usec: this.clock.usec };
+    const record = { comm, pid, trace: this.tasks.callTrace().join(' <- '), usec: this.clock.usec };
+    if (this.slub && obj) this.slub.freed(obj.address, slabIndexOf(obj.address), record);
+    return record;
+  }
+
+  /** K-UAF-3: an allocation from the node cache checks the freelist heads it reaches first. */
+  private slubAllocating(): void {
+    const slub = this.slub!;
+    if (slub.partial.length === 0) return; // no free object to check: a new slab
+    const printer: SlubKernel = {
+      profile: this.profile,
+      taints: this.taints as Set<string>,
+      clock: this.clock,
+      printk: (level, text) => this.printk(level, text),
+      dumpStack: (level) => this.dumpStack(level),
+      fn: (name, body) => this.fn(name, body),
+      printTaintedNow: () => printTainted(this.taints, this.profile.taintFlags),
+      symbolName: (func) => symbolName(this.profile.release, this.symbol(func)),
+    };
+    slubAllocCheck(printer, slub, slabIndexOf);
+  }
+
+  /** set_track(TRACK_ALLOC) for the object just handed out. */
+  private slubAllocated(address: string): void {
+    const { comm, pid } = this.tasks.current;
+    this.slub!.allocTracks.set(address, {
+      comm,
+      pid,
+      trace: this.tasks.callTrace().join(' <- '),
+      usec: this.clock.usec,
+    });
+  }
+
+  /**
+   * K-UAF-3: `obj` is freed memory full of poison (slubDebug, and SLUB has not handed it out again):
+   * its kref is poison too, so a get or put changes the poison silently (0x6b6b6b6b is neither 0 nor
+   * saturated) and never releases; the refcount rules do not apply to the node's last count.
+   */
+  slubPoisoned(obj: SlabObject): boolean {
+    return obj.freed !== null && (this.slub?.poisoned(obj.address) ?? false);
+  }
+
+  /**
+   * K-UAF-3: a u32 field of `obj` as a read sees it. With slubDebug a freed object still on its freelist
+   * holds poison (and whatever was written into it since); otherwise the stale contents `stale`.
+   */
+  freedU32(obj: SlabObject, field: 'phandle' | 'kref', stale: number): number {
+    const slub = this.slub;
+    if (!slub || !this.slubPoisoned(obj)) return stale;
+    const offset = field === 'phandle' ? slub.facts.phandleOffset : slub.layout.krefOffset;
+    return slub.u32At(obj.address, offset);
+  }
+
+  /**
+   * K-UAF-3: what a write through a stale pointer stores into a free object's poison: the kref's
+   * increment or decrement (0x6b6b6b6b ± 1, little-endian), the parent's `child` pointer. Property
+   * changes store nothing: on poisoned memory the list walk that precedes their store would fault.
+   */
+  private slubStore(obj: SlabObject, func: string, value: string | undefined): void {
+    const slub = this.slub;
+    if (!slub || !this.slubPoisoned(obj)) return;
+    const { krefOffset, childOffset } = slub.layout;
+    const delta = func === 'of_node_get' ? 1 : func === 'of_node_put' ? -1 : 0;
+    if (delta !== 0) {
+      const v = (slub.u32At(obj.address, krefOffset) + delta) >>> 0;
+      slub.store(obj.address, krefOffset, [v, v >>> 8, v >>> 16, v >>> 24]);
+    } else if (func === '__of_attach_node' && value !== undefined) {
+      let v = BigInt(`0x${value}`);
+      const bytes: number[] = [];
+      for (let i = 0; i < 8; i++, v >>= 8n) bytes.push(Number(v & 0xffn));
+      slub.store(obj.address, childOffset, bytes);
+    }
   }
 
   /**
@@ -259,10 +346,11 @@ export class Kernel {
    * is a use-after-free, counted and, with kasan on, reported); execution then goes on with the stale
    * contents, as on a KASAN kernel.
    */
-  access(obj: SlabObject, func: string, size: number, write = false): boolean {
+  access(obj: SlabObject, func: string, size: number, write = false, value?: string): boolean {
     const freed = obj.freed;
     if (freed === null) return false;
     this.counters.useAfterFree += 1;
+    if (write) this.slubStore(obj, func, value);
     const { comm, pid } = this.tasks.current;
     this.emit({ type: 'use-after-free', address: obj.address, function: func, comm });
     this.kasanReport('use-after-free', func, [

@@ -504,6 +504,11 @@ export interface KernelOptions {
    * use-after-free is counted and reported by the API either way.
    */
   readonly kasan: boolean;
+  /**
+   * K-UAF-3: a `slub_debug` (FZPU) build, as real kernels of every profile could boot: freed nodes are
+   * poisoned, and a write through a stale pointer is reported when SLUB next checks that object.
+   */
+  readonly slubDebug: boolean;
   /** K-MOB-8: pr_debug lines reach dmesg. */
   readonly dynamicDebug: boolean;
   /** K-DRV-4. */
@@ -515,6 +520,7 @@ export interface KernelOptions {
 export const DEFAULT_KERNEL_OPTIONS: KernelOptions = {
   refcountFull: false,
   kasan: false,
+  slubDebug: false,
   dynamicDebug: false,
   pfoDevices: 'kernel',
   panicOnOops: false,

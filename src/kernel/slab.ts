@@ -52,12 +52,30 @@ export function slabIndexOf(address: string): number {
   return Number.isInteger(index) && index >= 0 && slabAddressOf(index) === address ? index : -1;
 }
 
+/** What slubDebug does around an allocation (kernel.ts): the checks before it, the track after. */
+export interface SlabDebugHooks {
+  slubAllocating(): void;
+  slubAllocated(address: string): void;
+}
+
+/** A symbol key: the hooks are the kernel itself, which the digest reaches by its own path. */
+const DEBUG = Symbol('slub debug');
+
 export class SlabAllocator {
   private allocated = 0;
+  private [DEBUG]: SlabDebugHooks | null = null;
+
+  /** K-UAF-3: with slubDebug the allocation runs SLUB's checks first (slub-debug.ts). */
+  setDebugHooks(hooks: SlabDebugHooks): void {
+    this[DEBUG] = hooks;
+  }
 
   allocAddress(): string {
+    const debug = this[DEBUG];
+    debug?.slubAllocating();
     const address = slabAddressOf(this.allocated);
     this.allocated += 1;
+    debug?.slubAllocated(address);
     return address;
   }
 

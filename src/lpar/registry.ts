@@ -499,6 +499,7 @@ export class Registry {
     const kernelOptions: KernelOptions = {
       refcountFull: o.refcountFull ?? DEFAULT_KERNEL_OPTIONS.refcountFull,
       kasan: o.kasan ?? DEFAULT_KERNEL_OPTIONS.kasan,
+      slubDebug: o.slubDebug ?? DEFAULT_KERNEL_OPTIONS.slubDebug,
       dynamicDebug: o.dynamicDebug ?? DEFAULT_KERNEL_OPTIONS.dynamicDebug,
       pfoDevices: o.pfoDevices ?? DEFAULT_KERNEL_OPTIONS.pfoDevices,
       panicOnOops: o.panicOnOops ?? DEFAULT_KERNEL_OPTIONS.panicOnOops,

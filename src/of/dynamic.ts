@@ -149,7 +149,7 @@ function attachToTree(of: OfState, np: DeviceNode): void {
   }
   np.child = null;
   const parent = np.parent!;
-  of.k.access(parent, '__of_attach_node', 8, true);
+  of.k.access(parent, '__of_attach_node', 8, true, np.address);
   np.sibling = parent.child;
   parent.child = np;
   childIndexLinked(of, parent, np);

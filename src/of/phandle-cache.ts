@@ -262,7 +262,7 @@ export function ofFindNodeByPhandle(of: OfState, handle: number, holder: string)
         // The hit check reads the cached node's phandle: freed memory if the node is gone.
         useAfterFree = k.access(cached, 'of_find_node_by_phandle', 4);
         if (useAfterFree) cache.counters.useAfterFreeHits += 1;
-        if (cached.phandle === handle) np = cached;
+        if (k.freedU32(cached, 'phandle', cached.phandle) === handle) np = cached;
         else cache.counters.collisions += 1;
       }
       // K-CACHE-3: pow2-refs refuses a detached hit, loudly.

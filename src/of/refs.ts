@@ -23,12 +23,12 @@ function ledgerRecord(of: OfState, np: DeviceNode, op: 1 | -1): void {
   ledger.push(op);
 }
 
-function ledgerGet(of: OfState, np: DeviceNode, holder: string): void {
+function ledgerGet(of: OfState, np: DeviceNode, holder: string, record: boolean): void {
   np.holders.set(holder, (np.holders.get(holder) ?? 0) + 1);
-  ledgerRecord(of, np, 1);
+  if (record) ledgerRecord(of, np, 1);
 }
 
-function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
+function ledgerPut(of: OfState, np: DeviceNode, holder: string, record: boolean): void {
   const held = np.holders.get(holder) ?? 0;
   if (held > 1) np.holders.set(holder, held - 1);
   else if (held === 1) np.holders.delete(holder);
@@ -39,7 +39,7 @@ function ledgerPut(of: OfState, np: DeviceNode, holder: string): void {
     of.k.counters.unbalancedPuts += 1;
     of.k.emit({ type: 'ref.unbalanced-put', address: np.address, holder });
   }
-  ledgerRecord(of, np, -1);
+  if (record) ledgerRecord(of, np, -1);
 }
 
 // K-REF-3: every function that returns a node says whether the caller owns a reference; this one
@@ -49,8 +49,10 @@ export function ofNodeGet(of: OfState, np: DeviceNode | null, holder: string): D
   const { k } = of;
   k.fn('of_node_get', () => {
     k.access(np, 'of_node_get', 4, true); // kobject_get writes the count
-    ledgerGet(of, np, holder);
-    k.fn('kobject_get', () => refcountInc(k, np.kobj.ref));
+    // K-UAF-3: with slubDebug a freed node's count is poison; the access above changed it, silently.
+    const poisoned = k.slubPoisoned(np);
+    ledgerGet(of, np, holder, !poisoned);
+    if (!poisoned) k.fn('kobject_get', () => refcountInc(k, np.kobj.ref));
     k.emit({ type: 'ref.get', address: np.address, holder, refcount: np.kobj.ref.count });
   });
   return np;
@@ -61,8 +63,9 @@ export function ofNodePut(of: OfState, np: DeviceNode | null, holder: string): v
   const { k } = of;
   k.fn('of_node_put', () => {
     k.access(np, 'of_node_put', 4, true);
-    ledgerPut(of, np, holder);
-    const release = k.fn('kobject_put', () => refcountDecAndTest(k, np.kobj.ref));
+    const poisoned = k.slubPoisoned(np); // K-UAF-3, as in ofNodeGet
+    ledgerPut(of, np, holder, !poisoned);
+    const release = !poisoned && k.fn('kobject_put', () => refcountDecAndTest(k, np.kobj.ref));
     k.emit({ type: 'ref.put', address: np.address, holder, refcount: np.kobj.ref.count });
     if (release) kobjectCleanup(of, np);
   });
@@ -102,6 +105,6 @@ function ofNodeRelease(of: OfState, np: DeviceNode): void {
 /** kfree of the node with its properties and dead properties (K-REF-2, K-PROP-3). */
 export function ofNodeFree(of: OfState, np: DeviceNode): void {
   if (np.freed) return;
-  np.freed = of.k.freeRecord();
+  np.freed = of.k.freeRecord(np);
   of.k.emit({ type: 'node.freed', address: np.address, state: nodeState(np) });
 }

@@ -100,6 +100,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
             system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
             refcountFull: Type.Optional(Type.Boolean()),
             kasan: Type.Optional(Type.Boolean()),
+            slubDebug: Type.Optional(Type.Boolean()),
             dynamicDebug: Type.Optional(Type.Boolean()),
             pfoDevices: Type.Optional(StringEnum(['kernel', 'fixed'] as const)),
             panicOnOops: Type.Optional(Type.Boolean()),
@@ -117,7 +118,7 @@ export const lparRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw badRequest('Bad dtb', 'send the blob as application/octet-stream');
       const q = req.query;
       const options = Object.fromEntries(
-        (['refcountFull', 'kasan', 'dynamicDebug', 'pfoDevices', 'panicOnOops'] as const)
+        (['refcountFull', 'kasan', 'slubDebug', 'dynamicDebug', 'pfoDevices', 'panicOnOops'] as const)
           .filter((k) => q[k] !== undefined)
           .map((k) => [k, q[k]]),
       );

@@ -14,6 +14,12 @@ export const LparOptions = Type.Object(
           'A what-if (E2): print KASAN reports, as a build with KASAN would; 64-bit powerpc had no KASAN in these releases, so the default is false. Use-after-free is counted and reported by the API either way.',
       }),
     ),
+    slubDebug: Type.Optional(
+      Type.Boolean({
+        description:
+          'K-UAF-3: boot with slub_debug (FZPU), as any real kernel of these releases could: freed nodes are poisoned, and a write through a stale pointer is reported (`Poison overwritten`) when SLUB next hands that object out (default false)',
+      }),
+    ),
     panicOnOops: Type.Optional(
       Type.Boolean({
         description:
@@ -147,6 +153,7 @@ const LparOptionsDoc = Closed(
   {
     refcountFull: Type.Boolean(),
     kasan: Type.Boolean(),
+    slubDebug: Type.Boolean(),
     dynamicDebug: Type.Boolean(),
     pfoDevices: StringEnum(['kernel', 'fixed'] as const),
     panicOnOops: Type.Boolean(),
