@@ -310,8 +310,8 @@ export class Kernel {
   }
 
   /**
-   * K-UAF-3: a u32 field of `obj` as a read sees it. With slubDebug a freed object still on its freelist
-   * holds poison (and whatever was written into it since); otherwise the stale contents `stale`.
+   * K-UAF-3: a u32 field of `obj` as a read sees it. With slubDebug a freed object SLUB has not handed
+   * out again holds poison (and whatever was written into it since); otherwise the stale contents `stale`.
    */
   freedU32(obj: SlabObject, field: 'phandle' | 'kref', stale: number): number {
     const slub = this.slub;
