@@ -14,6 +14,7 @@ import { registerAuth } from './http/plugins/auth.ts';
 import { registerOperationIds } from './http/plugins/operations.ts';
 import { registerSwagger } from './http/plugins/swagger.ts';
 import { PROBLEM_TYPE_BASE, registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { rawBodyParser } from './http/raw-body.ts';
 import { registerRequestLog } from './http/request-log.ts';
 import { catalogueRoutes } from './http/routes/catalogue.ts';
 import { dlparRoutes } from './http/routes/dlpar.ts';
@@ -147,11 +148,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Raw bodies: ofdt writes are bytes, whatever the client calls them.
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(
-    ['application/octet-stream', 'text/plain'],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  );
+  app.addContentTypeParser(['application/octet-stream', 'text/plain'], rawBodyParser);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

@@ -22,6 +22,7 @@ import { lparDocument } from '../../lpar/documents.ts';
 import { conflict, insufficientStorage, LparError } from '../../lpar/errors.ts';
 import { bodyFromInput } from '../create-body.ts';
 import { JOURNAL_VERSION } from '../journal.ts';
+import { rawBodyParser } from '../raw-body.ts';
 import { LparId, Ref } from '../schemas/common.ts';
 import { CreateLparBody, LparDoc } from '../schemas/lpars.ts';
 
@@ -119,11 +120,7 @@ async function checkImport(
 export const journalRoutes: FastifyPluginAsyncTypebox = async (app) => {
   /** Imports checked in preValidation, for their handler. */
   const checked = new WeakMap<FastifyRequest, CheckedImport>();
-  app.addContentTypeParser(
-    [HISTORY_MEDIA_TYPE, 'application/jsonl'],
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  );
+  app.addContentTypeParser([HISTORY_MEDIA_TYPE, 'application/jsonl'], rawBodyParser);
 
   app.post(
     '/v1/lpars/import',
