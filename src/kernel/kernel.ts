@@ -230,6 +230,17 @@ export class Kernel {
   }
 
   /**
+   * add_taint(): set the flag; a taint that makes lockdep unreliable (LOCKDEP_NOW_UNRELIABLE: an oops's
+   * D, SLUB's B) turns lock debugging off the first time, which `__debug_locks_off` reports once
+   * (kernel/panic.c). No other taint this model sets does so, hence the test on those two letters.
+   */
+  addTaint(flag: Taint, lockdepUnreliable: boolean): void {
+    const debugLocks = !this.taints.has('D') && !this.taints.has('B');
+    if (lockdepUnreliable && debugLocks) this.printk('warn', 'Disabling lock debugging due to kernel taint');
+    this.taints.add(flag);
+  }
+
+  /**
    * An oops (E7): the data-access fault of that release at `address`, die()'s `Oops:` block, taint `D`,
    * then either panic (panicOnOops) or kill the current task, which unwinds the modelled call chain:
    * the caller catches `TaskKilled` where the system call returns.
@@ -248,8 +259,9 @@ export class Kernel {
     this.printk('warn', 'Modules linked in:');
     this.printk('warn', this.cpuLine());
     this.printCallTrace('warn');
+    // oops_end: add_taint(TAINT_DIE, LOCKDEP_NOW_UNRELIABLE) before oops_exit's end marker (note 50).
+    this.addTaint('D', true);
     this.printOopsEndMarker();
-    this.taints.add('D');
     this.emit({ type: 'oops', address: addr, function: nip, comm });
     if (this.options.panicOnOops) {
       this.printk('emerg', 'Kernel panic - not syncing: Fatal exception');
@@ -284,6 +296,7 @@ export class Kernel {
       dumpStack: (level) => this.dumpStack(level),
       fn: (name, body) => this.fn(name, body),
       printTaintedNow: () => printTainted(this.taints, this.profile.taintFlags),
+      addTaint: (flag, lockdepUnreliable) => this.addTaint(flag, lockdepUnreliable),
       symbolName: (func) => symbolName(this.profile.release, this.symbol(func)),
     };
     slubAllocCheck(printer, slub, slabIndexOf);

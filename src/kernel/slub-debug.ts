@@ -349,6 +349,7 @@ export interface SlubKernel {
   dumpStack(level: 'warn'): void;
   fn<T>(name: string, body: () => T): T;
   printTaintedNow(): string;
+  addTaint(flag: 'B', lockdepUnreliable: boolean): void;
   symbolName(func: string): string;
 }
 
@@ -443,11 +444,7 @@ export function reportPoisonOverwritten(k: SlubKernel, s: SlubDebugState, hit: P
     ? `FIX ${L.cache}: Restoring Poison ${range}=0x${POISON_FREE.toString(16)}`
     : `FIX ${L.cache}: Restoring ${range}=0x${POISON_FREE.toString(16)}`;
   // The lock-debugging line comes with the first taint that makes lockdep unreliable (B or D).
-  const taint = () => {
-    const first = !k.taints.has('B') && !k.taints.has('D');
-    k.taints.add('B');
-    if (first) k.printk('warn', 'Disabling lock debugging due to kernel taint');
-  };
+  const taint = () => k.addTaint('B', true);
   const fixRestore = () => {
     k.printk('err', restore);
     if (!f.reworked514) k.printk('err', ''); // the old message's own trailing newline
