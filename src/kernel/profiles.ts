@@ -95,6 +95,11 @@ export interface ReleaseFacts {
   readonly release: string;
   /** print_oops_end_marker prints a zero id instead of the boot's random one (6.1+). */
   readonly traceIdZero: boolean;
+  /**
+   * 64-bit powerpc can be built with KASAN, on the radix MMU only (6.1+: HAVE_ARCH_KASAN if
+   * PPC_RADIX_MMU; earlier releases have it for PPC32 alone). Used only for the `kasan` what-if's note.
+   */
+  readonly kasanRadixOnly: boolean;
   /** dump_stack_print_info's CPU line shows `UID: <uid>` after the CPU (6.12). */
   readonly cpuLineUid: boolean;
   /** `file:line` of each WARN site, by the function that contains it. */
@@ -177,6 +182,7 @@ function profile(
     panicEndClosed: true,
     functionNames: {},
     traceIdZero: false,
+    kasanRadixOnly: false,
     cpuLineUid: false,
     dlpar: DLPAR_FACTS[name],
     ...facts,
@@ -396,6 +402,7 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
       faultMessages: 'bug-access',
       taintFlags: 19,
       traceIdZero: true,
+      kasanRadixOnly: true,
     },
     "5.16's switches; mobility waits for the memory transfer after the fixup; TAINT_TEST makes 19 taint flags; checked against the 6.1.20 source",
   ),
@@ -413,6 +420,7 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
       faultMessages: 'bug-access',
       taintFlags: 19,
       traceIdZero: true,
+      kasanRadixOnly: true,
     },
     "6.1's switches; %pOF no longer takes a reference on the printed node; __of_detach_node does the sysfs detach itself; checked against the 6.6.9 source",
   ),
@@ -429,6 +437,7 @@ export const KERNEL_PROFILES: readonly KernelProfile[] = [
       faultMessages: 'bug-access',
       taintFlags: 19,
       traceIdZero: true,
+      kasanRadixOnly: true,
       cpuLineUid: true,
     },
     "6.6's switches, unchanged in the files this model reads; checked against the 6.12.0 source",
@@ -500,7 +509,8 @@ export interface KernelOptions {
   /** K-REF-4: the 4.x CONFIG_REFCOUNT_FULL behaviour for `plain` profiles. */
   readonly refcountFull: boolean;
   /**
-   * E2: print KASAN reports. A what-if: powerpc64 had no KASAN in these releases, so the default is off;
+   * E2: print KASAN reports. A what-if: powerpc64 had no KASAN up to 5.16 and from 6.1 only on radix
+   * (note 51), so the default is off;
    * use-after-free is counted and reported by the API either way.
    */
   readonly kasan: boolean;

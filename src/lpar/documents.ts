@@ -252,7 +252,9 @@ function whatIfNotes(kernel: KernelProfile, options: KernelOptions): string[] {
   const notes: string[] = [];
   if (options.kasan)
     notes.push(
-      'kasan: KASAN reports as a build with KASAN would print them; 64-bit powerpc had no KASAN in these releases (E2)',
+      kernel.kasanRadixOnly
+        ? 'kasan: KASAN reports as a build with KASAN would print them; this release builds KASAN for 64-bit powerpc on the radix MMU only, and a PowerVM LPAR runs the hash MMU, where such a build prints "KASAN not enabled as it requires radix!" and reports nothing (E2, note 51)'
+        : 'kasan: KASAN reports as a build with KASAN would print them; 64-bit powerpc had no KASAN in this release (E2)',
     );
   if (kernel.overrides)
     notes.push(

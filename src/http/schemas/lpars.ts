@@ -11,7 +11,7 @@ export const LparOptions = Type.Object(
     kasan: Type.Optional(
       Type.Boolean({
         description:
-          'A what-if (E2): print KASAN reports, as a build with KASAN would; 64-bit powerpc had no KASAN in these releases, so the default is false. Use-after-free is counted and reported by the API either way.',
+          'A what-if (E2): print KASAN reports, as a build with KASAN would; 64-bit powerpc had no KASAN up to 5.16, and from 6.1 only on the radix MMU, which PowerVM LPARs do not run, so the default is false. Use-after-free is counted and reported by the API either way.',
       }),
     ),
     slubDebug: Type.Optional(
