@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import {
+  createLparId,
   dmesgNext,
   dmesgSince,
   holderNames,
@@ -21,11 +22,7 @@ before(async () => {
 });
 after(() => app.close());
 
-async function create(payload: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/lpars', payload });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json().id;
-}
+const create = (payload: object) => createLparId(app, payload);
 
 /** E7: the parent does not exist, so pseries_of_derive_parent answers ERR_PTR(-EINVAL). */
 const ORPHAN_ADD = 'add_node /no-such/x name 2 x\0';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { dmesgNext, dmesgSince, ofdtWrite, testApp } from '../helpers/app.ts';
+import { createLparId, dmesgNext, dmesgSince, ofdtWrite, testApp } from '../helpers/app.ts';
 
 let app: FastifyInstance;
 before(async () => {
@@ -12,11 +12,7 @@ before(async () => {
 });
 after(() => app.close());
 
-async function create(payload: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/v1/lpars', payload });
-  assert.equal(res.statusCode, 201, res.body);
-  return res.json().id;
-}
+const create = (payload: object) => createLparId(app, payload);
 
 /** 5.16: a node added, removed and its last reference put (freed), then put again by a stale holder. */
 async function staleWrite(id: string): Promise<{ address: string; since: number }> {

@@ -12,6 +12,13 @@ export async function testApp(
   return { app, client: new LparsimClient(injectTransport(app)), config };
 }
 
+/** POST /v1/lpars, which must answer 201: the new LPAR's id. */
+export async function createLparId(app: FastifyInstance, payload: object): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/v1/lpars', payload });
+  if (res.statusCode !== 201) throw new Error(`POST /v1/lpars answered ${res.statusCode}: ${res.body}`);
+  return res.json().id;
+}
+
 /** Everything a failed request must leave unchanged, as the API shows it. */
 export async function fingerprint(app: FastifyInstance, lpar: string): Promise<string> {
   const parts = await Promise.all(
