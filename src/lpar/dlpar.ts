@@ -4,8 +4,7 @@
 // where the two share a meaning.
 
 import { errnoOf } from '../kernel/errno.ts';
-import { KERNEL_NAMES } from '../kernel/profiles.ts';
-import { type DlparRequest, dlparStore } from '../pseries/dlpar-sysfs.ts';
+import { type DlparRequest, dlparResources, dlparStore } from '../pseries/dlpar-sysfs.ts';
 import { DlparFirmware, PartitionDrcs } from '../pseries/firmware.ts';
 import { type CpuMaps, cpuMapsInit } from '../pseries/hotplug-cpu.ts';
 import { type Drmem, drmemInit } from '../pseries/hotplug-memory.ts';
@@ -35,6 +34,7 @@ export function partitionDrcs(lpar: Lpar): PartitionDrcs {
     const drcs = new PartitionDrcs(
       profile,
       o ?? { ...DEFAULT_TREE_OPTIONS, cores: 0, memoryGiB: 0, spareCores: 0, spareMemoryGiB: 0 },
+      lpar.firmwareRecord.ioConnectors,
     );
     s = { drcs, maps: null, drmem: undefined };
     STATES.set(lpar, s);
@@ -84,6 +84,7 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
           if (state.drmem === undefined) state.drmem = drmemInit(of);
           return state.drmem ? { of, drmem: state.drmem, rtas: firmware } : null;
         },
+        dt: () => ({ of, rtas: firmware }),
       },
       command,
     );
@@ -108,12 +109,10 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
 
 /**
  * dlpar_show: what a read of /sys/kernel/dlpar prints, the resources the release's store takes
- * (docs/kernel-notes.md note 42: `memory,cpu`, and 6.12 adds `dt`, which the model's store does not
- * take). A plain sprintf: reading it runs nothing.
+ * (`memory,cpu`; 6.12 `memory,cpu,dt`). A plain sprintf: reading it runs nothing.
  */
 export function dlparShow(lpar: Lpar): string {
-  const dt = KERNEL_NAMES.indexOf(lpar.k.profile.name) >= KERNEL_NAMES.indexOf('6.12');
-  return dt ? 'memory,cpu,dt\n' : 'memory,cpu\n';
+  return `${dlparResources(lpar.k.profile).join(',')}\n`;
 }
 
 /** The hotplug state (connectors, CPU maps, LMB table) once a request made it, for the digest. */

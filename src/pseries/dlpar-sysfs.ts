@@ -1,17 +1,35 @@
 // /sys/kernel/dlpar (arch/powerpc/platforms/pseries/dlpar.c, K-DLPAR-4): dlpar_store parses
 // "<resource> <action> <id_type> <id>" as drmgr writes it and hands the request to dlpar_cpu or
 // dlpar_memory. The store answers the byte count or a negative errno, as write(2) would.
-// Resources: memory and cpu in every release here (6.12's `dt` is not modelled: note 42).
+// Resources (dlpar_parse_resource): memory and cpu in every release here, and 6.12 adds dt, the
+// device-tree half of I/O DLPAR (hotplug-dt.ts). No release takes pci, phb, slot or pmem here: I/O
+// slots are rpadlpar's (/sys/bus/pci/slots/control), pmem comes only from a hotplug interrupt, and
+// the store refuses them as any unknown word, "Invalid resource specified." and -EINVAL.
 
+import { KERNEL_NAMES, type KernelProfile } from '../kernel/profiles.ts';
 import type { OfState } from '../of/state.ts';
 import { type CpuHotplugContext, dlparCpu, type HpAction, type HpIdType } from './hotplug-cpu.ts';
+import { type DtHotplugContext, dlparHpDt } from './hotplug-dt.ts';
 import { dlparMemory, type MemoryHotplugContext } from './hotplug-memory.ts';
 
 const PR = 'dlpar: ';
 const EINVAL = -22;
 
+export type DlparResource = 'cpu' | 'memory' | 'dt';
+
+/**
+ * The resources the release's dlpar_parse_resource takes, in dlpar_show's order: `memory,cpu` from
+ * 4.16 to 6.6, `memory,cpu,dt` in 6.12 (dlpar.c:606-611 and :753 there; the dt case is absent from
+ * 6.6.9's dlpar.c:412-417). One release, so a comparison by name rather than a profile fact.
+ */
+export function dlparResources(profile: KernelProfile): readonly DlparResource[] {
+  return KERNEL_NAMES.indexOf(profile.name) >= KERNEL_NAMES.indexOf('6.12')
+    ? ['memory', 'cpu', 'dt']
+    : ['memory', 'cpu'];
+}
+
 export interface DlparRequest {
-  readonly resource: 'cpu' | 'memory';
+  readonly resource: DlparResource;
   readonly action: HpAction;
   readonly idType: HpIdType;
   readonly count?: number;
@@ -45,10 +63,8 @@ export function dlparParse(of: OfState, buf: string): DlparRequest | number {
   };
   const resource = next();
   if (resource === undefined) return EINVAL;
-  let res: DlparRequest['resource'];
-  if (sysfsStreq(resource, 'memory')) res = 'memory';
-  else if (sysfsStreq(resource, 'cpu')) res = 'cpu';
-  else return fail('Invalid resource specified.');
+  const res = dlparResources(of.k.profile).find((r) => sysfsStreq(resource, r));
+  if (!res) return fail('Invalid resource specified.');
   const action = next();
   if (action === undefined) return EINVAL;
   let act: HpAction;
@@ -85,6 +101,7 @@ export function dlparParse(of: OfState, buf: string): DlparRequest | number {
 export interface DlparContexts {
   readonly cpu: () => CpuHotplugContext;
   readonly memory: () => MemoryHotplugContext | null;
+  readonly dt: () => DtHotplugContext;
 }
 
 /** dlpar_store: the byte count, or the errno (and the kernel's closing line) for a refused request. */
@@ -102,6 +119,8 @@ export function dlparStore(
       request = parsed;
       const value = parsed.idType === 'index' ? parsed.index! : parsed.count!;
       if (parsed.resource === 'cpu') rc = dlparCpu(ctx.cpu(), parsed.action, parsed.idType, value);
+      else if (parsed.resource === 'dt')
+        rc = dlparHpDt(ctx.dt(), parsed.action, parsed.idType, parsed.index ?? 0);
       else {
         const m = ctx.memory();
         rc = m ? dlparMemory(m, parsed.action, parsed.idType, value) : EINVAL;

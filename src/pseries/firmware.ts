@@ -7,6 +7,7 @@ import type { BootImage } from '../of/image.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { enc, type Property, readU32 } from '../of/property.ts';
 import { CPU_DRC_BASE, coreNodes } from './cpu-node.ts';
+import { type IoConnectors, recordIoConnectors } from './io-connectors.ts';
 import {
   ALLOC_UNUSABLE,
   ALLOC_USABLE,
@@ -97,6 +98,8 @@ export interface PartitionRecord {
   readonly cpus: RecordedNode | null;
   /** l2/l3 cache nodes under /cpus, in tree order, with the subtree firmware re-adds. */
   readonly cacheNodes: RecordedCaches;
+  /** The I/O connectors of the boot tree (io-connectors.ts): what configure-connector hands back for them. */
+  readonly ioConnectors: IoConnectors;
 }
 
 /** One recorded cache node: where it was, its phandle, the connector firmware re-adds it through. */
@@ -229,6 +232,7 @@ export function* recordPartitionSteps(
     memoryGiB,
     cpus: cpus ? recorded(cpus, '/cpus') : null,
     cacheNodes,
+    ioConnectors: recordIoConnectors(boot),
   };
 }
 
@@ -595,10 +599,10 @@ export function nodesAddedBy(record: PartitionRecord, updates: readonly Firmware
 
 // ---- DLPAR: the partition's connectors as the hypervisor keeps them ----
 
-/** One connector firmware may hand to or take back from the partition: a core or an LMB. */
+/** One connector firmware may hand to or take back from the partition: a core, an LMB or an I/O slot. */
 interface DrcEntry {
-  readonly kind: 'cpu' | 'lmb';
-  /** The core number or the LMB number behind it. */
+  readonly kind: 'cpu' | 'lmb' | 'io';
+  /** The core number, the LMB number, or the I/O connector's DRC index. */
   readonly unit: number;
   allocation: number;
   isolation: number;
@@ -619,8 +623,13 @@ export class PartitionDrcs {
   readonly lmbs: number;
   readonly memoryGiB: number;
   readonly spareMemoryGiB: number;
+  private readonly io: IoConnectors | null;
 
-  constructor(profile: TreeProfile, o: TreeOptions) {
+  /**
+   * `io`: the I/O connectors firmware recorded from the boot tree (the partition owns each one, as
+   * it booted with its adapter); absent, the partition has none.
+   */
+  constructor(profile: TreeProfile, o: TreeOptions, io?: IoConnectors) {
     this.profile = profile;
     this.threadsPerCore = o.threadsPerCore;
     this.seed = o.seed;
@@ -636,6 +645,9 @@ export class PartitionDrcs {
     this.lmbs = assigned + Math.max(0, Math.floor((this.spareMemoryGiB * 1024) / 256));
     for (let i = 0; i < this.lmbs; i++)
       this.entries.set(lmbDrcIndex(i), { kind: 'lmb', unit: i, ...owned(i < assigned) });
+    this.io = io ?? null;
+    for (const drc of io?.drcs() ?? [])
+      if (!this.entries.has(drc)) this.entries.set(drc, { kind: 'io', unit: drc, ...owned(true) });
   }
 
   /** dr-entity-sense: present while the partition owns the connector, unusable otherwise. */
@@ -666,6 +678,10 @@ export class PartitionDrcs {
   subtree(drc: number, system: ManagedSystem): FdtNode[] | null {
     const e = this.entries.get(drc);
     if (!e) return null;
+    if (e.kind === 'io') {
+      const node = this.io?.nodeForDrc(drc);
+      return node ? [node] : null;
+    }
     if (e.kind === 'cpu') {
       // Phandles no boot node has: the connector's own numbers (docs/kernel-notes.md note 42).
       const base = (this.seed * 0x9e37 + e.unit * 4) >>> 0;

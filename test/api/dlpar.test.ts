@@ -127,6 +127,51 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
     }
   });
 
+  it("6.12's dt resource prunes an adapter's node; the releases before refuse I/O resources", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lparsim-dlpar-dt-'));
+    dirs.push(dir);
+    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
+    try {
+      const create = (kernel: string) =>
+        app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel, seed: 3 } });
+      const old = (await create('6.6')).json().id as string;
+      const phb = await write(app, old, 'phb add index 0x20000000');
+      assert.equal(phb.statusCode, 422);
+      assert.deepEqual(
+        [phb.json().errno, phb.json().dmesg],
+        [
+          'EINVAL',
+          [
+            'dlpar: Invalid resource specified.',
+            'dlpar: Could not handle DLPAR request "phb add index 0x20000000"',
+          ],
+        ],
+      );
+
+      const id = (await create('6.12')).json().id as string;
+      const rm = await write(app, id, 'dt remove index 0x30000002');
+      assert.equal(rm.statusCode, 200, rm.body);
+      const doc = rm.json();
+      assert.deepEqual(doc.request, { resource: 'dt', action: 'remove', idType: 'index', index: 0x30000002 });
+      assert.deepEqual(doc.report.firmwareCalls, []);
+      // The vio device of l-lan@30000002 still holds the node: detached and leaked (K-DRV-4).
+      assert.ok(
+        doc.report.leakedNodes.some(
+          (l: { lastKnownPath: string }) => l.lastKnownPath === '/vdevice/l-lan@30000002',
+        ),
+        JSON.stringify(doc.report.leakedNodes),
+      );
+      // The built-in tree has no ibm,drc-info: no parent for the connector, -EIO.
+      const add = await write(app, id, 'dt add index 0x30000002');
+      assert.deepEqual([add.statusCode, add.json().errno], [422, 'EIO']);
+      const seen = await picture(app, id);
+      await app.close();
+      await assertRestartReplays(dir, id, seen, picture, async () => {});
+    } finally {
+      await app.close();
+    }
+  });
+
   it('survives a restart from the journal and an export/import, with the same digest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lparsim-dlpar-'));
     dirs.push(dir);

@@ -9,7 +9,7 @@ import { LeakedNode } from './nodes.ts';
 
 const DlparRequestDoc = Closed(
   {
-    resource: StringEnum(['cpu', 'memory'] as const),
+    resource: StringEnum(['cpu', 'memory', 'dt'] as const),
     action: StringEnum(['add', 'remove'] as const),
     idType: StringEnum(['count', 'index', 'indexed-count'] as const),
     count: Type.Optional(Type.Integer({ minimum: 0, maximum: 0xffffffff })),
