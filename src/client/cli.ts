@@ -794,7 +794,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   dlpar: {
     args: '<lpar> <command words…>',
     summary:
-      'a write to /sys/kernel/dlpar as drmgr makes it: cpu|memory add|remove count|index N (exit 1 with the errno)',
+      'a write to /sys/kernel/dlpar as drmgr makes it: cpu|memory add|remove count|index N, and on 6.12 dt add|remove index N (exit 1 with the errno)',
     operations: ['writeDlpar'],
     needs: 2,
     max: 64,
