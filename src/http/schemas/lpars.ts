@@ -222,6 +222,10 @@ export const KernelProfileDoc = Closed(
       description: 'the end-of-trace line carries id 0, not the boot’s random one (6.1+)',
     }),
     cpuLineUid: Type.Boolean({ description: 'the CPU line of a stack dump shows `UID: <uid>` (6.12)' }),
+    kasanRadixOnly: Type.Boolean({
+      description:
+        '64-bit powerpc builds KASAN, for the radix MMU only (6.1+; the kasan what-if note, note 51)',
+    }),
     functionNames: Type.Record(Type.String(), Type.String(), {
       description: 'functions this release calls by another name',
     }),
