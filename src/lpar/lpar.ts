@@ -15,6 +15,7 @@ import { type OfState, ofStateInit } from '../of/state.ts';
 import { type BootStats, ofCoreInitSteps, unflattenSteps } from '../of/unflatten.ts';
 import { type CacheInfo, cacheInfoNew, cacheinfoInitSteps } from '../pseries/cacheinfo.ts';
 import { cpusImageNodes, type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
+import { MAX_V2_LMBS } from '../pseries/hotplug-memory.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import { rngInitSteps } from '../pseries/rng.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
@@ -420,11 +421,22 @@ export function bootLpar(config: LparConfig, system: ManagedSystem, fdt: FdtNode
   return completeSteps(bootLparSteps(config, system, fdt));
 }
 
-/** For an uploaded tree: the memory `ibm,dynamic-memory` describes, in GiB (LMBs of 256 MiB). */
+/**
+ * For an uploaded tree: the memory `ibm,dynamic-memory` (a count of LMBs) or `ibm,dynamic-memory-v2`
+ * (a count of sets, each with its number of LMBs) describes, in GiB (LMBs of 256 MiB).
+ */
 function memoryFromTree(fdt: FdtNode): number {
   const drconf = fdt.children.find((c) => c.name === 'ibm,dynamic-reconfiguration-memory');
-  const dm = drconf?.props.find((p) => p.name === 'ibm,dynamic-memory');
-  const lmbs = dm ? readU32(dm.value) : undefined;
+  const v1 = drconf?.props.find((p) => p.name === 'ibm,dynamic-memory');
+  const v2 = v1 ? undefined : drconf?.props.find((p) => p.name === 'ibm,dynamic-memory-v2');
+  let lmbs = v1 ? readU32(v1.value) : undefined;
+  if (v2) {
+    const sets = readU32(v2.value) ?? 0;
+    lmbs = 0;
+    for (let i = 0; i < sets && 4 + i * 24 + 24 <= v2.value.length; i++)
+      lmbs += readU32(v2.value, 1 + i * 6) ?? 0;
+    lmbs = Math.min(lmbs, MAX_V2_LMBS);
+  }
   if (lmbs === undefined) return 0;
   return Math.max(1, Math.floor(lmbs / 4));
 }

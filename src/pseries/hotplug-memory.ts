@@ -32,8 +32,14 @@ export interface Lmb {
 export interface Drmem {
   lmbs: Lmb[];
   readonly rmaEnd: bigint;
+  /** drmem_info->lmb_size, from `ibm,lmb-size`. */
+  readonly lmbSize: bigint;
 }
 
+/** The LMB table's two forms in the device tree (drmem.c): v1 one cell per LMB, v2 one per run of LMBs. */
+type DrmemForm = 'ibm,dynamic-memory' | 'ibm,dynamic-memory-v2';
+
+/** `ibm,dynamic-memory`: a count, then per LMB base (u64), drc index, reserved, aa index, flags. */
 function readLmbs(value: Uint8Array): Lmb[] {
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const n = value.length >= 4 ? view.getUint32(0) : 0;
@@ -51,6 +57,48 @@ function readLmbs(value: Uint8Array): Lmb[] {
 }
 
 /**
+ * `ibm,dynamic-memory-v2` (init_drmem_v2_lmbs): a count of LMB sets, then per set the number of LMBs
+ * (u32), the first base (u64), the first drc index, the aa index and the flags; the set's LMBs follow
+ * each other by `ibm,lmb-size` and by drc index.
+ */
+function readLmbsV2(value: Uint8Array, lmbSize: bigint): Lmb[] {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const sets = value.length >= 4 ? view.getUint32(0) : 0;
+  const out: Lmb[] = [];
+  for (let i = 0; i < sets && 4 + i * 24 + 24 <= value.length; i++) {
+    const off = 4 + i * 24;
+    const seq = view.getUint32(off);
+    const base = view.getBigUint64(off + 4);
+    const drc = view.getUint32(off + 12);
+    const aaIndex = view.getUint32(off + 16);
+    const flags = view.getUint32(off + 20);
+    // A set's count is a u32 and an upload's can be anything: the table stops at MAX_V2_LMBS.
+    for (let j = 0; j < seq && out.length < MAX_V2_LMBS; j++)
+      out.push({ base: base + BigInt(j) * lmbSize, drc: drc + j, aaIndex, flags });
+  }
+  return out;
+}
+
+/**
+ * The most LMBs read from a v2 table: as many as the largest built-in tree has (8192 GiB assigned and
+ * 8192 spare, 256 MiB each). v1 is bounded by its own length (24 bytes an LMB); v2 is not.
+ */
+export const MAX_V2_LMBS = 65_536;
+
+/** The table from whichever form the property has. */
+function lmbsOf(form: DrmemForm, value: Uint8Array, lmbSize: bigint): Lmb[] {
+  return form === 'ibm,dynamic-memory' ? readLmbs(value) : readLmbsV2(value, lmbSize);
+}
+
+/** `ibm,lmb-size` (two cells), 256 MiB when the node lacks it. */
+function lmbSizeOf(dr: DeviceNode): bigint {
+  const p = ofFindProperty(dr, 'ibm,lmb-size');
+  return p && p.value.length >= 8
+    ? new DataView(p.value.buffer, p.value.byteOffset, p.value.byteLength).getBigUint64(0)
+    : 0x1000_0000n;
+}
+
+/**
  * drmem_init as boot left it, at the first DLPAR request; with `drmemFollowsUpdates` (5.16+) the
  * memory notifier re-reads the table from every update of the property (drmem_update_lmbs), so a
  * migration's new `ibm,dynamic-memory` is what the next request sees. Before, the table keeps what
@@ -58,13 +106,18 @@ function readLmbs(value: Uint8Array): Lmb[] {
  */
 export function drmemInit(of: OfState): Drmem | null {
   const dr = ofPeekNodeByPath(of, DRCONF);
-  const prop = dr ? ofFindProperty(dr, 'ibm,dynamic-memory') : undefined;
+  if (!dr) return null;
+  // v1 when the node has it, else v2 (drmem_init; every release from 4.16 reads both).
+  const v1 = ofFindProperty(dr, 'ibm,dynamic-memory');
+  const prop = v1 ?? ofFindProperty(dr, 'ibm,dynamic-memory-v2');
   if (!prop) return null;
+  const form: DrmemForm = v1 ? 'ibm,dynamic-memory' : 'ibm,dynamic-memory-v2';
+  const lmbSize = lmbSizeOf(dr as DeviceNode);
   const mem = ofPeekNodeByPath(of, '/memory@0');
   const reg = mem ? ofFindProperty(mem, 'reg') : undefined;
   const rmaEnd =
     reg && reg.value.length >= 16 ? new DataView(reg.value.buffer, reg.value.byteOffset).getBigUint64(8) : 0n;
-  const drmem: Drmem = { lmbs: readLmbs(prop.value), rmaEnd };
+  const drmem: Drmem = { lmbs: lmbsOf(form, prop.value, lmbSize), rmaEnd, lmbSize };
   if (of.k.profile.dlpar.drmemFollowsUpdates)
     ofReconfigNotifierRegister(of, {
       name: 'pseries_memory_notifier',
@@ -72,9 +125,10 @@ export function drmemInit(of: OfState): Drmem | null {
         if (
           action === 'UPDATE_PROPERTY' &&
           rd.dn.name === 'ibm,dynamic-reconfiguration-memory' &&
-          rd.prop?.name === 'ibm,dynamic-memory'
+          (rd.prop?.name === 'ibm,dynamic-memory' || rd.prop?.name === 'ibm,dynamic-memory-v2')
         )
-          drmem.lmbs = readLmbs(rd.prop.value);
+          // drmem_update_lmbs: by the updated property's own name.
+          drmem.lmbs = lmbsOf(rd.prop.name, rd.prop.value, lmbSize);
       },
     });
   return drmem;
@@ -155,12 +209,45 @@ function dlparAddLmb(c: MemoryHotplugContext, lmb: Lmb): number {
   });
 }
 
-/** drmem_update_dt (v1): the table as a new `ibm,dynamic-memory`. */
+/**
+ * drmem_update_dt_v2: runs of LMBs whose aa index and flags equal the previous LMB's make one set
+ * (the kernel does not check that bases and drc indexes follow each other; its tables always do).
+ */
+function drmemV2Value(lmbs: readonly Lmb[]): Uint8Array {
+  const starts: number[] = [];
+  lmbs.forEach((l, i) => {
+    const prev = lmbs[i - 1];
+    if (!prev || prev.aaIndex !== l.aaIndex || prev.flags !== l.flags) starts.push(i);
+  });
+  const out = new Uint8Array(4 + starts.length * 24);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, starts.length);
+  starts.forEach((start, k) => {
+    const l = lmbs[start]!;
+    const off = 4 + k * 24;
+    view.setUint32(off, (starts[k + 1] ?? lmbs.length) - start);
+    view.setBigUint64(off + 4, l.base);
+    view.setUint32(off + 12, l.drc);
+    view.setUint32(off + 16, l.aaIndex >>> 0);
+    view.setUint32(off + 20, l.flags >>> 0);
+  });
+  return out;
+}
+
+/**
+ * drmem_update_dt: the table written back as a new `ibm,dynamic-memory` when the node has one, else as
+ * a new `ibm,dynamic-memory-v2` when it has that.
+ */
 function drmemUpdateDt(c: MemoryHotplugContext): number {
   const { of, drmem } = c;
   return of.k.fn('drmem_update_dt', () => {
     const dr = ofPeekNodeByPath(of, DRCONF);
     if (!dr) return -1;
+    if (!ofFindProperty(dr, 'ibm,dynamic-memory')) {
+      if (!ofFindProperty(dr, 'ibm,dynamic-memory-v2')) return -1;
+      const value = drmemV2Value(drmem.lmbs);
+      return ofUpdateProperty(of, dr as DeviceNode, { name: 'ibm,dynamic-memory-v2', value });
+    }
     const out = new Uint8Array(4 + drmem.lmbs.length * 24);
     const view = new DataView(out.buffer);
     view.setUint32(0, drmem.lmbs.length);
