@@ -9,13 +9,12 @@ import { completeSteps, type FdtBootParams, type FdtNode } from '../of/fdt.ts';
 import { BootImage } from '../of/image.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofFindNodeByPhandle, ofRebuildPhandleCache, type PhandleLookup } from '../of/phandle-cache.ts';
-import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofStateInit } from '../of/state.ts';
 import { type BootStats, ofCoreInitSteps, unflattenSteps } from '../of/unflatten.ts';
 import { type CacheInfo, cacheInfoNew, cacheinfoInitSteps } from '../pseries/cacheinfo.ts';
 import { cpusImageNodes, type PartitionRecord, recordPartitionSteps } from '../pseries/firmware.ts';
-import { MAX_V2_LMBS } from '../pseries/hotplug-memory.ts';
+import { drmemLmbCount } from '../pseries/hotplug-memory.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import { rngInitSteps } from '../pseries/rng.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
@@ -427,16 +426,12 @@ export function bootLpar(config: LparConfig, system: ManagedSystem, fdt: FdtNode
  */
 function memoryFromTree(fdt: FdtNode): number {
   const drconf = fdt.children.find((c) => c.name === 'ibm,dynamic-reconfiguration-memory');
+  // v1 when the node has it, else v2, as drmem_init reads them.
   const v1 = drconf?.props.find((p) => p.name === 'ibm,dynamic-memory');
   const v2 = v1 ? undefined : drconf?.props.find((p) => p.name === 'ibm,dynamic-memory-v2');
-  let lmbs = v1 ? readU32(v1.value) : undefined;
-  if (v2) {
-    const sets = readU32(v2.value) ?? 0;
-    lmbs = 0;
-    for (let i = 0; i < sets && 4 + i * 24 + 24 <= v2.value.length; i++)
-      lmbs += readU32(v2.value, 1 + i * 6) ?? 0;
-    lmbs = Math.min(lmbs, MAX_V2_LMBS);
-  }
+  const lmbs = v1
+    ? drmemLmbCount('ibm,dynamic-memory', v1.value)
+    : v2 && (drmemLmbCount('ibm,dynamic-memory-v2', v2.value) ?? 0);
   if (lmbs === undefined) return 0;
   return Math.max(1, Math.floor(lmbs / 4));
 }

@@ -37,7 +37,7 @@ export interface Drmem {
 }
 
 /** The LMB table's two forms in the device tree (drmem.c): v1 one cell per LMB, v2 one per run of LMBs. */
-type DrmemForm = 'ibm,dynamic-memory' | 'ibm,dynamic-memory-v2';
+export type DrmemForm = 'ibm,dynamic-memory' | 'ibm,dynamic-memory-v2';
 
 /** `ibm,dynamic-memory`: a count, then per LMB base (u64), drc index, reserved, aa index, flags. */
 function readLmbs(value: Uint8Array): Lmb[] {
@@ -84,6 +84,18 @@ function readLmbsV2(value: Uint8Array, lmbSize: bigint): Lmb[] {
  * 8192 spare, 256 MiB each). v1 is bounded by its own length (24 bytes an LMB); v2 is not.
  */
 export const MAX_V2_LMBS = 65_536;
+
+/**
+ * How many LMBs a table describes, as its form counts them (an upload's memory is counted from it):
+ * v1's count, or the sum of v2's sets up to MAX_V2_LMBS; undefined for a value too short for a count.
+ */
+export function drmemLmbCount(form: DrmemForm, value: Uint8Array): number | undefined {
+  const head = readU32(value);
+  if (head === undefined || form === 'ibm,dynamic-memory') return head;
+  let lmbs = 0;
+  for (let i = 0; i < head && 4 + i * 24 + 24 <= value.length; i++) lmbs += readU32(value, 1 + i * 6) ?? 0;
+  return Math.min(lmbs, MAX_V2_LMBS);
+}
 
 /** The table from whichever form the property has. */
 function lmbsOf(form: DrmemForm, value: Uint8Array, lmbSize: bigint): Lmb[] {
