@@ -29,6 +29,7 @@ import { migrationRoutes } from './http/routes/migrations.ts';
 import { nodeRoutes } from './http/routes/nodes.ts';
 import { overlayRoutes } from './http/routes/overlays.ts';
 import { prrnRoutes } from './http/routes/prrn.ts';
+import { slotRoutes } from './http/routes/slots.ts';
 import { viewRoutes } from './http/routes/views.ts';
 import { webRoutes } from './http/routes/web.ts';
 import { SHARED_SCHEMAS } from './http/schemas/shared.ts';
@@ -187,6 +188,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       migrationRoutes,
       prrnRoutes,
       dlparRoutes,
+      slotRoutes,
       overlayRoutes,
       lparEventRoutes,
     ]),

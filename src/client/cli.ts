@@ -811,6 +811,29 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       );
     },
   },
+  slot: {
+    args: '<lpar> add|remove <drc name…>',
+    summary:
+      "a write of a virtual I/O slot's drc name to /sys/bus/pci/slots/control/add_slot or remove_slot, as drmgr makes it: the vio device registered or unregistered (exit 1 with the errno)",
+    operations: ['writeAddSlot', 'writeRemoveSlot'],
+    needs: 3,
+    max: 16,
+    run: async ([l, action, ...words]) => {
+      if (action !== 'add' && action !== 'remove')
+        throw new UsageError(`slot: the action is add or remove, not ${JSON.stringify(action)}`);
+      const r = await client.writeSlot(l!, action === 'add' ? 'add_slot' : 'remove_slot', words.join(' '));
+      print(r, () =>
+        [
+          `rc ${r.rc}: ${r.file} ${r.drcName ?? '(name too long: nothing done)'}`,
+          ...r.report.registered.map((d) => `  registered vio ${d.device} on ${d.node} (${d.nodeState})`),
+          ...r.report.unregistered.map(
+            (d) => `  unregistered vio ${d.device} from ${d.node} (${d.nodeState})`,
+          ),
+          ...r.report.dmesg.map((d) => `  dmesg: ${d}`),
+        ].join('\n'),
+      );
+    },
+  },
   migrations: {
     args: '<lpar>',
     summary: 'the LPAR’s migrations, as a table',

@@ -39,6 +39,7 @@ import type {
 } from '../http/schemas/nodes.ts';
 import type { OverlayApplied, OverlayDoc, OverlayRemoved } from '../http/schemas/overlays.ts';
 import type { PrrnBody, PrrnDoc } from '../http/schemas/prrn.ts';
+import type { SlotWriteDoc } from '../http/schemas/slots.ts';
 import type { HttpRequest, Transport } from './transport.ts';
 
 export type { EventType, LparEventDoc as LparEvent } from '../http/schemas/events.ts';
@@ -57,6 +58,8 @@ export type PrrnRequest = Static<typeof PrrnBody>;
 export type PrrnEvent = Static<typeof PrrnDoc>;
 /** A write to /sys/kernel/dlpar the kernel carried out (POST …/sys/kernel/dlpar). */
 export type DlparWrite = Static<typeof DlparWriteDoc>;
+/** A write to /sys/bus/pci/slots/control/add_slot or remove_slot the kernel carried out. */
+export type SlotWrite = Static<typeof SlotWriteDoc>;
 /** An applied overlay (GET …/overlays/{id}); the apply's answer adds its report; a removal's answer. */
 export type Overlay = Static<typeof OverlayDoc>;
 export type AppliedOverlay = Static<typeof OverlayApplied>;
@@ -576,5 +579,18 @@ export class LparsimClient {
       body: command,
     });
   dlpar = (id: string, command: string) => this.writeDlpar(id, command);
+  /**
+   * drmgr's write(2) of a virtual I/O slot's drc name to rpadlpar's add_slot (vio device registered)
+   * or remove_slot (unregistered); a negative rc is an ApiError carrying the errno, rc and dmesg.
+   */
+  writeAddSlot = (id: string, drcName: string) => this.writeSlot(id, 'add_slot', drcName);
+  writeRemoveSlot = (id: string, drcName: string) => this.writeSlot(id, 'remove_slot', drcName);
+  writeSlot = (id: string, file: 'add_slot' | 'remove_slot', drcName: string) =>
+    this.json<SlotWrite>({
+      method: 'POST',
+      path: this.lp(id, `/sys/bus/pci/slots/control/${file}`),
+      headers: { 'content-type': 'text/plain' },
+      body: drcName,
+    });
   listMigrations = (id: string) => this.migrations(id);
 }

@@ -106,7 +106,48 @@ export interface ReleaseFacts {
   readonly warnLines: Readonly<Record<string, string>>;
   /** What that release's /sys/kernel/dlpar code does (docs/kernel-model.md, K-DLPAR-4). */
   readonly dlpar: DlparFacts;
+  /** What that release's rpadlpar, rpaphp and vio code does for I/O slots (docs/kernel-model.md, K-SLOT). */
+  readonly slot: SlotFacts;
 }
+
+/**
+ * The I/O slot code of one release (drivers/pci/hotplug/rpadlpar_core.c and rpaphp_core.c,
+ * arch/powerpc/platforms/pseries/vio.c), read in that release's tree. Facts of the build, not switches.
+ */
+export interface SlotFacts {
+  /**
+   * find_vio_slot_node puts its /vdevice reference, and dlpar_add_slot / dlpar_remove_slot put the
+   * node find_dlpar_node returned (5.4+, fb26228bfc4c); before, both references leak on every write.
+   */
+  readonly putsNodes: boolean;
+  /**
+   * rpaphp_check_drc_props reads the parent's `ibm,drc-info` when the parent has one (5.8+,
+   * 52e2b0f16574 with 9723c25f99af and 4f9f2d3d7a43). Before, it asked FW_FEATURE_DRC_INFO, which
+   * those releases never negotiate (their prom_init does not request OV5_DRC_INFO), so they read the
+   * four v1 lists alone (docs/kernel-notes.md note 53).
+   */
+  readonly drcInfo: boolean;
+  /**
+   * vio_register_device_node refuses a /vdevice child without `device_type` (5.0+,
+   * of_node_get_device_type); 4.x tests `of_node->type`, which a missing property leaves as "<NULL>".
+   */
+  readonly vioNeedsDeviceType: boolean;
+}
+
+const SLOT_4X: SlotFacts = { putsNodes: false, drcInfo: false, vioNeedsDeviceType: false };
+const SLOT_FACTS: Readonly<Record<KernelName, SlotFacts>> = {
+  '4.16': SLOT_4X,
+  '4.18': SLOT_4X,
+  '5.0': { ...SLOT_4X, vioNeedsDeviceType: true },
+  '5.4': { putsNodes: true, drcInfo: false, vioNeedsDeviceType: true },
+  '5.8': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '5.10': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '5.14': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '5.16': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '6.1': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '6.6': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '6.12': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+};
 
 /**
  * The /sys/kernel/dlpar code of one release (arch/powerpc/platforms/pseries/hotplug-cpu.c and
@@ -170,7 +211,7 @@ function profile(
   name: KernelName,
   switches: KernelSwitches,
   facts: Pick<ReleaseFacts, 'warnLines' | 'kobjOffset' | 'faultMessages'> &
-    Partial<Omit<ReleaseFacts, 'dlpar'>>,
+    Partial<Omit<ReleaseFacts, 'dlpar' | 'slot'>>,
   origin: string,
 ): KernelProfile {
   return {
@@ -185,6 +226,7 @@ function profile(
     kasanRadixOnly: false,
     cpuLineUid: false,
     dlpar: DLPAR_FACTS[name],
+    slot: SLOT_FACTS[name],
     ...facts,
     origin,
     overrides: null,

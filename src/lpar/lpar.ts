@@ -17,6 +17,7 @@ import { cpusImageNodes, type PartitionRecord, recordPartitionSteps } from '../p
 import { drmemLmbCount } from '../pseries/hotplug-memory.ts';
 import { type OfdtResult, ofdtWrite } from '../pseries/reconfig.ts';
 import { rngInitSteps } from '../pseries/rng.ts';
+import type { SlotFile } from '../pseries/rpadlpar.ts';
 import type { ManagedSystem } from '../pseries/systems.ts';
 import { type CpuTopology, topologyInitSteps } from '../pseries/topology.ts';
 import type { PhandleScheme, TreeOptions, TreeProfileName } from '../pseries/tree.ts';
@@ -28,6 +29,7 @@ import { EventLog } from './events.ts';
 import type { Migration } from './migrations.ts';
 import { applyOverlay, removeOverlay } from './overlays.ts';
 import { type PrrnEvent, type PrrnRequest, prrn } from './prrn.ts';
+import { type SlotResult, writeSlot } from './slots.ts';
 import { checkOfPath, type PathLimits } from './views.ts';
 
 export interface LparConfig {
@@ -304,6 +306,14 @@ export class Lpar {
    */
   dlpar(command: string): DlparResult {
     return dlpar(this, command);
+  }
+
+  /**
+   * A write(2) of `bytes` (a drc name) to /sys/bus/pci/slots/control/`file` by drmgr (K-SLOT): a
+   * virtual slot's vio device registered or unregistered, answered with the bytes written or the errno.
+   */
+  slot(file: SlotFile, bytes: Uint8Array): SlotResult {
+    return writeSlot(this, file, bytes);
   }
 
   /** E7: a panicked partition runs nothing until it is rebooted or deleted. */

@@ -145,6 +145,29 @@ export function ofFindNodeByPath(of: OfState, path: string, holder: string): Dev
   return of.k.fn('of_find_node_by_path', () => ofNodeGet(of, ofPeekNodeByPath(of, path), holder));
 }
 
+/**
+ * of_find_node_by_name(from, name): the next node in the all-nodes walk after `from` (from the root when
+ * null) whose name (without unit address) is `name`, with a reference for `holder`; the reference on
+ * `from` is dropped (K-REF-3). `for_each_node_by_name` is this called with the previous result.
+ */
+export function ofFindNodeByName(
+  of: OfState,
+  from: DeviceNode | null,
+  name: string,
+  holder: string,
+): DeviceNode | null {
+  return of.k.fn('of_find_node_by_name', () => {
+    let found: DeviceNode | null = null;
+    for (let np = ofFindAllNodesNext(of, from); np; np = ofFindAllNodesNext(of, np))
+      if (np.name === name) {
+        found = ofNodeGet(of, np, holder);
+        break;
+      }
+    ofNodePut(of, from, holder);
+    return found;
+  });
+}
+
 /** of_get_parent: the parent with a reference taken for `holder`. */
 export function ofGetParent(of: OfState, np: DeviceNode | null, holder: string): DeviceNode | null {
   if (!np) return null;

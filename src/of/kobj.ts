@@ -170,6 +170,19 @@ function sysfsWarnDup(of: OfState, dir: KernfsDir, name: string): void {
   });
 }
 
+/**
+ * kobject_add_internal failing because `name` is taken in `dir` (any kobject: a node's directory, a
+ * device's): sysfs_warn_dup, then kobject_add_internal's own complaint. Answers -EEXIST.
+ */
+export function kobjectAddDuplicate(of: OfState, dir: KernfsDir, name: string): number {
+  sysfsWarnDup(of, dir, name);
+  of.k.printk(
+    'err',
+    `kobject_add_internal failed for ${name} with -EEXIST, don't try to register things with the same name in the same directory.`,
+  );
+  return -17;
+}
+
 /** __of_add_property_sysfs (K-SYSFS-3): only for nodes in sysfs. */
 export function ofAddPropertySysfs(of: OfState, np: DeviceNode, pp: NodeProperty): void {
   const dir = np.kobj.dir;
@@ -220,14 +233,7 @@ function kobjectAdd(of: OfState, np: DeviceNode, parentDir: KernfsDir, name: str
     const dir = kernfsNewDir(name);
     // kobject_add names the kobject before it tries to add it: a failed add keeps the name.
     np.kobj.sysfsName = name;
-    if (!kernfsAdd(parentDir, dir)) {
-      sysfsWarnDup(of, parentDir, name);
-      of.k.printk(
-        'err',
-        `kobject_add_internal failed for ${name} with -EEXIST, don't try to register things with the same name in the same directory.`,
-      );
-      return -17;
-    }
+    if (!kernfsAdd(parentDir, dir)) return kobjectAddDuplicate(of, parentDir, name);
     if (parent) ofNodeGet(of, parent, childHolder(name));
     np.kobj.sysfsName = name;
     np.kobj.dir = dir;

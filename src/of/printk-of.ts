@@ -119,3 +119,12 @@ export function ofNodeFullName(of: OfState, np: DeviceNode | null): string {
 export function ofNodeFullNamePhandle(of: OfState, np: DeviceNode): string {
   return `${ofNodeFullName(of, np)}:${np.phandle >>> 0}`;
 }
+
+/**
+ * `%pOFn`: the node's name without its unit address (kbasename of full_name up to the `@`), read
+ * without a reference in every release; 4.x callers print `of_node->name`, the same text.
+ */
+export function ofNodeNameString(of: OfState, np: DeviceNode): string {
+  of.k.access(np, 'device_node_string', 8);
+  return np.name;
+}

@@ -14,6 +14,7 @@ import { ofNodeFullName } from '../of/printk-of.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
 import { dlparConfigureConnector, dlparFreeCcNodes } from './dlpar.ts';
+import { drcInfoCells } from './drc-info.ts';
 import type { HpAction, HpIdType } from './hotplug-cpu.ts';
 import type { Rtas } from './rtas.ts';
 
@@ -57,58 +58,6 @@ function nodeWithDrcIndex(of: OfState, index: number, holder: string): DeviceNod
     if (v === index) return ofNodeGet(of, np, holder);
   }
   return null;
-}
-
-/** One `ibm,drc-info` entry as of_read_drc_info_cell reads it. */
-interface DrcInfoCell {
-  readonly indexStart: number;
-  readonly count: number;
-  readonly increment: number;
-  readonly last: number;
-}
-
-/**
- * The entries of an `ibm,drc-info` value as of_read_drc_info_cell walks them: a count cell, then per
- * entry the type and name-prefix strings and five cells (index start, name-suffix start, number of
- * elements, increment, power domain). The walk stops at an entry that runs past the value, as the
- * kernel's does (of_prop_next_string / of_prop_next_u32 answer NULL there).
- */
-export function drcInfoCells(value: Uint8Array): DrcInfoCell[] {
-  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
-  // The kernel reads a cell where one starts before the end, the missing bytes as zeros here.
-  const cell = (at: number) => {
-    let v = 0;
-    for (let i = 0; i < 4; i++) v = (v << 8) | (at + i < value.length ? dv.getUint8(at + i) : 0);
-    return v >>> 0;
-  };
-  const out: DrcInfoCell[] = [];
-  const n = cell(0);
-  let at = 4;
-  const nextString = (from: number): number | null => {
-    let end = from;
-    while (end < value.length && value[end] !== 0) end++;
-    const next = end + 1;
-    return next >= value.length ? null : next;
-  };
-  for (let i = 0; i < n; i++) {
-    const afterType = nextString(at);
-    if (afterType === null) break;
-    const afterPrefix = nextString(afterType);
-    if (afterPrefix === null) break;
-    const start = cell(afterPrefix);
-    // suffix start, elements, increment, power domain: each must start inside the value.
-    if (afterPrefix + 16 >= value.length) break;
-    const count = cell(afterPrefix + 8);
-    const increment = cell(afterPrefix + 12);
-    out.push({
-      indexStart: start,
-      count,
-      increment,
-      last: (start + Math.imul((count - 1) >>> 0, increment)) >>> 0,
-    });
-    at = afterPrefix + 20;
-  }
-  return out;
 }
 
 /** get_device_node_with_drc_info: the first node whose `ibm,drc-info` lists `index`, with a reference. */

@@ -517,9 +517,11 @@ function* buildTree(
     drcTypes.push('CPU');
     if (c % DRC_ENTRIES_PER_STEP === DRC_ENTRIES_PER_STEP - 1) yield;
   }
+  const slotDrcName = (a: { unit: number }) =>
+    `U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`;
   for (const a of adapters) {
     drcIndexes.push(a.unit);
-    drcNames.push(`U${mtype}.${mmodel}.${system.serial}-V${o.partitionNo}-C${a.unit - VIO_BASE}`);
+    drcNames.push(slotDrcName(a));
     drcTypes.push('SLOT');
   }
   drcIndexes.push(PLATFORM_FACILITIES_DRC);
@@ -636,6 +638,9 @@ function* buildTree(
   if (spareCores > 0)
     rtasProps.push(['ibm,lrdr-capacity', enc.u32(0, 0, 0, Number(LMB_SIZE), o.cores + spareCores)]);
   const rtas = gen('rtas', rtasProps);
+  // The virtual slots' connectors again, on /vdevice: rpaphp_check_drc_props matches a child's
+  // ibm,my-drc-index in its parent's lists (K-SLOT-3; spec silent, docs/kernel-notes.md note 53).
+  const slotDrcs = adapters.map((a) => a.unit);
   const vdevice = gen(
     'vdevice',
     [
@@ -643,6 +648,10 @@ function* buildTree(
       ['#address-cells', enc.u32(1)],
       ['#size-cells', enc.u32(0)],
       ['compatible', enc.string('IBM,vdevice')],
+      ['ibm,drc-indexes', v.countedU32(slotDrcs)],
+      ['ibm,drc-names', enc.concat(enc.u32(adapters.length), enc.strings(adapters.map(slotDrcName)))],
+      ['ibm,drc-types', enc.concat(enc.u32(adapters.length), enc.strings(adapters.map(() => 'SLOT')))],
+      ['ibm,drc-power-domains', v.countedU32(adapters.map(() => 0xffffffff))],
     ],
     vdeviceChildren,
   );

@@ -10,10 +10,18 @@ import {
   kernfsNewDir,
   kernfsRemove,
 } from '../kernel/kernfs.ts';
-import { inFrameSteps, ofFindNodeByPath, ofFindProperty, ofGetNextChild, ofNodeIsType } from '../of/base.ts';
+import {
+  inFrameSteps,
+  ofFindNodeByPath,
+  ofFindProperty,
+  ofGetNextChild,
+  ofGetParent,
+  ofNodeIsType,
+} from '../of/base.ts';
 import { completeSteps } from '../of/fdt.ts';
+import { kobjectAddDuplicate } from '../of/kobj.ts';
 import type { DeviceNode } from '../of/node.ts';
-import { ofNodeFullName, ofNodePathPeek } from '../of/printk-of.ts';
+import { ofNodeFullName, ofNodeNameString, ofNodePathPeek } from '../of/printk-of.ts';
 import { readU32 } from '../of/property.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import { type OfState, ofReconfigNotifierRegister } from '../of/state.ts';
@@ -89,16 +97,65 @@ function vioSysfsAdd(of: OfState, bus: VioBus, dev: VioDevice): void {
   kernfsAdd(bus.dir, dev.dir);
 }
 
-/** vio_register_device_node: a device for `np`, named as the bus names it, holding a reference. */
-export function vioRegisterDeviceNode(
-  of: OfState,
-  bus: VioBus,
-  np: DeviceNode,
-  name: string,
-): VioDevice | null {
-  return of.k.fn('vio_register_device_node', () => {
-    if (ofFindProperty(np, 'interrupt-controller')) return null;
-    if (bus.devices.has(name)) return null; // device_add fails on a duplicate name
+type VioFamily = 'VDEVICE' | 'PFO';
+
+/**
+ * The device's family from its parent's `device_type` (vio_register_device_node's first step):
+ * 'none' without a parent, null for a parent it does not know. The parent is looked up with a
+ * reference and put again.
+ */
+function vioFamily(of: OfState, np: DeviceNode, holder: string): VioFamily | 'none' | null {
+  const parent = ofGetParent(of, np, holder);
+  if (!parent) return 'none';
+  const family = ofNodeIsType(parent, 'ibm,platform-facilities')
+    ? 'PFO'
+    : ofNodeIsType(parent, 'vdevice')
+      ? 'VDEVICE'
+      : null;
+  ofNodePut(of, parent, holder);
+  return family;
+}
+
+/**
+ * vio_register_device_node (K-DRV-1, K-SLOT-1): the family from the parent's type; a /vdevice child
+ * needs `device_type` and `reg` and is named by `reg` in hex, a platform-facilities child is named
+ * `%pOFn` and one with `interrupt-controller` is skipped. The device takes a reference on the node;
+ * device_register failing on a name the bus already has prints sysfs's and kobject's complaints and
+ * vio's own, and the put that follows releases the device, dropping the reference again. Null when
+ * no device was made.
+ */
+export function vioRegisterDeviceNode(of: OfState, bus: VioBus, np: DeviceNode): VioDevice | null {
+  const fn = 'vio_register_device_node';
+  return of.k.fn(fn, () => {
+    const family = vioFamily(of, np, fn);
+    if (family === 'none') {
+      of.k.printk('warn', `${fn}: could not determine the parent of node ${ofNodeNameString(of, np)}.`);
+      return null;
+    }
+    if (family === null) {
+      of.k.printk(
+        'warn',
+        `${fn}: parent(${ofNodeFullName(of, np.parent)}) of ${ofNodeNameString(of, np)} not recognized.`,
+      );
+      return null;
+    }
+    let name: string;
+    if (family === 'PFO') {
+      if (ofFindProperty(np, 'interrupt-controller')) return null; // a pr_debug only
+      name = ofNodeNameString(of, np);
+    } else {
+      // 4.x tests of_node->type, "<NULL>" for a node without the property: never refused there.
+      if (of.k.profile.slot.vioNeedsDeviceType && !ofFindProperty(np, 'device_type')) {
+        of.k.printk('warn', `${fn}: node ${ofNodeNameString(of, np)} is missing the 'device_type' property.`);
+        return null;
+      }
+      const reg = ofFindProperty(np, 'reg');
+      if (!reg) {
+        of.k.printk('warn', `${fn}: node ${ofNodeNameString(of, np)} missing 'reg'`);
+        return null;
+      }
+      name = ((readU32(reg.value) ?? 0) >>> 0).toString(16);
+    }
     const dev: VioDevice = {
       name,
       node: np,
@@ -108,6 +165,19 @@ export function vioRegisterDeviceNode(
       data: new Map(),
     };
     ofNodeGet(of, np, dev.holder);
+    const failed = of.k.fn('device_register', () =>
+      of.k.fn('device_add', () =>
+        of.k.fn('kobject_add_internal', () =>
+          bus.devices.has(name) ? kobjectAddDuplicate(of, bus.dir, name) : 0,
+        ),
+      ),
+    );
+    if (failed) {
+      of.k.printk('err', `${fn}: failed to register device ${name}`);
+      // put_device drops the last device reference: vio_dev_release puts the node.
+      of.k.fn('vio_dev_release', () => ofNodePut(of, np, dev.holder));
+      return null;
+    }
     bus.devices.set(name, dev);
     vioSysfsAdd(of, bus, dev);
     of.k.emit({ type: 'vio.registered', device: name, address: np.address });
@@ -120,33 +190,46 @@ export function vioRegisterDeviceNode(
   });
 }
 
-/** vio_unregister_device: only the `fixed` what-if calls it (K-DRV-4). */
+/**
+ * vio_unregister_device: device_unregister takes the device off the bus and out of sysfs; its
+ * release (vio_dev_release) puts the node when the last device reference goes, here at once (the
+ * callers' own device reference, vio_find_node's, is dropped straight after).
+ */
 export function vioUnregisterDevice(of: OfState, bus: VioBus, dev: VioDevice): void {
   of.k.fn('vio_unregister_device', () => {
     kernfsRemove(dev.dir);
     bus.devices.delete(dev.name);
-    ofNodePut(of, dev.node, dev.holder);
     of.k.emit({ type: 'vio.unregistered', device: dev.name, address: dev.node.address });
+    of.k.fn('vio_dev_release', () => ofNodePut(of, dev.node, dev.holder));
   });
 }
 
-function deviceName(np: DeviceNode, underVdevice: boolean): string {
-  if (!underVdevice) return np.name;
-  const reg = ofFindProperty(np, 'reg');
-  const unit = reg ? (readU32(reg.value) ?? 0) : 0;
-  return unit.toString(16);
+/**
+ * vio_find_node: the registered device whose name this node would have (`reg` in hex under a
+ * vdevice parent, `%pOFn` under platform-facilities), found by name on the bus, so it may hold
+ * another node of that name, an older copy. Null for a node of neither family or without `reg`.
+ */
+export function vioFindNode(of: OfState, bus: VioBus, vnode: DeviceNode): VioDevice | null {
+  const fn = 'vio_find_node';
+  return of.k.fn(fn, () => {
+    const parent = ofGetParent(of, vnode, fn);
+    if (!parent) return null;
+    let name: string | null = null;
+    if (ofNodeIsType(parent, 'vdevice')) {
+      const reg = ofFindProperty(vnode, 'reg');
+      if (reg) name = ((readU32(reg.value) ?? 0) >>> 0).toString(16);
+    } else if (ofNodeIsType(parent, 'ibm,platform-facilities')) name = ofNodeNameString(of, vnode);
+    ofNodePut(of, parent, fn);
+    // vio_find_name: bus_find_device_by_name, with a device reference the caller drops.
+    return name === null ? null : (bus.devices.get(name) ?? null);
+  });
 }
 
 /** Children of a bus node registered between the steps of vio_bus_init. */
 const VIO_DEVICES_PER_STEP = 64;
 
 /** vio_bus_scan_register_devices for one bus node, in steps of VIO_DEVICES_PER_STEP children. */
-function* scanRegisterSteps(
-  of: OfState,
-  bus: VioBus,
-  path: string,
-  underVdevice: boolean,
-): Generator<void, void, undefined> {
+function* scanRegisterSteps(of: OfState, bus: VioBus, path: string): Generator<void, void, undefined> {
   const holder = 'vio_bus_scan_register_devices';
   const root = ofFindNodeByPath(of, path, holder);
   if (!root) return;
@@ -156,7 +239,7 @@ function* scanRegisterSteps(
     child;
     child = ofGetNextChild(of, root, child, holder)
   ) {
-    vioRegisterDeviceNode(of, bus, child, deviceName(child, underVdevice));
+    vioRegisterDeviceNode(of, bus, child);
     if (++registered % VIO_DEVICES_PER_STEP === 0) yield;
   }
   ofNodePut(of, root, holder);
@@ -187,7 +270,7 @@ export function* vioBusInitSteps(of: OfState, fixedPfo: boolean): Generator<void
         if (action === 'DETACH_NODE') {
           for (const dev of bus.devices.values()) if (dev.node === rd.dn) vioUnregisterDevice(of, bus, dev);
         } else if (action === 'ATTACH_NODE' && ofNodeIsType(rd.dn.parent, 'ibm,platform-facilities')) {
-          vioRegisterDeviceNode(of, bus, rd.dn, rd.dn.name);
+          vioRegisterDeviceNode(of, bus, rd.dn);
         }
       },
     });
@@ -200,6 +283,6 @@ function* busInitSteps(of: OfState, bus: VioBus): Generator<void, void, undefine
     if (driver.register) yield* driver.register(of, bus);
     yield;
   }
-  yield* scanRegisterSteps(of, bus, '/vdevice', true);
-  yield* scanRegisterSteps(of, bus, '/ibm,platform-facilities', false);
+  yield* scanRegisterSteps(of, bus, '/vdevice');
+  yield* scanRegisterSteps(of, bus, '/ibm,platform-facilities');
 }

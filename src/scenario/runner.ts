@@ -133,6 +133,54 @@ class Run {
     }
   }
 
+  /**
+   * A write(2) step: its answer is the bytes written, or the problem carrying the negative rc and
+   * errno; `rc` and `expectError` say what it must be (success otherwise).
+   */
+  private async expectWrite(
+    where: string,
+    step: { rc?: number; expectError?: string },
+    write: () => Promise<number>,
+  ): Promise<void> {
+    let rc: number;
+    let errno: string | null = null;
+    let detail = '';
+    try {
+      rc = await write();
+    } catch (e) {
+      if (!(e instanceof ApiError) || typeof e.problem.rc !== 'number') throw e;
+      rc = e.problem.rc;
+      errno = e.problem.errno ?? null;
+      detail = ` (${e.problem.detail})`;
+    }
+    const saw = errno ? `${errno}, rc ${rc}${detail}` : `rc ${rc}`;
+    if (step.rc !== undefined && rc !== step.rc) this.fail(where, `expected rc ${step.rc}, saw ${saw}`);
+    else if (step.expectError !== undefined && errno !== step.expectError)
+      this.fail(where, `expected ${step.expectError}, saw ${errno ? saw : `success (${saw})`}`);
+    else if (step.rc === undefined && step.expectError === undefined && rc < 0)
+      this.fail(where, `expected success, saw ${saw}`);
+  }
+
+  /**
+   * The drc name of the connector behind the node at `path`, read as rpaphp's v1 check reads it: its
+   * ibm,my-drc-index, found in its parent's ibm,drc-indexes, names the entry of ibm,drc-names.
+   */
+  private async drcNameOf(path: string): Promise<string> {
+    const prop = (doc: { properties: ReadonlyArray<{ name: string; hex: string }> }, name: string) => {
+      const p = doc.properties.find((x) => x.name === name);
+      if (!p) throw new StepFailure(`${path}: no ${name} to name the slot by`);
+      return Buffer.from(p.hex.replace(/^0x/, ''), 'hex');
+    };
+    const node = await this.client.nodeByPath(this.lpar, path);
+    const parent = await this.client.nodeByPath(this.lpar, path.slice(0, path.lastIndexOf('/')) || '/');
+    const index = prop(node, 'ibm,my-drc-index').readUInt32BE(0);
+    const indexes = prop(parent, 'ibm,drc-indexes');
+    const names = prop(parent, 'ibm,drc-names').subarray(4).toString('latin1').split('\0');
+    for (let i = 0; 4 + 4 * i + 4 <= indexes.length; i++)
+      if (indexes.readUInt32BE(4 + 4 * i) === index && names[i]) return names[i]!;
+    throw new StepFailure(`${path}: its parent lists no drc name for index 0x${index.toString(16)}`);
+  }
+
   async step(step: Step, where: string): Promise<void> {
     switch (step.do) {
       case 'label':
@@ -239,25 +287,21 @@ class Run {
         });
         return;
       }
-      case 'dlpar': {
-        // write(2)'s answer: the bytes written, or the problem carrying the negative rc and errno.
-        let rc: number;
-        let errno: string | null = null;
-        let detail = '';
-        try {
-          rc = (await this.client.writeDlpar(this.lpar, step.command)).rc;
-        } catch (e) {
-          if (!(e instanceof ApiError) || typeof e.problem.rc !== 'number') throw e;
-          rc = e.problem.rc;
-          errno = e.problem.errno ?? null;
-          detail = ` (${e.problem.detail})`;
-        }
-        const saw = errno ? `${errno}, rc ${rc}${detail}` : `rc ${rc}`;
-        if (step.rc !== undefined && rc !== step.rc) this.fail(where, `expected rc ${step.rc}, saw ${saw}`);
-        else if (step.expectError !== undefined && errno !== step.expectError)
-          this.fail(where, `expected ${step.expectError}, saw ${errno ? saw : `success (${saw})`}`);
-        else if (step.rc === undefined && step.expectError === undefined && rc < 0)
-          this.fail(where, `expected success, saw ${saw}`);
+      case 'dlpar':
+        await this.expectWrite(
+          where,
+          step,
+          async () => (await this.client.writeDlpar(this.lpar, step.command)).rc,
+        );
+        return;
+      case 'slot': {
+        const name = step.drcName ?? (await this.drcNameOf(step.of!));
+        const file = step.action === 'add' ? 'add_slot' : 'remove_slot';
+        await this.expectWrite(
+          where,
+          step,
+          async () => (await this.client.writeSlot(this.lpar, file, name)).rc,
+        );
         return;
       }
       case 'expect':

@@ -366,6 +366,40 @@ export const DlparStep = step(
   'one write to /sys/kernel/dlpar as drmgr (POST …/sys/kernel/dlpar, K-DLPAR-4); a refusal fails the step unless expectError or a negative rc names it',
 );
 
+export const SlotStep = step(
+  'slot',
+  {
+    action: oneOfLiterals(['add', 'remove'] as const, {
+      description:
+        'add writes add_slot (the vio device registered), remove writes remove_slot (unregistered)',
+    }),
+    drcName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description: 'the drc name drmgr writes, as the tree lists it',
+      }),
+    ),
+    of: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "instead of drcName: the path of a node whose connector to name; the name is the one its parent's ibm,drc-names lists for its ibm,my-drc-index",
+      }),
+    ),
+    rc: Type.Optional(
+      Type.Integer({
+        minimum: -4095,
+        maximum: 4096,
+        description: 'what write(2) must answer: the bytes written, or the negative errno; fails otherwise',
+      }),
+    ),
+    expectError: Type.Optional(ErrnoName),
+  },
+  "one write of a virtual I/O slot's drc name to /sys/bus/pci/slots/control/add_slot or remove_slot as drmgr (K-SLOT); give drcName or of; a refusal fails the step unless expectError or a negative rc names it",
+);
+
 export const EXPECT_CHECKS = ['dmesg', 'sysfs', 'nodes', 'counts', 'lookup', 'read', 'invariants'] as const;
 export const ExpectStep = step(
   'expect',
@@ -399,6 +433,7 @@ export const STEPS = {
   overlay: OverlayStep,
   'overlay-remove': OverlayRemoveStep,
   dlpar: DlparStep,
+  slot: SlotStep,
   expect: ExpectStep,
 } as const;
 export type StepKind = keyof typeof STEPS;
@@ -417,6 +452,7 @@ export const Step = Type.Union([
   OverlayStep,
   OverlayRemoveStep,
   DlparStep,
+  SlotStep,
   ExpectStep,
 ]);
 export type Step = Static<typeof Step>;

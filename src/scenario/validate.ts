@@ -305,6 +305,8 @@ function regexProblems(step: Step): Array<[string, string]> {
 /** What one step gets wrong on its own: checks that check nothing, bad regexes, bad directory keys. */
 function localProblems(step: Step, scope: string): string[] {
   const out = regexProblems(step).map(([where, text]) => join(scope, where, text));
+  if (step.do === 'slot' && (step.drcName === undefined) === (step.of === undefined))
+    out.push(join(scope, 'name the slot with drcName or with of (one of the two)'));
   if (step.do !== 'expect') return out;
   if (!EXPECT_CHECKS.some((k) => step[k] !== undefined))
     out.push(join(scope, `checks nothing: give at least one of ${EXPECT_CHECKS.join(', ')}`));
@@ -383,7 +385,8 @@ function perKernelProblems(s: Scenario, file: string): string[] {
         step.do === 'expect' ||
         (step.do === 'ofdt' && step.expectError !== undefined) ||
         (step.do === 'prrn' && step.handled !== undefined) ||
-        (step.do === 'dlpar' && (step.rc !== undefined || step.expectError !== undefined)) ||
+        ((step.do === 'dlpar' || step.do === 'slot') &&
+          (step.rc !== undefined || step.expectError !== undefined)) ||
         ((step.do === 'overlay' || step.do === 'overlay-remove') && step.expectError !== undefined)
       )
         checks += 1;

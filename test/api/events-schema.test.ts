@@ -86,6 +86,24 @@ describe('event schemas', () => {
             200,
             command,
           );
+        // The l-lan slot's vio device unregistered and registered again: slot.written after each.
+        const lan = (
+          await app.inject({ url: `/v1/lpars/${name}/nodes?path=/vdevice/l-lan@30000002` })
+        ).json() as { properties: Array<{ name: string; value?: unknown }> };
+        const drcName = String(lan.properties.find((p) => p.name === 'ibm,loc-code')?.value);
+        for (const file of ['remove_slot', 'add_slot'])
+          assert.equal(
+            (
+              await app.inject({
+                method: 'POST',
+                url: `/v1/lpars/${name}/sys/bus/pci/slots/control/${file}`,
+                headers: { 'content-type': 'text/plain' },
+                payload: drcName,
+              })
+            ).statusCode,
+            200,
+            `${file} ${drcName}`,
+          );
         await app.inject({
           method: 'POST',
           url: `/v1/lpars/${name}/overlays`,
@@ -111,6 +129,7 @@ describe('event schemas', () => {
       }
       // The history reaches most types: a schema no event of it checks is named here.
       assert.ok(seen.has('dlpar.written'), 'the DLPAR writes were validated');
+      assert.ok(seen.has('slot.written') && seen.has('vio.unregistered'), 'the slot writes were validated');
       const unseen = EVENT_TYPE_NAMES.filter((t) => !seen.has(t));
       assert.ok(unseen.length <= 6, `types this history does not reach: ${unseen.join(', ')}`);
     } finally {

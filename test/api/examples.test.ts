@@ -29,7 +29,8 @@ const doc = JSON.parse(await readFile(OPENAPI_FILE, 'utf8')) as {
 
 /**
  * The LPAR the examples act on: web (a spare core for the DLPAR add), with reference r1 on /cpus, migration m1 to p9-beta and overlay 1
- * (a target-path overlay: the built-in tree has no __symbols__ for labels).
+ * (a target-path overlay: the built-in tree has no __symbols__ for labels), and its v-scsi slot
+ * removed (remove_slot) for the add_slot example.
  */
 async function fixture(): Promise<FastifyInstance> {
   const { app } = await testApp();
@@ -51,8 +52,16 @@ async function fixture(): Promise<FastifyInstance> {
       headers: { 'content-type': 'application/octet-stream' },
       payload: overlayBlob('by-path'),
     },
+    {
+      // The v-scsi slot without its vio device, for the add_slot example.
+      method: 'POST' as const,
+      url: '/v1/lpars/web/sys/bus/pci/slots/control/remove_slot',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'U9009.42A.7843A1B-V1-C3',
+      status: 200,
+    },
   ];
-  for (const s of steps) assert.equal((await app.inject(s)).statusCode, 201, s.url);
+  for (const { status, ...s } of steps) assert.equal((await app.inject(s)).statusCode, status ?? 201, s.url);
   return app;
 }
 

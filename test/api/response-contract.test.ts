@@ -540,6 +540,24 @@ describe('every response is what openapi/openapi.json documents (issue 12, point
     await ok(dlpar(x, ''), 400);
     await ok(json('POST', `${x}/sys/kernel/dlpar`, { command: 'cpu add count 1' }), 415);
 
+    // Virtual slots on every kernel (K-SLOT): the l-lan's device unregistered and registered again
+    // under the drc name /vdevice lists (its location code), then the kernel's refusals.
+    const slot = (l: string, file: string, name: string) =>
+      bytes(`${l}/sys/bus/pci/slots/control/${file}`, name, 'text/plain');
+    for (const id of Object.values(lpars)) {
+      const l = `/v1/lpars/${id}`;
+      const lan = (await ok({ url: `${l}/nodes?path=/vdevice/l-lan@30000002` }, 200)).json() as {
+        properties: Array<{ name: string; value?: unknown }>;
+      };
+      const name = String(lan.properties.find((p) => p.name === 'ibm,loc-code')?.value);
+      await ok(slot(l, 'remove_slot', name), 200);
+      await ok(slot(l, 'remove_slot', name), 422);
+      await ok(slot(l, 'add_slot', name), 200);
+    }
+    await ok(slot(x, 'add_slot', 'U0000.000.0000000-V1-C99'), 404);
+    await ok(slot(x, 'remove_slot', ''), 400);
+    await ok(json('POST', `${x}/sys/bus/pci/slots/control/add_slot`, { name: 'x' }), 415);
+
     // The tree's health after the migrations, on every kernel.
     for (const id of [...Object.values(lpars), old]) {
       const l = `/v1/lpars/${id}`;

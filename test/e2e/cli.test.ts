@@ -218,6 +218,26 @@ describe('the lparsim CLI', () => {
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, /^422 .*EINVAL/);
 
+    // The l-lan's virtual slot on 6.1: remove_slot unregisters its vio device, add_slot registers it
+    // again; a second remove is the kernel's EINVAL, exit 1.
+    const lan = await okJson('node', 'd1', '/vdevice/l-lan@30000002');
+    const drcName = String(
+      (lan.properties as Array<{ name: string; value?: unknown }>).find((p) => p.name === 'ibm,loc-code')
+        ?.value,
+    );
+    assert.match(
+      await ok('slot', 'd1', 'remove', drcName),
+      /^rc \d+: remove_slot U9009\.42A\.\w+-V\d+-C2\n {2}unregistered vio 30000002 from \/vdevice\/l-lan@30000002 \(attached\)\n {2}dmesg: rpadlpar_io: slot .* removed\n$/,
+    );
+    const gone = await cli('slot', 'd1', 'remove', drcName);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /^422 .*EINVAL/);
+    assert.deepEqual(
+      (await okJson('slot', 'd1', 'add', drcName)).report.registered.map((d: { device: string }) => d.device),
+      ['30000002'],
+    );
+    assert.equal((await cli('slot', 'd1', 'plug', drcName)).code, 2, 'add or remove only');
+
     assert.match(await ok('dmesg', 'c1'), /Linux version 4\.18/);
     const log = await okJson('dmesg', 'c1');
     const tail = await okJson('dmesg', 'c1', '--since', String(log.next - 1));

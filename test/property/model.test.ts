@@ -74,7 +74,8 @@ type Op =
       action: 'add' | 'remove';
       by: 'count' | 'index' | 'junk';
       n: number;
-    };
+    }
+  | { kind: 'slot'; file: 'add_slot' | 'remove_slot'; which: number };
 
 /** Target-path overlays (the built-in tree has no __symbols__): a new node, then values on it. */
 const OVERLAYS = [overlayBlob('by-path'), overlayBlob('by-path-update'), overlayBlob('bad-path')];
@@ -147,6 +148,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       n: idx,
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('slot' as const),
+      file: fc.constantFrom('add_slot' as const, 'remove_slot' as const),
+      which: idx,
+    }),
+  },
 );
 
 /** The command a dlpar step writes: a count of 0 to 3, or an index up to one past the last connector. */
@@ -214,6 +223,15 @@ describe('invariants under random operation sequences', () => {
           const refs: string[] = [];
           const overlays: number[] = [];
           const systems = ['p9-beta', 'p9-alpha'];
+          // The virtual slots' drc names as /vdevice lists them, and one no node has.
+          const vdevice = (await app.inject({ url: `/v1/lpars/${id}/nodes?path=/vdevice` })).json() as {
+            properties: Array<{ name: string; hex: string }>;
+          };
+          const namesHex = vdevice.properties.find((p) => p.name === 'ibm,drc-names')!.hex;
+          const slotNames = [
+            ...Buffer.from(namesHex, 'hex').subarray(4).toString('latin1').split('\0').slice(0, -1),
+            'U0000.000.0000000-V9-C99',
+          ];
           let migrations = 0;
           const call = async (
             method: 'GET' | 'POST' | 'DELETE',
@@ -346,6 +364,21 @@ describe('invariants under random operation sequences', () => {
                       await kernelState(app, id),
                       before,
                       `a refused parse changed the LPAR (${command})`,
+                    );
+                  }
+                  break;
+                }
+                case 'slot': {
+                  // rpadlpar (K-SLOT): a vio device registered or unregistered by drc name.
+                  const name = slotNames[op.which % slotNames.length]!;
+                  const res = await call('POST', `/sys/bus/pci/slots/control/${op.file}`, name);
+                  if (res.statusCode === 200) assert.equal(res.json().rc, name.length, res.body);
+                  else {
+                    const problem = res.json();
+                    assert.ok([404, 422].includes(res.statusCode), `${op.file} ${name}: ${res.body}`);
+                    assert.ok(
+                      ['ENODEV', 'EINVAL'].includes(problem.errno),
+                      `${op.file} ${name}: ${res.body}`,
                     );
                   }
                   break;

@@ -155,7 +155,7 @@ const MISTAKES: Array<[string, (s: Json) => void, string]> = [
   [
     'an unknown step kind',
     (s) => s.steps.push({ do: 'expct' }),
-    `${FILE}: step 2 (expct): unknown step kind "expct" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, dlpar, expect)`,
+    `${FILE}: step 2 (expct): unknown step kind "expct" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, dlpar, slot, expect)`,
   ],
   ['a step without do', (s) => s.steps.push({ to: ['p9-beta'] }), `${FILE}: step 2: missing key "do"`],
   [
@@ -394,7 +394,7 @@ describe('scenario mistakes are refused, naming file, step and key', () => {
     assert.deepEqual(scenarioProblems(s, FILE), [
       `${FILE}: lpar: unknown key "seeed" (did you mean "seed"?)`,
       `${FILE}: step 2 (expect): unknown key "dmseg" (did you mean "dmesg"?)`,
-      `${FILE}: step 3 (migrat): unknown step kind "migrat" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, dlpar, expect)`,
+      `${FILE}: step 3 (migrat): unknown step kind "migrat" (known: label, migrate, ofdt, get, put, lookup, read, rebuildCache, prrn, overlay, overlay-remove, dlpar, slot, expect)`,
     ]);
   });
 

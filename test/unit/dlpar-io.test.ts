@@ -10,7 +10,7 @@ import { bootLpar, type Lpar } from '../../src/lpar/lpar.ts';
 import { ofPeekNodeByPath } from '../../src/of/base.ts';
 import { nodeState } from '../../src/of/node.ts';
 import { enc } from '../../src/of/property.ts';
-import { drcInfoCells } from '../../src/pseries/hotplug-dt.ts';
+import { drcInfoCells } from '../../src/pseries/drc-info.ts';
 import { DEFAULT_TREE_OPTIONS, generateTree, TREE_PROFILES } from '../../src/pseries/tree.ts';
 import { newLpar } from '../helpers/model.ts';
 
@@ -118,7 +118,16 @@ describe('I/O DLPAR through /sys/kernel/dlpar', () => {
   it('drcInfoCells reads entries as of_read_drc_info_cell, stopping at a short one', () => {
     const v = drcInfo('SLOT', 'U-V1-C', 0x30000000, 16);
     assert.deepEqual(drcInfoCells(v), [
-      { indexStart: 0x30000000, count: 16, increment: 1, last: 0x3000000f },
+      {
+        type: 'SLOT',
+        prefix: 'U-V1-C',
+        indexStart: 0x30000000,
+        suffixStart: 0,
+        count: 16,
+        increment: 1,
+        powerDomain: 0xffffffff,
+        last: 0x3000000f,
+      },
     ]);
     assert.deepEqual(drcInfoCells(v.subarray(0, v.length - 4)), []);
   });

@@ -20,7 +20,8 @@ function nx842Boot(kernel: string, props: { sgLen: Uint8Array; syncCop: Uint8Arr
   const of = bootTree(
     kernel,
     fnode('', ph(1), [
-      fnode('ibm,platform-facilities', ph(2), [
+      // vio_register_device_node knows a platform-facilities child by its parent's device_type.
+      fnode('ibm,platform-facilities', { ...ph(2), device_type: enc.string('ibm,platform-facilities') }, [
         fnode('ibm,compression-v1', {
           ...ph(3),
           compatible: enc.string('ibm,compression'),

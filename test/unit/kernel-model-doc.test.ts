@@ -112,6 +112,39 @@ describe('docs/kernel-model.md switch table', () => {
   });
 });
 
+// ---- the release fact tables (K-DLPAR-4, K-SLOT-3) ----
+
+describe('docs/kernel-model.md fact tables', () => {
+  const profiles = KERNEL_PROFILES.filter((p) => p.overrides === null);
+  for (const group of ['dlpar', 'slot'] as const) {
+    it(`has one row per ${group} fact, with the values of KERNEL_PROFILES`, () => {
+      const facts = Object.keys(profiles[0]![group]);
+      const header = `| fact | ${profiles.map((p) => p.name).join(' | ')} | source |`;
+      const problems: string[] = [];
+      for (const fact of facts) {
+        const rows = doc.split('\n').filter((l) => l.trim().startsWith(`| \`${fact}\` |`));
+        if (rows.length !== 1) {
+          problems.push(`${fact}: ${rows.length} rows`);
+          continue;
+        }
+        const row = cells(rows[0]!);
+        const at = doc.indexOf(rows[0]!);
+        const before = doc.slice(0, at).trimEnd().split('\n');
+        // The row's table header: the line above the separator above the first row of the table.
+        let i = before.length - 1;
+        while (i > 0 && before[i]!.trim().startsWith('| `')) i--;
+        if (before[i - 1]?.trim() !== header) problems.push(`${fact}: its table's header is not ${header}`);
+        profiles.forEach((p, j) => {
+          const want = render((p[group] as unknown as Record<string, string | boolean>)[fact]!);
+          if (row[j + 1] !== want)
+            problems.push(`${fact} ${p.name}: the page says ${row[j + 1]}, the profile ${want}`);
+        });
+      }
+      assert.deepEqual(problems, [], `fact table differs from KERNEL_PROFILES:\n  ${problems.join('\n  ')}`);
+    });
+  }
+});
+
 // ---- rule ids ----
 
 const RULE = /\bK-[A-Z]+(?:-\d+)?\b/g;

@@ -134,6 +134,11 @@ export const EVENT_TYPES = {
       "drmgr's write(2) to /sys/kernel/dlpar returned: the command as written, and the bytes written or a negative errno",
     fields: { command: Text, rc: Int },
   },
+  'slot.written': {
+    description:
+      "drmgr's write(2) to /sys/bus/pci/slots/control/add_slot or remove_slot returned: the file, the drc name the store read (null for a write too long to take), and the bytes written or a negative errno",
+    fields: { file: Text, drcName: Nullable(Text), rc: Int },
+  },
   'overlay.removed': {
     description: 'of_overlay_remove reverted and freed an overlay',
     fields: { id: Int },

@@ -266,6 +266,26 @@ export const KernelProfileDoc = Closed(
           "what the release's /sys/kernel/dlpar code does (docs/kernel-model.md K-DLPAR-4): facts of the build, not switches",
       },
     ),
+    slot: Closed(
+      {
+        putsNodes: Type.Boolean({
+          description:
+            "rpadlpar's find_vio_slot_node puts its /vdevice reference and dlpar_add_slot/dlpar_remove_slot put the node they found (5.4+, fb26228bfc4c); before, both leak on every write",
+        }),
+        drcInfo: Type.Boolean({
+          description:
+            "rpaphp_check_drc_props reads the parent's ibm,drc-info when it has one (5.8+); before, the v1 lists only (note 53)",
+        }),
+        vioNeedsDeviceType: Type.Boolean({
+          description:
+            'vio_register_device_node refuses a /vdevice child without device_type (5.0+); 4.x never does',
+        }),
+      },
+      {
+        description:
+          "what the release's rpadlpar, rpaphp and vio code does for I/O slots (docs/kernel-model.md K-SLOT): facts of the build, not switches",
+      },
+    ),
     origin: Type.String({ description: 'what each switch value is named after' }),
     overrides: Type.Union([KernelSwitchOverrides, Type.Null()], {
       description: 'null: a built-in profile overrides nothing',

@@ -43,6 +43,7 @@ import {
   RefList,
 } from './nodes.ts';
 import { OverlayApplied, OverlayDoc, OverlayList, OverlayRemoved } from './overlays.ts';
+import { SlotWriteDoc } from './slots.ts';
 import { ViewEntry } from './views.ts';
 
 /** In an order where each schema comes after those it references. */
@@ -90,4 +91,5 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   OverlayApplied,
   OverlayRemoved,
   DlparWriteDoc,
+  SlotWriteDoc,
 ];

@@ -1,0 +1,96 @@
+// rpaphp_check_drc_props (drivers/pci/hotplug/rpaphp_core.c, K-SLOT-3): does a node's connector, named
+// by its `ibm,my-drc-index`, carry this drc name (and type) in its parent's connector lists? The lists
+// are the four v1 properties (`ibm,drc-indexes`, `-names`, `-types`, `-power-domains`) or, from 5.8
+// when the parent has it, `ibm,drc-info` (slot fact `drcInfo`). Earlier releases chose by
+// FW_FEATURE_DRC_INFO, which they never negotiate, so they read v1 alone (note 53). Only reads: the
+// kernel takes no reference here.
+
+import { ofFindProperty } from '../of/base.ts';
+import type { DeviceNode } from '../of/node.ts';
+import type { OfState } from '../of/state.ts';
+import { drcInfoCells } from './drc-info.ts';
+
+const EINVAL = -22;
+const textDecoder = new TextDecoder();
+
+function u32At(v: Uint8Array, at: number): number {
+  return ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
+}
+
+/**
+ * The strings of a counted list (`ibm,drc-names`, `ibm,drc-types`) after its count cell, each ended
+ * by its NUL; an unterminated tail is left out (strcmp would read past the property).
+ */
+function countedStrings(v: Uint8Array): string[] {
+  const parts = textDecoder.decode(v.subarray(4)).split('\0');
+  parts.pop();
+  return parts;
+}
+
+/**
+ * The v1 check: the parent must have all four lists; the entry whose index is `myIndex` gives the
+ * name and type. For an index the list lacks the kernel compares with the bytes past the last name,
+ * outside the property: no match here (note 53).
+ */
+function checkDrcPropsV1(
+  parent: DeviceNode,
+  drcName: string,
+  drcType: string | null,
+  myIndex: number,
+): number {
+  const indexes = ofFindProperty(parent, 'ibm,drc-indexes')?.value;
+  const names = ofFindProperty(parent, 'ibm,drc-names')?.value;
+  const types = ofFindProperty(parent, 'ibm,drc-types')?.value;
+  const domains = ofFindProperty(parent, 'ibm,drc-power-domains');
+  if (!indexes || !names || !types || !domains || indexes.length < 4 || names.length < 4 || types.length < 4)
+    return EINVAL;
+  const n = u32At(indexes, 0);
+  const nameList = countedStrings(names);
+  const typeList = countedStrings(types);
+  for (let i = 0; i < n && 8 + 4 * i <= indexes.length; i++) {
+    if (u32At(indexes, 4 + 4 * i) !== myIndex) continue;
+    if (nameList[i] !== drcName) return EINVAL;
+    if (drcType !== null && typeList[i] !== drcType) return EINVAL;
+    return 0;
+  }
+  return EINVAL;
+}
+
+/**
+ * The v2 check over the parent's `ibm,drc-info` (5.8+): the first entry whose range holds the index
+ * names it by the prefix and `suffix start + (index - start)` as %d, the increment not divided out.
+ * No entry leaves the kernel's name buffer unset: no match here (note 53).
+ */
+function checkDrcPropsV2(info: Uint8Array, drcName: string, drcType: string | null, myIndex: number): number {
+  for (const c of drcInfoCells(info)) {
+    if (myIndex < c.indexStart || myIndex > c.last) continue;
+    if (`${c.prefix}${(c.suffixStart + (myIndex - c.indexStart)) | 0}` !== drcName) return EINVAL;
+    if (drcType !== null && c.type !== drcType) return EINVAL;
+    return 0;
+  }
+  return EINVAL;
+}
+
+/**
+ * rpaphp_check_drc_props(dn, drc_name, drc_type): 0 when the node's connector is `drcName` (and of
+ * `drcType`, when given), else -EINVAL. A node without `ibm,my-drc-index` is not DLPAR-capable.
+ */
+export function rpaphpCheckDrcProps(
+  of: OfState,
+  dn: DeviceNode,
+  drcName: string,
+  drcType: string | null,
+): number {
+  const my = ofFindProperty(dn, 'ibm,my-drc-index')?.value;
+  const parent = dn.parent;
+  if (!my || !parent) return EINVAL;
+  // of_get_property hands back a value of any length; a short one reads past it, as zeros here.
+  const myIndex = u32At(
+    Uint8Array.from({ length: 4 }, (_, i) => my[i] ?? 0),
+    0,
+  );
+  const info = of.k.profile.slot.drcInfo ? ofFindProperty(parent, 'ibm,drc-info')?.value : undefined;
+  return info !== undefined
+    ? checkDrcPropsV2(info, drcName, drcType, myIndex)
+    : checkDrcPropsV1(parent, drcName, drcType, myIndex);
+}
