@@ -74,6 +74,32 @@ function sysKernelDir(lpar: Lpar): KernfsDir {
   return dir;
 }
 
+/**
+ * /sys/bus/pci/slots/control as a look sees it: rpadlpar_io's two files (dlpar_sysfs_init), each 0644
+ * and read as `0` and a newline (add_slot_show, remove_slot_show). Made for the look like
+ * /sys/kernel, no part of the LPAR's state; a write is POST …/sys/bus/pci/slots/control/<file>.
+ */
+function sysBusDir(lpar: Lpar): KernfsDir {
+  const bus = kernfsNewDir('bus');
+  bus.parent = lpar.of.sysfs;
+  const pci = kernfsNewDir('pci');
+  const slots = kernfsNewDir('slots');
+  const control = kernfsNewDir('control');
+  kernfsAdd(bus, pci);
+  kernfsAdd(pci, slots);
+  kernfsAdd(slots, control);
+  const zero = new TextEncoder().encode('0\n');
+  for (const name of ['add_slot', 'remove_slot'])
+    kernfsAdd(control, { kind: 'file', name, parent: null, mode: 0o644, read: () => zero, size: () => 4096 });
+  return bus;
+}
+
+/** The look-only directories of /sys, by their first component. */
+const LOOK_ONLY: Readonly<Record<string, (lpar: Lpar) => KernfsDir>> = {
+  kernel: sysKernelDir,
+  bus: sysBusDir,
+};
+
 export function lookupView(lpar: Lpar, root: ViewRoot, parts: readonly string[]): KernfsNode {
   const dir = rootDir(lpar, root);
   let found = dir
@@ -82,8 +108,10 @@ export function lookupView(lpar: Lpar, root: ViewRoot, parts: readonly string[])
         root === 'sys' ? parts : [...kernfsPath(dir).split('/').filter(Boolean), ...parts],
       )
     : null;
-  if (!found && root === 'sys' && dir && parts[0] === 'kernel' && !dir.entries.has('kernel'))
-    found = kernfsLookup(sysKernelDir(lpar), parts.slice(1));
+  const lookOnly =
+    parts[0] !== undefined && Object.hasOwn(LOOK_ONLY, parts[0]) ? LOOK_ONLY[parts[0]] : undefined;
+  if (!found && root === 'sys' && dir && lookOnly && !dir.entries.has(parts[0]!))
+    found = kernfsLookup(lookOnly(lpar), parts.slice(1));
   if (!found)
     throw notFound(
       'Path',
