@@ -48,6 +48,7 @@ type Action =
   | { kind: 'putHolder'; path: number; holder: string }
   | { kind: 'lookup'; phandle: number }
   | { kind: 'migrate' }
+  | { kind: 'slot'; file: 'add_slot' | 'remove_slot'; pick: number }
   | { kind: 'rebuild' };
 
 const pick = fc.nat({ max: 1 << 16 });
@@ -97,6 +98,14 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.constant({ kind: 'migrate' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('slot' as const),
+      file: fc.constantFrom('add_slot' as const, 'remove_slot' as const),
+      pick,
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'rebuild' as const }) },
 );
 
@@ -104,6 +113,7 @@ const lparArb = fc.record({
   kernel: fc.constantFrom(...KERNELS),
   seed: fc.nat({ max: 1000 }),
   kasan: fc.boolean(),
+  slubDebug: fc.boolean(),
   refcountFull: fc.boolean(),
   dynamicDebug: fc.boolean(),
   pfoDevices: fc.constantFrom('kernel' as const, 'fixed' as const),
@@ -357,6 +367,20 @@ async function runHistory(id: string, lpar: Lpar, actions: readonly Action[]): P
       case 'rebuild':
         await call('POST', `${base}/phandle-cache/rebuild`); // 409 on the models without one
         break;
+      case 'slot': {
+        // rpadlpar (K-SLOT): a virtual slot's vio device unregistered or registered, by its drc name
+        // (the adapter's location code); a removed adapter node is ENODEV.
+        const adapter = ['/vdevice/vty@30000000', '/vdevice/l-lan@30000002', '/vdevice/v-scsi@30000003'][
+          a.pick % 3
+        ]!;
+        const node = await call('GET', `${base}/nodes?path=${encodeURIComponent(adapter)}`);
+        if (node.statusCode !== 200) break;
+        const loc = (node.json().properties as Array<{ name: string; value?: unknown }>).find(
+          (p) => p.name === 'ibm,loc-code',
+        );
+        if (loc) await call('POST', `${base}/sys/bus/pci/slots/control/${a.file}`, String(loc.value));
+        break;
+      }
     }
   }
 }
