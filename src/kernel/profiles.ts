@@ -102,6 +102,12 @@ export interface ReleaseFacts {
   readonly kasanRadixOnly: boolean;
   /** dump_stack_print_info's CPU line shows `UID: <uid>` after the CPU (6.12). */
   readonly cpuLineUid: boolean;
+  /**
+   * A node's name, as of_find_node_by_name matches it and `%pOFn` prints it, is its full name up to the
+   * `@`, compared exactly (of_node_name_eq, 5.0+); before, `np->name` (the `name` property, "<NULL>"
+   * without one), compared case-insensitively (of_node_cmp).
+   */
+  readonly nodeNameFromFullName: boolean;
   /** `file:line` of each WARN site, by the function that contains it. */
   readonly warnLines: Readonly<Record<string, string>>;
   /** What that release's /sys/kernel/dlpar code does (docs/kernel-model.md, K-DLPAR-4). */
@@ -128,25 +134,26 @@ export interface SlotFacts {
    */
   readonly drcInfo: boolean;
   /**
-   * vio_register_device_node refuses a /vdevice child without `device_type` (5.0+,
-   * of_node_get_device_type); 4.x tests `of_node->type`, which a missing property leaves as "<NULL>".
+   * vio_register_device_node reads the parent's and the node's `device_type` property (of_node_is_type,
+   * of_node_get_device_type; 5.0+), so a /vdevice child without one is refused; 4.x reads the types
+   * cached when the nodes were made (`np->type`, "<NULL>" without the property), never refusing.
    */
-  readonly vioNeedsDeviceType: boolean;
+  readonly vioReadsTypes: boolean;
 }
 
-const SLOT_4X: SlotFacts = { putsNodes: false, drcInfo: false, vioNeedsDeviceType: false };
+const SLOT_4X: SlotFacts = { putsNodes: false, drcInfo: false, vioReadsTypes: false };
 const SLOT_FACTS: Readonly<Record<KernelName, SlotFacts>> = {
   '4.16': SLOT_4X,
   '4.18': SLOT_4X,
-  '5.0': { ...SLOT_4X, vioNeedsDeviceType: true },
-  '5.4': { putsNodes: true, drcInfo: false, vioNeedsDeviceType: true },
-  '5.8': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '5.10': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '5.14': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '5.16': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '6.1': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '6.6': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
-  '6.12': { putsNodes: true, drcInfo: true, vioNeedsDeviceType: true },
+  '5.0': { ...SLOT_4X, vioReadsTypes: true },
+  '5.4': { putsNodes: true, drcInfo: false, vioReadsTypes: true },
+  '5.8': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '5.10': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '5.14': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '5.16': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '6.1': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '6.6': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '6.12': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
 };
 
 /**
@@ -225,6 +232,7 @@ function profile(
     traceIdZero: false,
     kasanRadixOnly: false,
     cpuLineUid: false,
+    nodeNameFromFullName: name !== '4.16' && name !== '4.18',
     dlpar: DLPAR_FACTS[name],
     slot: SLOT_FACTS[name],
     ...facts,

@@ -6,7 +6,15 @@
 import { errnoOf } from '../kernel/errno.ts';
 import { nodeState } from '../of/node.ts';
 import { ofNodePathPeek } from '../of/printk-of.ts';
-import { type SlotFile, slotNodeTypePeek, slotStore, slotStoreName } from '../pseries/rpadlpar.ts';
+import {
+  PciSlotNotModelled,
+  type SlotFile,
+  slotCandidates,
+  slotPciTypePeek,
+  slotStore,
+  slotStoreName,
+} from '../pseries/rpadlpar.ts';
+import { DrcLookup } from '../pseries/rpaphp.ts';
 import type { VioDevice } from '../pseries/vio.ts';
 import { leaks, lparCounts } from './documents.ts';
 import { LparError } from './errors.ts';
@@ -39,6 +47,16 @@ export interface SlotResult {
   };
 }
 
+/** The refusal of a name that names a PCI slot or PHB (no PCI bus in the model): 422, nothing run. */
+function pciRefused(lpar: Lpar, name: string, kind: 'slot' | 'phb'): LparError {
+  return new LparError(
+    'unprocessable',
+    'PCI hotplug is not modelled',
+    `${JSON.stringify(name)} names a ${kind === 'slot' ? 'PCI slot' : 'PHB'} in LPAR ${lpar.config.id}: rpadlpar would add or remove it through the PCI core, which this model has no bus for; only virtual I/O slots (children of /vdevice) are modelled. Nothing was written.`,
+    { drcName: name, nodeType: kind },
+  );
+}
+
 function slotDevice(dev: VioDevice): SlotDevice {
   return { device: dev.name, node: ofNodePathPeek(dev.node), nodeState: nodeState(dev.node) };
 }
@@ -47,14 +65,14 @@ function slotDevice(dev: VioDevice): SlotDevice {
 export function writeSlot(lpar: Lpar, file: SlotFile, bytes: Uint8Array): SlotResult {
   lpar.assertAlive();
   const name = slotStoreName(bytes);
-  const kind = name === null ? null : slotNodeTypePeek(lpar.of, name);
-  if (kind === 'slot' || kind === 'phb')
-    throw new LparError(
-      'unprocessable',
-      'PCI hotplug is not modelled',
-      `${JSON.stringify(name)} names a ${kind === 'slot' ? 'PCI slot' : 'PHB'} in LPAR ${lpar.config.id}: rpadlpar would add or remove it through the PCI core, which this model has no bus for; only virtual I/O slots (children of /vdevice) are modelled. Nothing was written.`,
-      { drcName: name, nodeType: kind },
-    );
+  const c = {
+    of: lpar.of,
+    bus: lpar.vio,
+    candidates: slotCandidates(lpar.of),
+    lookup: new DrcLookup(lpar.of),
+  };
+  const kind = name === null ? null : slotPciTypePeek(c, name);
+  if (kind) throw pciRefused(lpar, name!, kind);
   const { k } = lpar;
   const before = {
     dmesg: k.log.last,
@@ -62,11 +80,18 @@ export function writeSlot(lpar: Lpar, file: SlotFile, bytes: Uint8Array): SlotRe
     usec: k.clock.usec,
     devices: new Map(lpar.vio.devices),
   };
-  const rc = lpar.run('drmgr', () => {
-    const r = slotStore({ of: lpar.of, bus: lpar.vio }, file, bytes);
-    k.emit({ type: 'slot.written', file, drcName: name, rc: r });
-    return r;
-  });
+  let rc: number;
+  try {
+    rc = lpar.run('drmgr', () => {
+      const r = slotStore(c, file, bytes);
+      k.emit({ type: 'slot.written', file, drcName: name, rc: r });
+      return r;
+    });
+  } catch (e) {
+    // Unreachable while the look above uses the searches' own candidates and checks; a 4xx if not.
+    if (e instanceof PciSlotNotModelled) throw pciRefused(lpar, e.drcName, e.nodeType);
+    throw e;
+  }
   const registered = [...lpar.vio.devices.values()].filter((d) => before.devices.get(d.name) !== d);
   const unregistered = [...before.devices.values()].filter((d) => lpar.vio.devices.get(d.name) !== d);
   return {

@@ -146,9 +146,25 @@ export function ofFindNodeByPath(of: OfState, path: string, holder: string): Dev
 }
 
 /**
+ * The comparison of_find_node_by_name makes with `name`, made once for a walk: from 5.0
+ * of_node_name_eq, the full name up to the `@`, exactly; before, of_node_cmp (strcasecmp) on
+ * `np->name`, the `name` property (release fact `nodeNameFromFullName`).
+ */
+export function ofNodeNameMatcher(of: OfState, name: string): (np: DeviceNode) => boolean {
+  if (!of.k.profile.nodeNameFromFullName) {
+    const lower = name.toLowerCase();
+    return (np) => np.name.length === name.length && np.name.toLowerCase() === lower;
+  }
+  return (np) => {
+    const full = np.fullName;
+    return full.startsWith(name) && (full.length === name.length || full.charCodeAt(name.length) === 0x40);
+  };
+}
+
+/**
  * of_find_node_by_name(from, name): the next node in the all-nodes walk after `from` (from the root when
- * null) whose name (without unit address) is `name`, with a reference for `holder`; the reference on
- * `from` is dropped (K-REF-3). `for_each_node_by_name` is this called with the previous result.
+ * null) whose name is `name` (ofNodeNameEq), with a reference for `holder`; the reference on `from` is
+ * dropped (K-REF-3). `for_each_node_by_name` is this called with the previous result.
  */
 export function ofFindNodeByName(
   of: OfState,
@@ -158,8 +174,9 @@ export function ofFindNodeByName(
 ): DeviceNode | null {
   return of.k.fn('of_find_node_by_name', () => {
     let found: DeviceNode | null = null;
+    const matches = ofNodeNameMatcher(of, name);
     for (let np = ofFindAllNodesNext(of, from); np; np = ofFindAllNodesNext(of, np))
-      if (np.name === name) {
+      if (matches(np)) {
         found = ofNodeGet(of, np, holder);
         break;
       }

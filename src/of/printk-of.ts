@@ -121,10 +121,13 @@ export function ofNodeFullNamePhandle(of: OfState, np: DeviceNode): string {
 }
 
 /**
- * `%pOFn`: the node's name without its unit address (kbasename of full_name up to the `@`), read
- * without a reference in every release; 4.x callers print `of_node->name`, the same text.
+ * `%pOFn` (5.0+): the node's full name up to the `@`, read without a reference. 4.x callers print
+ * `of_node->name` instead, the `name` property ("<NULL>" without one): release fact
+ * `nodeNameFromFullName`.
  */
 export function ofNodeNameString(of: OfState, np: DeviceNode): string {
   of.k.access(np, 'device_node_string', 8);
-  return np.name;
+  if (!of.k.profile.nodeNameFromFullName) return np.name;
+  const at = np.fullName.indexOf('@');
+  return at < 0 ? np.fullName : np.fullName.slice(0, at);
 }

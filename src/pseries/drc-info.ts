@@ -5,7 +5,8 @@
 // earlier reader, one cell off, served only FW_FEATURE_DRC_INFO paths those releases never take
 // (docs/kernel-notes.md note 53).
 
-const textDecoder = new TextDecoder();
+/** Types and prefixes are C strings: latin1 keeps each byte one character. */
+const textDecoder = new TextDecoder('latin1');
 
 /** One entry as of_read_drc_info_cell fills struct of_drc_info. */
 export interface DrcInfoCell {

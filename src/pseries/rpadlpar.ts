@@ -7,11 +7,11 @@
 // run after boot. The vio device is found by name, not by node, so after a migration remove_slot on
 // the re-added node unregisters the device that still holds the old one (K-DRV-1).
 
-import { ofFindAllNodesNext, ofFindNodeByName, ofGetNextChild } from '../of/base.ts';
+import { ofFindAllNodesNext, ofFindNodeByName, ofGetNextChild, ofNodeNameMatcher } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
-import { ofNodePut } from '../of/refs.ts';
+import { ofNodeGet, ofNodePut } from '../of/refs.ts';
 import type { OfState } from '../of/state.ts';
-import { rpaphpCheckDrcProps } from './rpaphp.ts';
+import type { DrcLookup } from './rpaphp.ts';
 import { type VioBus, vioFindNode, vioRegisterDeviceNode, vioUnregisterDevice } from './vio.ts';
 
 const ENODEV = -19;
@@ -30,29 +30,62 @@ const VDEVICE_HOLDER = 'find_vio_slot_node';
 export type SlotFile = 'add_slot' | 'remove_slot';
 export type SlotNodeType = 'slot' | 'phb' | 'vio';
 
+/**
+ * The nodes named `pci`, in all-nodes order: what for_each_node_by_name(np, "pci") visits. Read in
+ * one walk per write and shared by the service's look before the write and by both of
+ * find_dlpar_node's pci searches: nothing attaches or detaches between them (the write runs alone on
+ * its LPAR and the searches only get and put), so each search visits what its own walk would.
+ */
+export interface SlotCandidates {
+  readonly pci: readonly DeviceNode[];
+}
+
+export function slotCandidates(of: OfState): SlotCandidates {
+  const pci: DeviceNode[] = [];
+  const isPci = ofNodeNameMatcher(of, 'pci');
+  for (let np = ofFindAllNodesNext(of, null); np; np = ofFindAllNodesNext(of, np))
+    if (isPci(np)) pci.push(np);
+  return { pci };
+}
+
 export interface SlotContext {
   readonly of: OfState;
   readonly bus: VioBus;
+  readonly candidates: SlotCandidates;
+  /** The parents' connector lists, read once per write. */
+  readonly lookup: DrcLookup;
 }
 
-/** find_php_slot_pci_node: the first node named "pci" whose connector has this name and type. */
-function findPhpSlotPciNode(of: OfState, drcName: string, drcType: string): DeviceNode | null {
+/**
+ * find_php_slot_pci_node: for_each_node_by_name over the `pci` nodes, each got as the walk reaches it
+ * and put at the next step, until one's connector has this name and type (kept, with its reference).
+ */
+function findPhpSlotPciNode(c: SlotContext, drcName: string, drcType: string): DeviceNode | null {
+  const { of } = c;
   return of.k.fn('find_php_slot_pci_node', () => {
-    let np = ofFindNodeByName(of, null, 'pci', FIND_HOLDER);
-    while (np && rpaphpCheckDrcProps(of, np, drcName, drcType) !== 0)
-      np = ofFindNodeByName(of, np, 'pci', FIND_HOLDER);
-    return np;
+    let prev: DeviceNode | null = null;
+    for (const np of c.candidates.pci) {
+      of.k.fn('of_find_node_by_name', () => {
+        ofNodeGet(of, np, FIND_HOLDER);
+        ofNodePut(of, prev, FIND_HOLDER);
+      });
+      if (c.lookup.check(np, drcName, drcType) === 0) return np;
+      prev = np;
+    }
+    // The last of_find_node_by_name finds nothing and puts the previous node.
+    if (prev) of.k.fn('of_find_node_by_name', () => ofNodePut(of, prev, FIND_HOLDER));
+    return null;
   });
 }
 
 /** find_vio_slot_node: the child of /vdevice whose connector has this name (any type). */
-function findVioSlotNode(of: OfState, drcName: string): DeviceNode | null {
+function findVioSlotNode(c: SlotContext, drcName: string): DeviceNode | null {
+  const { of } = c;
   return of.k.fn('find_vio_slot_node', () => {
     const parent = ofFindNodeByName(of, null, 'vdevice', VDEVICE_HOLDER);
     if (!parent) return null;
     let dn = ofGetNextChild(of, parent, null, FIND_HOLDER);
-    while (dn && rpaphpCheckDrcProps(of, dn, drcName, null) !== 0)
-      dn = ofGetNextChild(of, parent, dn, FIND_HOLDER);
+    while (dn && c.lookup.check(dn, drcName, null) !== 0) dn = ofGetNextChild(of, parent, dn, FIND_HOLDER);
     // Before 5.4 the /vdevice reference is never put: one more on every write (fb26228bfc4c).
     if (of.k.profile.slot.putsNodes) ofNodePut(of, parent, VDEVICE_HOLDER);
     return dn;
@@ -60,33 +93,29 @@ function findVioSlotNode(of: OfState, drcName: string): DeviceNode | null {
 }
 
 /** find_dlpar_node: a PCI slot, a PHB, then a virtual slot; the node comes with a reference. */
-function findDlparNode(of: OfState, drcName: string): { dn: DeviceNode; type: SlotNodeType } | null {
-  return of.k.fn('find_dlpar_node', () => {
-    let dn = findPhpSlotPciNode(of, drcName, 'SLOT');
+function findDlparNode(c: SlotContext, drcName: string): { dn: DeviceNode; type: SlotNodeType } | null {
+  return c.of.k.fn('find_dlpar_node', () => {
+    let dn = findPhpSlotPciNode(c, drcName, 'SLOT');
     if (dn) return { dn, type: 'slot' as const };
-    dn = findPhpSlotPciNode(of, drcName, 'PHB');
+    dn = findPhpSlotPciNode(c, drcName, 'PHB');
     if (dn) return { dn, type: 'phb' as const };
-    dn = findVioSlotNode(of, drcName);
+    dn = findVioSlotNode(c, drcName);
     return dn ? { dn, type: 'vio' as const } : null;
   });
 }
 
 /**
- * What find_dlpar_node would find, read without a reference or a message: the service asks it before
- * a write, since PCI slots and PHBs need a PCI bus this model does not have (the write is refused
- * before the kernel runs, so it changes nothing).
+ * Whether find_dlpar_node would find a PCI slot or a PHB, read without a reference or a message: the
+ * service asks before a write, since those need a PCI bus this model does not have (the write is
+ * refused before the kernel runs, so it changes nothing). The same candidates and checks as the
+ * write's own searches, so the two cannot disagree.
  */
-export function slotNodeTypePeek(of: OfState, drcName: string): SlotNodeType | null {
-  for (const type of ['SLOT', 'PHB'] as const)
-    for (let np = of.root; np; np = ofFindAllNodesNext(of, np))
-      if (np.name === 'pci' && rpaphpCheckDrcProps(of, np, drcName, type) === 0)
-        return type === 'SLOT' ? 'slot' : 'phb';
-  let vdevice: DeviceNode | null = null;
-  for (let np = of.root; np && !vdevice; np = ofFindAllNodesNext(of, np))
-    if (np.name === 'vdevice') vdevice = np;
-  if (!vdevice) return null;
-  for (let c = vdevice.child; c; c = c.sibling)
-    if (rpaphpCheckDrcProps(of, c, drcName, null) === 0) return 'vio';
+export function slotPciTypePeek(c: Omit<SlotContext, 'bus'>, drcName: string): 'slot' | 'phb' | null {
+  for (const [type, kind] of [
+    ['SLOT', 'slot'],
+    ['PHB', 'phb'],
+  ] as const)
+    if (c.candidates.pci.some((np) => c.lookup.check(np, drcName, type) === 0)) return kind;
   return null;
 }
 
@@ -122,10 +151,10 @@ function dlparSlot(c: SlotContext, file: SlotFile, drcName: string): number {
   const { of } = c;
   const fn = file === 'add_slot' ? 'dlpar_add_slot' : 'dlpar_remove_slot';
   return of.k.fn(fn, () => {
-    const found = findDlparNode(of, drcName);
+    const found = findDlparNode(c, drcName);
     if (!found) return ENODEV;
-    // The service refuses PCI slots and PHBs before the kernel runs (slotNodeTypePeek).
-    if (found.type !== 'vio') throw new Error(`${fn}: a ${found.type} node reached the slot model`);
+    // The service refused PCI slots and PHBs before the kernel ran (slotPciTypePeek, the same checks).
+    if (found.type !== 'vio') throw new PciSlotNotModelled(drcName, found.type);
     const rc = file === 'add_slot' ? dlparAddVioSlot(c, drcName, found.dn) : dlparRemoveVioSlot(c, found.dn);
     if (of.k.profile.slot.putsNodes) ofNodePut(of, found.dn, FIND_HOLDER);
     of.k.printk('info', `${MODULE}: slot ${drcName} ${file === 'add_slot' ? 'added' : 'removed'}`);
@@ -143,7 +172,19 @@ export function slotStoreName(bytes: Uint8Array): string | null {
   if (bytes.length >= MAX_DRC_NAME_LEN) return null;
   let end = 0;
   while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0) end++;
-  return new TextDecoder().decode(bytes.subarray(0, end));
+  // strcmp compares bytes: latin1 keeps each byte one character, as the lists are read.
+  return new TextDecoder('latin1').decode(bytes.subarray(0, end));
+}
+
+/** A PCI slot or PHB reached the model, which has no PCI bus for it (the service checks first). */
+export class PciSlotNotModelled extends Error {
+  readonly drcName: string;
+  readonly nodeType: 'slot' | 'phb';
+  constructor(drcName: string, nodeType: 'slot' | 'phb') {
+    super(`${JSON.stringify(drcName)} names a ${nodeType === 'slot' ? 'PCI slot' : 'PHB'}`);
+    this.drcName = drcName;
+    this.nodeType = nodeType;
+  }
 }
 
 /**

@@ -107,11 +107,10 @@ type VioFamily = 'VDEVICE' | 'PFO';
 function vioFamily(of: OfState, np: DeviceNode, holder: string): VioFamily | 'none' | null {
   const parent = ofGetParent(of, np, holder);
   if (!parent) return 'none';
-  const family = ofNodeIsType(parent, 'ibm,platform-facilities')
-    ? 'PFO'
-    : ofNodeIsType(parent, 'vdevice')
-      ? 'VDEVICE'
-      : null;
+  // 4.x compares the type cached when the parent was made (np->type), 5.0+ reads the property.
+  const isType = (t: string) =>
+    of.k.profile.slot.vioReadsTypes ? ofNodeIsType(parent, t) : parent.type === t;
+  const family = isType('ibm,platform-facilities') ? 'PFO' : isType('vdevice') ? 'VDEVICE' : null;
   ofNodePut(of, parent, holder);
   return family;
 }
@@ -145,7 +144,7 @@ export function vioRegisterDeviceNode(of: OfState, bus: VioBus, np: DeviceNode):
       name = ofNodeNameString(of, np);
     } else {
       // 4.x tests of_node->type, "<NULL>" for a node without the property: never refused there.
-      if (of.k.profile.slot.vioNeedsDeviceType && !ofFindProperty(np, 'device_type')) {
+      if (of.k.profile.slot.vioReadsTypes && !ofFindProperty(np, 'device_type')) {
         of.k.printk('warn', `${fn}: node ${ofNodeNameString(of, np)} is missing the 'device_type' property.`);
         return null;
       }
@@ -220,8 +219,9 @@ export function vioFindNode(of: OfState, bus: VioBus, vnode: DeviceNode): VioDev
       if (reg) name = ((readU32(reg.value) ?? 0) >>> 0).toString(16);
     } else if (ofNodeIsType(parent, 'ibm,platform-facilities')) name = ofNodeNameString(of, vnode);
     ofNodePut(of, parent, fn);
-    // vio_find_name: bus_find_device_by_name, with a device reference the caller drops.
-    return name === null ? null : (bus.devices.get(name) ?? null);
+    // snprintf into kobj_name[20] keeps 19 bytes; vio_find_name asks the bus for that name (with a
+    // device reference the caller drops).
+    return name === null ? null : (bus.devices.get(name.slice(0, 19)) ?? null);
   });
 }
 

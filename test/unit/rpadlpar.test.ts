@@ -174,6 +174,88 @@ describe('rpadlpar: /sys/bus/pci/slots/control/add_slot and remove_slot', () => 
     assert.equal(lpar.vio.devices.get('30000002')!.node, ofPeekNodeByPath(lpar.of, LAN));
   });
 
+  it('a node that will not register: vio_register_device_node says why, then -EIO, then the added line', () => {
+    for (const kernel of ['4.18', '5.16']) {
+      const lpar = newLpar(kernel);
+      const name = lanDrcName(lpar);
+      const lan = ofPeekNodeByPath(lpar.of, LAN)!;
+      assert.ok(lpar.slot('remove_slot', bytes(name)).rc > 0);
+      assert.ok(lpar.ofdt(bytes(`remove_property 0x${lan.phandle.toString(16)} reg`)).ok);
+      const add = lpar.slot('add_slot', bytes(name));
+      assert.equal(add.errno, 'EIO', kernel);
+      assert.deepEqual(add.report.dmesg, [
+        "vio_register_device_node: node l-lan missing 'reg'",
+        `dlpar_add_vio_slot: failed to register vio node ${name}`,
+        `rpadlpar_io: slot ${name} added`,
+      ]);
+      assert.equal(held(lpar, LAN, 'vio:0'), 0, 'no device took a reference');
+    }
+  });
+
+  it('the store: 63 bytes are a name, 64 are answered 0; the name ends at a newline or a NUL', () => {
+    const lpar = newLpar('6.1');
+    assert.equal(lpar.slot('add_slot', bytes('x'.repeat(MAX_DRC_NAME_LEN - 1))).errno, 'ENODEV');
+    assert.equal(lpar.slot('add_slot', bytes('x'.repeat(MAX_DRC_NAME_LEN))).rc, 0);
+    const name = lanDrcName(lpar);
+    const r = lpar.slot('remove_slot', enc.concat(bytes(name), Uint8Array.of(0, 0x0a), bytes('junk')));
+    assert.deepEqual([r.drcName, r.rc], [name, name.length + 6]);
+    // Bytes compare as bytes: 0xfe and 0xff are different names.
+    assert.notEqual(slotStoreName(Uint8Array.of(0xfe)), slotStoreName(Uint8Array.of(0xff)));
+  });
+
+  it('before 5.4 a write that finds nothing still leaks its /vdevice lookup', () => {
+    for (const [kernel, leaked] of [
+      ['5.0', 1],
+      ['5.4', 0],
+    ] as const) {
+      const lpar = newLpar(kernel);
+      assert.equal(lpar.slot('remove_slot', bytes('nothing')).errno, 'ENODEV');
+      assert.equal(held(lpar, '/vdevice', 'find_vio_slot_node'), leaked, kernel);
+    }
+  });
+
+  it('find_vio_slot_node takes the first node named vdevice in the walk, wherever it is', () => {
+    const lpar = newLpar('5.8');
+    const name = lanDrcName(lpar);
+    // /openprom comes before /vdevice in the all-nodes walk: its vdevice child is found first.
+    assert.ok(lpar.ofdt(bytes('add_node /openprom/vdevice device_type 8 vdevice\0')).ok);
+    assert.equal(lpar.slot('remove_slot', bytes(name)).errno, 'ENODEV');
+    assert.ok(lpar.vio.devices.has('30000002'));
+  });
+
+  it('names: 5.0+ prints and matches the full name up to the @, 4.x the name property', () => {
+    for (const [kernel, printed] of [
+      ['4.18', '<NULL>'],
+      ['5.0', 'extra'],
+    ] as const) {
+      const lpar = newLpar(kernel);
+      // An adapter node without name, device_type or reg, under /vdevice, listed as slot C7.
+      const vdevice = ofPeekNodeByPath(lpar.of, '/vdevice')!;
+      assert.ok(lpar.ofdt(bytes('add_node /vdevice/extra@30000007 ibm,my-drc-index 4 \x30\x00\x00\x07')).ok);
+      const lists: Array<[string, Uint8Array]> = [
+        ['ibm,drc-indexes', enc.u32(1, 0x30000007)],
+        ['ibm,drc-names', enc.concat(enc.u32(1), enc.strings(['C7']))],
+        ['ibm,drc-types', enc.concat(enc.u32(1), enc.strings(['SLOT']))],
+        ['ibm,drc-power-domains', enc.u32(1, 0xffffffff)],
+      ];
+      for (const [p, v] of lists)
+        assert.ok(
+          lpar.ofdt(
+            enc.concat(bytes(`update_property 0x${vdevice.phandle.toString(16)} ${p} ${v.length} `), v),
+          ).ok,
+        );
+      const add = lpar.slot('add_slot', bytes('C7'));
+      // 4.x never refuses a missing device_type (its cached type is "<NULL>"); 5.0 does.
+      assert.deepEqual(
+        add.report.dmesg[0],
+        kernel === '4.18'
+          ? `vio_register_device_node: node ${printed} missing 'reg'`
+          : `vio_register_device_node: node ${printed} is missing the 'device_type' property.`,
+      );
+      assert.equal(add.errno, 'EIO');
+    }
+  });
+
   it('refuses a PCI slot or PHB name before the kernel runs', () => {
     const lpar = newLpar('5.16', { options: { pciAdapters: 1 } });
     // Root's lists get the PHB's connector: find_php_slot_pci_node would match it.

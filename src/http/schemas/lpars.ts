@@ -222,6 +222,10 @@ export const KernelProfileDoc = Closed(
       description: 'the end-of-trace line carries id 0, not the boot’s random one (6.1+)',
     }),
     cpuLineUid: Type.Boolean({ description: 'the CPU line of a stack dump shows `UID: <uid>` (6.12)' }),
+    nodeNameFromFullName: Type.Boolean({
+      description:
+        "of_find_node_by_name and %pOFn take a node's name from its full name up to the @, compared exactly (5.0+); before, the name property, case-insensitively",
+    }),
     kasanRadixOnly: Type.Boolean({
       description:
         '64-bit powerpc builds KASAN, for the radix MMU only (6.1+; the kasan what-if note, note 51)',
@@ -276,9 +280,9 @@ export const KernelProfileDoc = Closed(
           description:
             "rpaphp_check_drc_props reads the parent's ibm,drc-info when it has one (5.8+); before, the v1 lists only (note 53)",
         }),
-        vioNeedsDeviceType: Type.Boolean({
+        vioReadsTypes: Type.Boolean({
           description:
-            'vio_register_device_node refuses a /vdevice child without device_type (5.0+); 4.x never does',
+            'vio_register_device_node reads the device_type properties of the node and its parent (5.0+), refusing a /vdevice child without one; 4.x reads the types cached when the nodes were made and never refuses',
         }),
       },
       {

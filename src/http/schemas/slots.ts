@@ -8,7 +8,9 @@ import { LeakedNode } from './nodes.ts';
 
 const SlotDeviceDoc = Closed(
   {
-    device: Type.String({ description: "the vio device's name (its unit address in hex)" }),
+    device: Type.String({
+      description: "the vio device's name: its unit address in hex (the node name under platform-facilities)",
+    }),
     node: Type.String({ description: 'the path of the node the device holds (as it was attached)' }),
     nodeState: Type.String({
       description: "that node's state after the write (attached, detached, freed, …)",
