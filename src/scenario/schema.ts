@@ -346,6 +346,18 @@ export const OverlayRemoveStep = step(
   'of_overlay_remove of a named overlay (DELETE …/overlays/{id}); EBUSY unless it is the topmost',
 );
 
+/** What a write(2) step may require of the answer: a given rc, or the errno (success otherwise). */
+const writeAnswer = {
+  rc: Type.Optional(
+    Type.Integer({
+      minimum: -4095,
+      maximum: 4096,
+      description: 'what write(2) must answer: the bytes written, or the negative errno; fails otherwise',
+    }),
+  ),
+  expectError: Type.Optional(ErrnoName),
+};
+
 export const DlparStep = step(
   'dlpar',
   {
@@ -354,14 +366,7 @@ export const DlparStep = step(
       maxLength: 4096,
       description: 'the exact command drmgr writes, e.g. "cpu add index 0x10000008", "memory remove count 1"',
     }),
-    rc: Type.Optional(
-      Type.Integer({
-        minimum: -4095,
-        maximum: 4096,
-        description: 'what write(2) must answer: the bytes written, or the negative errno; fails otherwise',
-      }),
-    ),
-    expectError: Type.Optional(ErrnoName),
+    ...writeAnswer,
   },
   'one write to /sys/kernel/dlpar as drmgr (POST …/sys/kernel/dlpar, K-DLPAR-4); a refusal fails the step unless expectError or a negative rc names it',
 );
@@ -388,14 +393,7 @@ export const SlotStep = step(
           "instead of drcName: the path of a node whose connector to name; the name is the one its parent's ibm,drc-names lists for its ibm,my-drc-index",
       }),
     ),
-    rc: Type.Optional(
-      Type.Integer({
-        minimum: -4095,
-        maximum: 4096,
-        description: 'what write(2) must answer: the bytes written, or the negative errno; fails otherwise',
-      }),
-    ),
-    expectError: Type.Optional(ErrnoName),
+    ...writeAnswer,
   },
   "one write of a virtual I/O slot's drc name to /sys/bus/pci/slots/control/add_slot or remove_slot as drmgr (K-SLOT); give drcName or of; a refusal fails the step unless expectError or a negative rc names it",
 );

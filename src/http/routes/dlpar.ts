@@ -11,10 +11,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { DlparResult } from '../../lpar/dlpar.ts';
-import { badRequest, kernelRefused, LparError } from '../../lpar/errors.ts';
+import { kernelRefused, type LparError } from '../../lpar/errors.ts';
 import type { Lpar } from '../../lpar/lpar.ts';
 import { LparId, RawBody, Ref } from '../schemas/common.ts';
 import { DlparWriteDoc } from '../schemas/dlpar.ts';
+import { sysfsWriteBytes } from '../sysfs-write.ts';
 import { oneWriteLimit } from '../write-limit.ts';
 
 /** The status an HTTP caller expects for the kernel's errno (the overlay routes' rule). */
@@ -70,18 +71,7 @@ export const dlparRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const body = req.body as unknown;
-      // A write(2) is bytes: a body fastify parsed (JSON) is not what drmgr writes.
-      if (body !== undefined && !(body instanceof Uint8Array))
-        throw new LparError(
-          'unsupported-media-type',
-          'Unsupported media type',
-          `a DLPAR request is the bytes of one write(2): send text/plain or application/octet-stream, not ${JSON.stringify(String(req.headers['content-type'] ?? ''))}`,
-        );
-      const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
-      // sysfs_kf_write answers an empty write 0 without calling the store: nothing for the kernel to do.
-      if (bytes.length === 0)
-        throw badRequest('Empty write', 'an empty write(2) never reaches dlpar_store: send a command');
+      const bytes = sysfsWriteBytes(req, 'a DLPAR request', 'dlpar_store');
       const command = new TextDecoder().decode(bytes);
       const lpar = req.lpar;
       const result = await lpar.exclusive(() => {

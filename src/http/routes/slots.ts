@@ -8,11 +8,12 @@
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { badRequest, kernelRefused, LparError } from '../../lpar/errors.ts';
+import { kernelRefused, type LparError } from '../../lpar/errors.ts';
 import type { SlotResult } from '../../lpar/slots.ts';
 import type { SlotFile } from '../../pseries/rpadlpar.ts';
 import { LparId, RawBody, Ref } from '../schemas/common.ts';
 import { SlotWriteDoc } from '../schemas/slots.ts';
+import { sysfsWriteBytes } from '../sysfs-write.ts';
 import { oneWriteLimit } from '../write-limit.ts';
 
 function refused(lpar: string, r: SlotResult): LparError {
@@ -58,17 +59,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       async (req) => {
-        const body = req.body as unknown;
-        if (body !== undefined && !(body instanceof Uint8Array))
-          throw new LparError(
-            'unsupported-media-type',
-            'Unsupported media type',
-            `a slot write is the bytes of one write(2): send text/plain or application/octet-stream, not ${JSON.stringify(String(req.headers['content-type'] ?? ''))}`,
-          );
-        const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
-        // sysfs_kf_write answers an empty write 0 without calling the store.
-        if (bytes.length === 0)
-          throw badRequest('Empty write', `an empty write(2) never reaches ${file}_store: send a drc name`);
+        const bytes = sysfsWriteBytes(req, 'a drc name', `${file}_store`);
         const lpar = req.lpar;
         const result = await lpar.exclusive(() => lpar.slot(file, bytes));
         req.log.info({ lpar: lpar.config.id, file, drcName: result.drcName, rc: result.rc }, 'slot');
