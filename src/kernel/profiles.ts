@@ -102,12 +102,6 @@ export interface ReleaseFacts {
   readonly kasanRadixOnly: boolean;
   /** dump_stack_print_info's CPU line shows `UID: <uid>` after the CPU (6.12). */
   readonly cpuLineUid: boolean;
-  /**
-   * A node's name, as of_find_node_by_name matches it and `%pOFn` prints it, is its full name up to the
-   * `@`, compared exactly (of_node_name_eq, 5.0+); before, `np->name` (the `name` property, "<NULL>"
-   * without one), compared case-insensitively (of_node_cmp).
-   */
-  readonly nodeNameFromFullName: boolean;
   /** `file:line` of each WARN site, by the function that contains it. */
   readonly warnLines: Readonly<Record<string, string>>;
   /** What that release's /sys/kernel/dlpar code does (docs/kernel-model.md, K-DLPAR-4). */
@@ -139,21 +133,39 @@ export interface SlotFacts {
    * cached when the nodes were made (`np->type`, "<NULL>" without the property), never refusing.
    */
   readonly vioReadsTypes: boolean;
+  /**
+   * A node's name, as of_find_node_by_name matches it and `%pOFn` prints it, is its full name up to the
+   * `@`, compared exactly (of_node_name_eq, 5.0+); before, `np->name` (the `name` property, "<NULL>"
+   * without one), compared case-insensitively (of_node_cmp). A drivers/of and vsprintf fact, here
+   * because only the slot and vio code reads it.
+   */
+  readonly nodeNameFromFullName: boolean;
 }
 
-const SLOT_4X: SlotFacts = { putsNodes: false, drcInfo: false, vioReadsTypes: false };
+const SLOT_4X: SlotFacts = {
+  putsNodes: false,
+  drcInfo: false,
+  vioReadsTypes: false,
+  nodeNameFromFullName: false,
+};
+const SLOT_5X: SlotFacts = {
+  putsNodes: true,
+  drcInfo: true,
+  vioReadsTypes: true,
+  nodeNameFromFullName: true,
+};
 const SLOT_FACTS: Readonly<Record<KernelName, SlotFacts>> = {
   '4.16': SLOT_4X,
   '4.18': SLOT_4X,
-  '5.0': { ...SLOT_4X, vioReadsTypes: true },
-  '5.4': { putsNodes: true, drcInfo: false, vioReadsTypes: true },
-  '5.8': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '5.10': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '5.14': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '5.16': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '6.1': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '6.6': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
-  '6.12': { putsNodes: true, drcInfo: true, vioReadsTypes: true },
+  '5.0': { ...SLOT_5X, putsNodes: false, drcInfo: false },
+  '5.4': { ...SLOT_5X, drcInfo: false },
+  '5.8': SLOT_5X,
+  '5.10': SLOT_5X,
+  '5.14': SLOT_5X,
+  '5.16': SLOT_5X,
+  '6.1': SLOT_5X,
+  '6.6': SLOT_5X,
+  '6.12': SLOT_5X,
 };
 
 /**
@@ -232,7 +244,6 @@ function profile(
     traceIdZero: false,
     kasanRadixOnly: false,
     cpuLineUid: false,
-    nodeNameFromFullName: name !== '4.16' && name !== '4.18',
     dlpar: DLPAR_FACTS[name],
     slot: SLOT_FACTS[name],
     ...facts,

@@ -148,10 +148,10 @@ export function ofFindNodeByPath(of: OfState, path: string, holder: string): Dev
 /**
  * The comparison of_find_node_by_name makes with `name`, made once for a walk: from 5.0
  * of_node_name_eq, the full name up to the `@`, exactly; before, of_node_cmp (strcasecmp) on
- * `np->name`, the `name` property (release fact `nodeNameFromFullName`).
+ * `np->name`, the `name` property (slot fact `nodeNameFromFullName`).
  */
 export function ofNodeNameMatcher(of: OfState, name: string): (np: DeviceNode) => boolean {
-  if (!of.k.profile.nodeNameFromFullName) {
+  if (!of.k.profile.slot.nodeNameFromFullName) {
     const lower = name.toLowerCase();
     return (np) => np.name.length === name.length && np.name.toLowerCase() === lower;
   }

@@ -122,12 +122,12 @@ export function ofNodeFullNamePhandle(of: OfState, np: DeviceNode): string {
 
 /**
  * `%pOFn` (5.0+): the node's full name up to the `@`, read without a reference. 4.x callers print
- * `of_node->name` instead, the `name` property ("<NULL>" without one): release fact
+ * `of_node->name` instead, the `name` property ("<NULL>" without one): slot fact
  * `nodeNameFromFullName`.
  */
 export function ofNodeNameString(of: OfState, np: DeviceNode): string {
   of.k.access(np, 'device_node_string', 8);
-  if (!of.k.profile.nodeNameFromFullName) return np.name;
+  if (!of.k.profile.slot.nodeNameFromFullName) return np.name;
   const at = np.fullName.indexOf('@');
   return at < 0 ? np.fullName : np.fullName.slice(0, at);
 }

@@ -222,10 +222,6 @@ export const KernelProfileDoc = Closed(
       description: 'the end-of-trace line carries id 0, not the boot’s random one (6.1+)',
     }),
     cpuLineUid: Type.Boolean({ description: 'the CPU line of a stack dump shows `UID: <uid>` (6.12)' }),
-    nodeNameFromFullName: Type.Boolean({
-      description:
-        "of_find_node_by_name and %pOFn take a node's name from its full name up to the @, compared exactly (5.0+); before, the name property, case-insensitively",
-    }),
     kasanRadixOnly: Type.Boolean({
       description:
         '64-bit powerpc builds KASAN, for the radix MMU only (6.1+; the kasan what-if note, note 51)',
@@ -283,6 +279,10 @@ export const KernelProfileDoc = Closed(
         vioReadsTypes: Type.Boolean({
           description:
             'vio_register_device_node reads the device_type properties of the node and its parent (5.0+), refusing a /vdevice child without one; 4.x reads the types cached when the nodes were made and never refuses',
+        }),
+        nodeNameFromFullName: Type.Boolean({
+          description:
+            "of_find_node_by_name and %pOFn take a node's name from its full name up to the @, compared exactly (5.0+); before, the name property, case-insensitively",
         }),
       },
       {
