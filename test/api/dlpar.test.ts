@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
+import { assertHistoryDurable, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -173,20 +173,15 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
   });
 
   it('survives a restart from the journal and an export/import, with the same digest', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lparsim-dlpar-'));
-    dirs.push(dir);
-    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
-    const id = await dlparHistory(app);
-    const seen = await picture(app, id);
-    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
-    assert.match(exported, /"path":"\/sys\/kernel\/dlpar"/);
-    await app.close();
-
-    await assertRestartReplays(dir, id, seen, picture, async (again) => {
+    await assertHistoryDurable({
+      history: dlparHistory,
+      picture,
+      journalPath: '/sys/kernel/dlpar',
       // The replayed connectors: the core's, released before the restart, is free again.
-      assert.equal((await write(again, id, 'cpu add index 0x10000002')).statusCode, 200);
+      afterRestart: async (again, id) => {
+        assert.equal((await write(again, id, 'cpu add index 0x10000002')).statusCode, 200);
+      },
+      copyName: 'dl-copy',
     });
-
-    await assertImportRebuilds(exported, seen, picture, 'dl-copy');
   });
 });

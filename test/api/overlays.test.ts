@@ -3,24 +3,19 @@
 // journal and an export/import that bring the overlays back with the same digest.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
+import { assertHistoryDurable, lparPicture } from '../helpers/durability.ts';
 import { overlayBlob } from '../helpers/overlays.ts';
 
-const dirs: string[] = [];
 let shared: FastifyInstance;
 before(async () => {
   shared = (await testApp()).app;
 });
 after(async () => {
   await shared.close();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const octets = { 'content-type': 'application/octet-stream' };
@@ -199,24 +194,19 @@ describe('overlays over HTTP', () => {
   });
 
   it('survives a restart from the journal and an export/import, with the same digest', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lparsim-overlays-'));
-    dirs.push(dir);
-    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
-    const id = await overlayHistory(app, '4.18');
-    const seen = await picture(app, id);
-    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
-    assert.match(exported, /"path":"\/overlays"/);
-    await app.close();
-
-    await assertRestartReplays(dir, id, seen, picture, async (again) => {
+    await assertHistoryDurable({
+      history: (app) => overlayHistory(app, '4.18'),
+      picture,
+      journalPath: '/overlays',
       // The replayed overlays are the kernel's: the topmost can go, and the ids continue.
-      assert.equal(
-        (await again.inject({ method: 'DELETE', url: `/v1/lpars/${id}/overlays/2` })).statusCode,
-        200,
-      );
-      assert.equal((await apply(again, id, 'on-top')).json().id, 2);
+      afterRestart: async (again, id) => {
+        assert.equal(
+          (await again.inject({ method: 'DELETE', url: `/v1/lpars/${id}/overlays/2` })).statusCode,
+          200,
+        );
+        assert.equal((await apply(again, id, 'on-top')).json().id, 2);
+      },
+      copyName: 'ov-copy',
     });
-
-    await assertImportRebuilds(exported, seen, picture, 'ov-copy');
   });
 });

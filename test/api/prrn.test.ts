@@ -2,18 +2,10 @@
 // restart and carried by an exported history, with the same model digest.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
-
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { assertHistoryDurable, lparPicture } from '../helpers/durability.ts';
 
 /** A 4.18 LPAR migrated once, then told by PRRN about the platform facilities (stale in its cache). */
 async function prrnHistory(app: FastifyInstance): Promise<{ id: string; event: Record<string, unknown> }> {
@@ -64,26 +56,21 @@ describe('PRRN requests (K-PRRN)', () => {
   });
 
   it('survives a restart from the journal and an export/import, with the same digest', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lparsim-prrn-'));
-    dirs.push(dir);
-    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
-    const { id } = await prrnHistory(app);
-    const seen = await picture(app, id);
-    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
-    assert.match(exported, /"path":"\/prrn"/);
-    await app.close();
-
-    await assertRestartReplays(dir, id, seen, picture, async (again) => {
+    await assertHistoryDurable({
+      history: async (app) => (await prrnHistory(app)).id,
+      picture,
+      journalPath: '/prrn',
       // The count of PRRN events came back with the replay.
-      const next = await again.inject({
-        method: 'POST',
-        url: `/v1/lpars/${id}/prrn`,
-        payload: { nodes: [{ path: '/cpus' }] },
-      });
-      assert.equal(next.json().id, 'p2');
+      afterRestart: async (again, id) => {
+        const next = await again.inject({
+          method: 'POST',
+          url: `/v1/lpars/${id}/prrn`,
+          payload: { nodes: [{ path: '/cpus' }] },
+        });
+        assert.equal(next.json().id, 'p2');
+      },
+      copyName: 'pr-copy',
     });
-
-    await assertImportRebuilds(exported, seen, picture, 'pr-copy');
   });
 
   it('a kernel without PRRN handling answers what it did, and a node firmware cannot name is a 422', async () => {

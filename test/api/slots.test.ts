@@ -4,19 +4,11 @@
 // rpadlpar's show functions print them; a PCI name and malformed bodies change nothing.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
 import { testApp } from '../helpers/app.ts';
-import { assertImportRebuilds, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
-
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+import { assertHistoryDurable, lparPicture } from '../helpers/durability.ts';
 
 const write = (app: FastifyInstance, id: string, file: string, body: string | Buffer, type = 'text/plain') =>
   app.inject({
@@ -160,27 +152,32 @@ describe('/sys/bus/pci/slots/control over HTTP (K-SLOT)', () => {
   });
 
   it('survives a restart from the journal and an export/import, with the same digest', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lparsim-slots-'));
-    dirs.push(dir);
-    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
-    const id = (
-      await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '5.0', name: 'sl', seed: 4 } })
-    ).json().id as string;
-    const lan = await drcName(app, id, '/vdevice/l-lan@30000002');
-    const vty = await drcName(app, id, '/vdevice/vty@30000000');
-    for (const [file, name] of [
-      ['remove_slot', lan],
-      ['add_slot', lan],
-      ['remove_slot', vty],
-    ] as const)
-      assert.equal((await write(app, id, file, name)).statusCode, 200, `${file} ${name}`);
-    const seen = await picture(app, id);
-    const exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
-    assert.match(exported, /"path":"\/sys\/bus\/pci\/slots\/control\/remove_slot"/);
-    await app.close();
-    await assertRestartReplays(dir, id, seen, picture, async (again) => {
-      assert.equal((await write(again, id, 'add_slot', vty)).statusCode, 200);
+    let vty = '';
+    await assertHistoryDurable({
+      history: async (app) => {
+        const id = (
+          await app.inject({
+            method: 'POST',
+            url: '/v1/lpars',
+            payload: { kernel: '5.0', name: 'sl', seed: 4 },
+          })
+        ).json().id as string;
+        const lan = await drcName(app, id, '/vdevice/l-lan@30000002');
+        vty = await drcName(app, id, '/vdevice/vty@30000000');
+        for (const [file, name] of [
+          ['remove_slot', lan],
+          ['add_slot', lan],
+          ['remove_slot', vty],
+        ] as const)
+          assert.equal((await write(app, id, file, name)).statusCode, 200, `${file} ${name}`);
+        return id;
+      },
+      picture,
+      journalPath: '/sys/bus/pci/slots/control/remove_slot',
+      afterRestart: async (again, id) => {
+        assert.equal((await write(again, id, 'add_slot', vty)).statusCode, 200);
+      },
+      copyName: 'sl-copy',
     });
-    await assertImportRebuilds(exported, seen, picture, 'sl-copy');
   });
 });

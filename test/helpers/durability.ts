@@ -4,6 +4,9 @@
 // LPAR, with its own id and name).
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { lparDigest } from '../../src/lpar/digest.ts';
 import { testApp } from './app.ts';
@@ -73,5 +76,42 @@ export async function assertRestartReplays<P extends { digest: string }>(
     await after(app);
   } finally {
     await app.close();
+  }
+}
+
+/**
+ * The whole durability check of one kernel action: `history` builds an LPAR on a service with a data
+ * directory of its own; its exported history names `journalPath`; a restart replays it as it was
+ * (then `afterRestart`), and an import into a fresh service rebuilds it (as `copyName`). The data
+ * directory is removed at the end.
+ */
+export async function assertHistoryDurable<P extends { digest: string }>(o: {
+  readonly history: (app: FastifyInstance) => Promise<string>;
+  readonly picture: (app: FastifyInstance, id: string) => Promise<P>;
+  readonly journalPath: string;
+  readonly afterRestart: (app: FastifyInstance, id: string) => Promise<void>;
+  readonly copyName: string;
+}): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lparsim-durable-'));
+  try {
+    const { app } = await testApp({ LPARSIM_DATA_DIR: dir });
+    let id: string;
+    let seen: P;
+    let exported: string;
+    try {
+      id = await o.history(app);
+      seen = await o.picture(app, id);
+      exported = (await app.inject({ url: `/v1/lpars/${id}/journal` })).body;
+      assert.ok(
+        exported.includes(`"path":${JSON.stringify(o.journalPath)}`),
+        `the history names ${o.journalPath}`,
+      );
+    } finally {
+      await app.close();
+    }
+    await assertRestartReplays(dir, id, seen, o.picture, (again) => o.afterRestart(again, id));
+    await assertImportRebuilds(exported, seen, o.picture, o.copyName);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
