@@ -9,9 +9,9 @@ import { DlparFirmware, PartitionDrcs } from '../pseries/firmware.ts';
 import { type CpuMaps, cpuMapsInit } from '../pseries/hotplug-cpu.ts';
 import { type Drmem, drmemInit } from '../pseries/hotplug-memory.ts';
 import { DEFAULT_TREE_OPTIONS, TREE_PROFILES, treeProfile } from '../pseries/tree.ts';
-import { leaks, lparCounts } from './documents.ts';
 import type { Lpar } from './lpar.ts';
-import { difference, firmwareCall } from './migrations.ts';
+import { firmwareCall } from './migrations.ts';
+import { type WriteReport, writeMark, writeReport } from './write-report.ts';
 
 /** What the hotplug code of one LPAR keeps between requests: made at the first one. */
 interface HotplugState {
@@ -55,13 +55,7 @@ export interface DlparResult {
   readonly rc: number;
   /** The errno name for a negative rc the service knows (EINVAL, ENODEV, EBUSY, …), else null. */
   readonly errno: string | null;
-  readonly report: {
-    readonly firmwareCalls: ReturnType<typeof firmwareCall>[];
-    readonly dmesg: string[];
-    readonly leakedNodes: ReturnType<typeof leaks>;
-    readonly countsDelta: ReturnType<typeof difference>;
-    readonly simulatedUsec: number;
-  };
+  readonly report: WriteReport & { readonly firmwareCalls: ReturnType<typeof firmwareCall>[] };
 }
 
 /** Runs one write of `command` to /sys/kernel/dlpar as task drmgr and reports what it did. */
@@ -70,7 +64,7 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
   const drcs = partitionDrcs(lpar);
   const state = STATES.get(lpar)!;
   const { k, of } = lpar;
-  const before = { dmesg: k.log.last, counts: lparCounts(lpar), usec: k.clock.usec };
+  const mark = writeMark(lpar);
   const firmware = new DlparFirmware(drcs, lpar.system);
   const out = lpar.run('drmgr', () => {
     const result = dlparStore(
@@ -91,19 +85,12 @@ export function dlpar(lpar: Lpar, command: string): DlparResult {
     k.emit({ type: 'dlpar.written', command, rc: result.rc });
     return result;
   });
-  const counts = lparCounts(lpar);
   return {
     command,
     request: out.request,
     rc: out.rc,
     errno: out.rc < 0 ? errnoOf(out.rc) : null,
-    report: {
-      firmwareCalls: firmware.log.map(firmwareCall),
-      dmesg: k.log.since(before.dmesg).map((l) => l.text),
-      leakedNodes: leaks(lpar),
-      countsDelta: difference(counts, before.counts),
-      simulatedUsec: k.clock.usec - before.usec,
-    },
+    report: { firmwareCalls: firmware.log.map(firmwareCall), ...writeReport(lpar, mark) },
   };
 }
 

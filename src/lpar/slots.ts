@@ -16,10 +16,9 @@ import {
 } from '../pseries/rpadlpar.ts';
 import { DrcLookup } from '../pseries/rpaphp.ts';
 import type { VioDevice } from '../pseries/vio.ts';
-import { leaks, lparCounts } from './documents.ts';
 import { LparError } from './errors.ts';
 import type { Lpar } from './lpar.ts';
-import { difference } from './migrations.ts';
+import { type WriteReport, writeMark, writeReport } from './write-report.ts';
 
 export interface SlotDevice {
   /** The vio device's name (its unit address in hex, or the node name under platform-facilities). */
@@ -37,13 +36,9 @@ export interface SlotResult {
   /** write(2)'s answer: the bytes written, 0 for a name of MAX_DRC_NAME_LEN bytes or more, or -errno. */
   readonly rc: number;
   readonly errno: string | null;
-  readonly report: {
+  readonly report: WriteReport & {
     readonly registered: SlotDevice[];
     readonly unregistered: SlotDevice[];
-    readonly dmesg: string[];
-    readonly leakedNodes: ReturnType<typeof leaks>;
-    readonly countsDelta: ReturnType<typeof difference>;
-    readonly simulatedUsec: number;
   };
 }
 
@@ -74,12 +69,8 @@ export function writeSlot(lpar: Lpar, file: SlotFile, bytes: Uint8Array): SlotRe
   const kind = name === null ? null : slotPciTypePeek(c, name);
   if (kind) throw pciRefused(lpar, name!, kind);
   const { k } = lpar;
-  const before = {
-    dmesg: k.log.last,
-    counts: lparCounts(lpar),
-    usec: k.clock.usec,
-    devices: new Map(lpar.vio.devices),
-  };
+  const mark = writeMark(lpar);
+  const devices = new Map(lpar.vio.devices);
   let rc: number;
   try {
     rc = lpar.run('drmgr', () => {
@@ -92,8 +83,8 @@ export function writeSlot(lpar: Lpar, file: SlotFile, bytes: Uint8Array): SlotRe
     if (e instanceof PciSlotNotModelled) throw pciRefused(lpar, e.drcName, e.nodeType);
     throw e;
   }
-  const registered = [...lpar.vio.devices.values()].filter((d) => before.devices.get(d.name) !== d);
-  const unregistered = [...before.devices.values()].filter((d) => lpar.vio.devices.get(d.name) !== d);
+  const registered = [...lpar.vio.devices.values()].filter((d) => devices.get(d.name) !== d);
+  const unregistered = [...devices.values()].filter((d) => lpar.vio.devices.get(d.name) !== d);
   return {
     file,
     drcName: name,
@@ -102,10 +93,7 @@ export function writeSlot(lpar: Lpar, file: SlotFile, bytes: Uint8Array): SlotRe
     report: {
       registered: registered.map(slotDevice),
       unregistered: unregistered.map(slotDevice),
-      dmesg: k.log.since(before.dmesg).map((l) => l.text),
-      leakedNodes: leaks(lpar),
-      countsDelta: difference(lparCounts(lpar), before.counts),
-      simulatedUsec: k.clock.usec - before.usec,
+      ...writeReport(lpar, mark),
     },
   };
 }
