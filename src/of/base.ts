@@ -163,7 +163,7 @@ export function ofNodeNameMatcher(of: OfState, name: string): (np: DeviceNode) =
 
 /**
  * of_find_node_by_name(from, name): the next node in the all-nodes walk after `from` (from the root when
- * null) whose name is `name` (ofNodeNameEq), with a reference for `holder`; the reference on `from` is
+ * null) whose name is `name` (ofNodeNameMatcher), with a reference for `holder`; the reference on `from` is
  * dropped (K-REF-3). `for_each_node_by_name` is this called with the previous result.
  */
 export function ofFindNodeByName(

@@ -6,6 +6,7 @@
 // slots are rpadlpar's (/sys/bus/pci/slots/control), pmem comes only from a hotplug interrupt, and
 // the store refuses them as any unknown word, "Invalid resource specified." and -EINVAL.
 
+import { ERRNO } from '../kernel/errno.ts';
 import { KERNEL_NAMES, type KernelProfile } from '../kernel/profiles.ts';
 import type { OfState } from '../of/state.ts';
 import { type CpuHotplugContext, dlparCpu, type HpAction, type HpIdType } from './hotplug-cpu.ts';
@@ -13,7 +14,6 @@ import { type DtHotplugContext, dlparHpDt } from './hotplug-dt.ts';
 import { dlparMemory, type MemoryHotplugContext } from './hotplug-memory.ts';
 
 const PR = 'dlpar: ';
-const EINVAL = -22;
 
 export type DlparResource = 'cpu' | 'memory' | 'dt';
 
@@ -59,20 +59,20 @@ export function dlparParse(of: OfState, buf: string): DlparRequest | number {
   const next = (): string | undefined => args[at++];
   const fail = (text?: string) => {
     if (text) of.k.printk('err', `${PR}${text}`);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   };
   const resource = next();
-  if (resource === undefined) return EINVAL;
+  if (resource === undefined) return -ERRNO.EINVAL;
   const res = dlparResources(of.k.profile).find((r) => sysfsStreq(resource, r));
   if (!res) return fail('Invalid resource specified.');
   const action = next();
-  if (action === undefined) return EINVAL;
+  if (action === undefined) return -ERRNO.EINVAL;
   let act: HpAction;
   if (sysfsStreq(action, 'add')) act = 'add';
   else if (sysfsStreq(action, 'remove')) act = 'remove';
   else return fail('Invalid action specified.');
   const idType = next();
-  if (idType === undefined) return EINVAL;
+  if (idType === undefined) return -ERRNO.EINVAL;
   const number = (missing: string, invalid: string): number | string => {
     const arg = next();
     if (arg === undefined) return missing;
@@ -123,7 +123,7 @@ export function dlparStore(
         rc = dlparHpDt(ctx.dt(), parsed.action, parsed.idType, parsed.index ?? 0);
       else {
         const m = ctx.memory();
-        rc = m ? dlparMemory(m, parsed.action, parsed.idType, value) : EINVAL;
+        rc = m ? dlparMemory(m, parsed.action, parsed.idType, value) : -ERRNO.EINVAL;
       }
     }
     if (rc)

@@ -5,6 +5,7 @@
 // releases is in the profile's `dlpar` facts; the messages are the release's (pr_fmt
 // "pseries-hotplug-cpu: ").
 
+import { ERRNO } from '../kernel/errno.ts';
 import type { KernelProfile } from '../kernel/profiles.ts';
 import { ofFindAllNodesNext, ofFindProperty, ofNodeIsType, ofPeekNodeByPath } from '../of/base.ts';
 import { ofChangesetAction, ofChangesetApply, ofChangesetDestroy, ofChangesetInit } from '../of/changeset.ts';
@@ -28,10 +29,6 @@ import type { HotplugRtas } from './rtas.ts';
 import { logicalCpus, NR_CPUS } from './topology.ts';
 
 const PR = 'pseries-hotplug-cpu: ';
-const EINVAL = -22;
-const ENODEV = -19;
-const EBUSY = -16;
-const ENOSPC = -28;
 
 /** The kernel's CPU masks as hotplug sees them: possible, present (with hard ids) and online. */
 export interface CpuMaps {
@@ -120,7 +117,7 @@ function pseriesAddProcessor(of: OfState, maps: CpuMaps, np: DeviceNode): number
           'err',
           `Unable to find space in cpu_present_mask for processor ${np.name} with ${n} thread(s)`,
         );
-      return ENOSPC;
+      return -ERRNO.ENOSPC;
     }
     for (let i = 0; i < n; i++) maps.hardIds[start + i] = servers[i]!;
     return 0;
@@ -161,7 +158,7 @@ function dlparOnlineCpu(c: CpuHotplugContext, dn: DeviceNode): number {
   const { of, maps } = c;
   return of.k.fn('dlpar_online_cpu', () => {
     const servers = intserv(dn);
-    if (!servers) return EINVAL;
+    if (!servers) return -ERRNO.EINVAL;
     for (const thread of servers) {
       const cpu = presentCpuOf(maps, thread);
       if (cpu < 0) {
@@ -184,7 +181,7 @@ function dlparOfflineCpu(c: CpuHotplugContext, dn: DeviceNode): number {
   const { of, maps } = c;
   return of.k.fn('dlpar_offline_cpu', () => {
     const servers = intserv(dn);
-    if (!servers) return EINVAL;
+    if (!servers) return -ERRNO.EINVAL;
     for (const thread of servers) {
       const cpu = presentCpuOf(maps, thread);
       if (cpu < 0) {
@@ -195,7 +192,7 @@ function dlparOfflineCpu(c: CpuHotplugContext, dn: DeviceNode): number {
       if (onlineCount(maps) === 1) {
         if (of.k.profile.dlpar.cpuRemoveLastCheck)
           of.k.printk('warn', `${PR}Unable to remove last online CPU ${dn.name}`);
-        return EBUSY;
+        return -ERRNO.EBUSY;
       }
       of.k.fn('device_offline', () => {
         cacheinfoCpuOffline(of, c.cacheinfo, cpu);
@@ -294,9 +291,9 @@ export function dlparCpuAdd(c: CpuHotplugContext, drc: number): number {
     const parent = ofNodeGet(of, ofPeekNodeByPath(of, '/cpus'), holder);
     if (!parent) {
       of.k.printk('warn', `${PR}Failed to find CPU root node "/cpus"`);
-      return ENODEV;
+      return -ERRNO.ENODEV;
     }
-    const fail = (text: string, rc = EINVAL) => {
+    const fail = (text: string, rc = -ERRNO.EINVAL) => {
       ofNodePut(of, parent, holder);
       of.k.printk('warn', `${PR}${text}`);
       return rc;
@@ -337,7 +334,7 @@ function dlparCpuRemove(c: CpuHotplugContext, dn: DeviceNode, drc: number): numb
     let rc = dlparOfflineCpu(c, dn);
     if (rc) {
       of.k.printk('warn', `${PR}Failed to offline CPU ${dn.name}, rc: ${rc}`);
-      return EINVAL;
+      return -ERRNO.EINVAL;
     }
     rc = dlparReleaseDrc(of, c.rtas, drc);
     if (rc) {
@@ -372,7 +369,7 @@ export function dlparCpuRemoveByIndex(c: CpuHotplugContext, drc: number): number
     const dn = ofNodeGet(of, cpuNodes(of).find((np) => drcOf(np) === drc) ?? null, holder);
     if (!dn) {
       of.k.printk('warn', `${PR}Cannot find CPU (drc index ${hex(drc)}) to remove`);
-      return ENODEV;
+      return -ERRNO.ENODEV;
     }
     const rc = dlparCpuRemove(c, dn, drc);
     ofNodePut(of, dn, holder);
@@ -391,7 +388,7 @@ function dlparCpuRemoveByCount(c: CpuHotplugContext, count: number): number {
     if (found < count)
       of.k.printk('warn', `${PR}Failed to find enough CPUs (${found} of ${count}) to remove`);
     else if (found === count) of.k.printk('warn', `${PR}Cannot remove all CPUs`);
-    if (found <= count) return EINVAL;
+    if (found <= count) return -ERRNO.EINVAL;
     let removed = 0;
     for (const drc of drcs) {
       if (dlparCpuRemoveByIndex(c, drc)) break;
@@ -400,7 +397,7 @@ function dlparCpuRemoveByCount(c: CpuHotplugContext, count: number): number {
     if (removed === count) return 0;
     of.k.printk('warn', `${PR}CPU hot-remove failed, adding back removed CPUs`);
     for (let i = 0; i < removed; i++) dlparCpuAdd(c, drcs[i]!);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   });
 }
 
@@ -421,7 +418,7 @@ function dlparCpuAddByCount(c: CpuHotplugContext, count: number): number {
     }
     if (drcs.length < count) {
       of.k.printk('warn', `${PR}Failed to find enough CPUs (${drcs.length} of ${count}) to add`);
-      return EINVAL;
+      return -ERRNO.EINVAL;
     }
     let added = 0;
     for (const drc of drcs) {
@@ -431,7 +428,7 @@ function dlparCpuAddByCount(c: CpuHotplugContext, count: number): number {
     if (added === count) return 0;
     of.k.printk('warn', `${PR}CPU hot-add failed, removing any added CPUs`);
     for (let i = 0; i < added; i++) dlparCpuRemoveByIndex(c, drcs[i]!);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   });
 }
 
@@ -450,10 +447,10 @@ export function dlparCpu(c: CpuHotplugContext, action: HpAction, idType: HpIdTyp
         if (rc && of.k.profile.dlpar.cpuRemoveLastCheck) dlparUnisolateDrc(of, c.rtas, value);
         return rc;
       }
-      return EINVAL;
+      return -ERRNO.EINVAL;
     }
     if (idType === 'count') return dlparCpuAddByCount(c, value);
     if (idType === 'index') return dlparCpuAdd(c, value);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   });
 }

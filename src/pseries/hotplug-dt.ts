@@ -7,6 +7,7 @@
 // added node gets none (drmgr's slot write to rpadlpar does that, not modelled: docs/kernel-notes.md).
 // Messages carry dlpar.c's prefix ("dlpar: ").
 
+import { ERRNO } from '../kernel/errno.ts';
 import { ofFindAllNodesNext, ofFindProperty, ofGetNextChild } from '../of/base.ts';
 import { ofChangesetAction, ofChangesetApply, ofChangesetDestroy, ofChangesetInit } from '../of/changeset.ts';
 import type { DeviceNode } from '../of/node.ts';
@@ -19,8 +20,6 @@ import type { HpAction, HpIdType } from './hotplug-cpu.ts';
 import type { Rtas } from './rtas.ts';
 
 const PR = 'dlpar: ';
-const EINVAL = -22;
-const EIO = -5;
 const EOVERFLOW = -75;
 
 /** What a dt request works with. */
@@ -102,13 +101,13 @@ function dlparHpDtAdd(c: DtHotplugContext, index: number): number {
         `${PR}dlpar_hp_dt_add: Adding device node for index (${index | 0}), but already exists in the device tree`,
       );
       ofNodePut(of, np, holder);
-      return EINVAL;
+      return -ERRNO.EINVAL;
     }
     np = nodeWithDrcInfo(of, index, holder);
-    if (!np) return EIO;
+    if (!np) return -ERRNO.EIO;
     let rc: number;
     const nodes = dlparConfigureConnector(of, c.rtas, index, np);
-    if (!nodes) rc = EIO;
+    if (!nodes) rc = -ERRNO.EIO;
     else {
       const cs = ofChangesetInit();
       rc = attachCcNodes(of, cs, nodes);
@@ -168,7 +167,7 @@ function dlparHpDtRemove(c: DtHotplugContext, index: number): number {
 /** dlpar_hp_dt: by index only; any other id type is -EINVAL without a message. */
 export function dlparHpDt(c: DtHotplugContext, action: HpAction, idType: HpIdType, index: number): number {
   return c.of.k.fn('dlpar_hp_dt', () => {
-    if (idType !== 'index') return EINVAL;
+    if (idType !== 'index') return -ERRNO.EINVAL;
     return action === 'add' ? dlparHpDtAdd(c, index) : dlparHpDtRemove(c, index);
   });
 }

@@ -5,6 +5,7 @@
 // connector for the LMB's node only to read its associativity, and frees it. The RMA (memory@0's
 // range, where the kernel lives) cannot be offlined (docs/kernel-notes.md note 42).
 
+import { ERRNO } from '../kernel/errno.ts';
 import { ofFindProperty, ofPeekNodeByPath } from '../of/base.ts';
 import { ofUpdateProperty } from '../of/dynamic.ts';
 import type { DeviceNode } from '../of/node.ts';
@@ -16,9 +17,6 @@ import type { HotplugRtas } from './rtas.ts';
 import { DRCONF_MEM_ASSIGNED, DRCONF_MEM_RESERVED, NO_AA_INDEX } from './tree.ts';
 
 const PR = 'pseries-hotplug-mem: ';
-const EINVAL = -22;
-const EBUSY = -16;
-const ENODEV = -19;
 const DRCONF = '/ibm,dynamic-reconfiguration-memory';
 
 export interface Lmb {
@@ -166,8 +164,8 @@ function lmbIsRemovable(c: MemoryHotplugContext, lmb: Lmb): boolean {
 /** dlpar_remove_lmb: offline (device_offline fails in the RMA), remove, unassign. */
 function dlparRemoveLmb(c: MemoryHotplugContext, lmb: Lmb): number {
   return c.of.k.fn('dlpar_remove_lmb', () => {
-    if (!lmbIsRemovable(c, lmb)) return EINVAL;
-    if (lmb.base < c.drmem.rmaEnd) return EBUSY;
+    if (!lmbIsRemovable(c, lmb)) return -ERRNO.EINVAL;
+    if (lmb.base < c.drmem.rmaEnd) return -ERRNO.EBUSY;
     lmb.aaIndex = NO_AA_INDEX;
     lmb.flags &= ~DRCONF_MEM_ASSIGNED;
     return 0;
@@ -180,13 +178,13 @@ function updateLmbAssociativity(c: MemoryHotplugContext, lmb: Lmb): number {
   return of.k.fn('update_lmb_associativity_index', () => {
     const root = of.root!;
     const node = dlparConfigureConnector(of, c.rtas, lmb.drc, root);
-    if (!node) return EINVAL;
+    if (!node) return -ERRNO.EINVAL;
     const assoc = ofFindProperty(node, 'ibm,associativity');
     const dr = ofPeekNodeByPath(of, DRCONF);
     const ala = dr ? ofFindProperty(dr, 'ibm,associativity-lookup-arrays') : undefined;
     if (!assoc || !ala) {
       dlparFreeCcNodes(of, node);
-      return ENODEV;
+      return -ERRNO.ENODEV;
     }
     const arrays = readU32(ala.value, 0) ?? 0;
     const entries = readU32(ala.value, 1) ?? 0;
@@ -210,7 +208,7 @@ function updateLmbAssociativity(c: MemoryHotplugContext, lmb: Lmb): number {
 
 function dlparAddLmb(c: MemoryHotplugContext, lmb: Lmb): number {
   return c.of.k.fn('dlpar_add_lmb', () => {
-    if (lmb.flags & DRCONF_MEM_ASSIGNED) return EINVAL;
+    if (lmb.flags & DRCONF_MEM_ASSIGNED) return -ERRNO.EINVAL;
     const rc = updateLmbAssociativity(c, lmb);
     if (rc) {
       dlparReleaseDrc(c.of, c.rtas, lmb.drc);
@@ -282,7 +280,7 @@ function info(c: MemoryHotplugContext, quiet: boolean, text: string): void {
 function removeByCount(c: MemoryHotplugContext, count: number): number {
   const { of, drmem } = c;
   info(c, false, `Attempting to hot-remove ${count} LMB(s)`);
-  if (count === 0) return EINVAL;
+  if (count === 0) return -ERRNO.EINVAL;
   let available = 0;
   for (const l of drmem.lmbs) {
     if (lmbIsRemovable(c, l)) available++;
@@ -290,7 +288,7 @@ function removeByCount(c: MemoryHotplugContext, count: number): number {
   }
   if (available < count) {
     info(c, false, `Not enough LMBs available (${available} of ${count}) to satisfy request`);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   }
   const removed: Lmb[] = [];
   for (const l of drmem.lmbs) {
@@ -301,7 +299,7 @@ function removeByCount(c: MemoryHotplugContext, count: number): number {
     of.k.printk('err', `${PR}Memory hot-remove failed, adding LMB's back`);
     for (const l of removed)
       if (dlparAddLmb(c, l)) of.k.printk('err', `${PR}Failed to add LMB back, drc index ${hex(l.drc)}`);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   }
   for (const l of removed) {
     dlparReleaseDrc(of, c.rtas, l.drc);
@@ -314,7 +312,7 @@ function removeByIndex(c: MemoryHotplugContext, drc: number): number {
   const quiet = c.of.k.profile.dlpar.memoryQuietIndex;
   info(c, quiet, `Attempting to hot-remove LMB, drc index ${hex(drc)}`);
   const lmb = c.drmem.lmbs.find((l) => l.drc === drc);
-  let rc = EINVAL;
+  let rc = -ERRNO.EINVAL;
   if (lmb) {
     rc = dlparRemoveLmb(c, lmb);
     if (!rc) dlparReleaseDrc(c.of, c.rtas, lmb.drc);
@@ -329,13 +327,13 @@ function removeByIndex(c: MemoryHotplugContext, drc: number): number {
 function addByCount(c: MemoryHotplugContext, count: number): number {
   const { of, drmem } = c;
   info(c, false, `Attempting to hot-add ${count} LMB(s)`);
-  if (count === 0) return EINVAL;
+  if (count === 0) return -ERRNO.EINVAL;
   let available = 0;
   for (const l of drmem.lmbs) {
     if (!(l.flags & DRCONF_MEM_ASSIGNED)) available++;
     if (available === count) break;
   }
-  if (available < count) return EINVAL;
+  if (available < count) return -ERRNO.EINVAL;
   const added: Lmb[] = [];
   for (const l of drmem.lmbs) {
     if (added.length === count) break;
@@ -352,7 +350,7 @@ function addByCount(c: MemoryHotplugContext, count: number): number {
     for (const l of added)
       if (dlparRemoveLmb(c, l)) of.k.printk('err', `${PR}Failed to remove LMB, drc index ${hex(l.drc)}`);
       else dlparReleaseDrc(of, c.rtas, l.drc);
-    return EINVAL;
+    return -ERRNO.EINVAL;
   }
   const quiet = of.k.profile.dlpar.memoryQuietIndex;
   for (const l of added) info(c, quiet, `Memory at ${hex(l.base)} (drc index ${hex(l.drc)}) was hot-added`);
@@ -362,7 +360,7 @@ function addByCount(c: MemoryHotplugContext, count: number): number {
 function addByIndex(c: MemoryHotplugContext, drc: number): number {
   info(c, false, `Attempting to hot-add LMB, drc index ${hex(drc)}`);
   const lmb = c.drmem.lmbs.find((l) => l.drc === drc);
-  let rc = EINVAL;
+  let rc = -ERRNO.EINVAL;
   if (lmb) {
     rc = dlparAcquireDrc(c.of, c.rtas, lmb.drc);
     if (!rc) {
@@ -386,7 +384,7 @@ export function dlparMemory(
     let rc: number;
     if (idType === 'count') rc = action === 'add' ? addByCount(c, value) : removeByCount(c, value);
     else if (idType === 'index') rc = action === 'add' ? addByIndex(c, value) : removeByIndex(c, value);
-    else rc = EINVAL;
+    else rc = -ERRNO.EINVAL;
     if (!rc) rc = drmemUpdateDt(c);
     return rc;
   });

@@ -7,6 +7,7 @@
 // run after boot. The vio device is found by name, not by node, so after a migration remove_slot on
 // the re-added node unregisters the device that still holds the old one (K-DRV-1).
 
+import { ERRNO } from '../kernel/errno.ts';
 import { ofFindAllNodesNext, ofFindNodeByName, ofGetNextChild, ofNodeNameMatcher } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
 import { ofNodeGet, ofNodePut } from '../of/refs.ts';
@@ -14,14 +15,12 @@ import type { OfState } from '../of/state.ts';
 import type { DrcLookup } from './rpaphp.ts';
 import { type VioBus, vioFindNode, vioRegisterDeviceNode, vioUnregisterDevice } from './vio.ts';
 
-const ENODEV = -19;
-const EINVAL = -22;
-const EIO = -5;
-
 /** rpaphp.h MAX_DRC_NAME_LEN: a write of this many bytes or more is answered 0 and does nothing. */
 export const MAX_DRC_NAME_LEN = 64;
 
 const MODULE = 'rpadlpar_io';
+/** strcmp compares bytes: latin1 keeps each byte one character, as rpaphp reads the lists. */
+const bytesDecoder = new TextDecoder('latin1');
 /** The holder of the reference find_dlpar_node hands its caller (and of the walks that find it). */
 const FIND_HOLDER = 'find_dlpar_node';
 /** The holder of find_vio_slot_node's /vdevice lookup. */
@@ -123,10 +122,10 @@ export function slotPciTypePeek(c: Omit<SlotContext, 'bus'>, drcName: string): '
 function dlparAddVioSlot(c: SlotContext, drcName: string, dn: DeviceNode): number {
   const { of } = c;
   return of.k.fn('dlpar_add_vio_slot', () => {
-    if (vioFindNode(of, c.bus, dn)) return EINVAL; // put_device of the find's reference
+    if (vioFindNode(of, c.bus, dn)) return -ERRNO.EINVAL; // put_device of the find's reference
     if (!vioRegisterDeviceNode(of, c.bus, dn)) {
       of.k.printk('err', `dlpar_add_vio_slot: failed to register vio node ${drcName}`);
-      return EIO;
+      return -ERRNO.EIO;
     }
     return 0;
   });
@@ -137,7 +136,7 @@ function dlparRemoveVioSlot(c: SlotContext, dn: DeviceNode): number {
   const { of } = c;
   return of.k.fn('dlpar_remove_vio_slot', () => {
     const dev = vioFindNode(of, c.bus, dn);
-    if (!dev) return EINVAL;
+    if (!dev) return -ERRNO.EINVAL;
     vioUnregisterDevice(of, c.bus, dev);
     return 0;
   });
@@ -152,7 +151,7 @@ function dlparSlot(c: SlotContext, file: SlotFile, drcName: string): number {
   const fn = file === 'add_slot' ? 'dlpar_add_slot' : 'dlpar_remove_slot';
   return of.k.fn(fn, () => {
     const found = findDlparNode(c, drcName);
-    if (!found) return ENODEV;
+    if (!found) return -ERRNO.ENODEV;
     // The service refused PCI slots and PHBs before the kernel ran (slotPciTypePeek, the same checks).
     if (found.type !== 'vio') throw new PciSlotNotModelled(drcName, found.type);
     const rc = file === 'add_slot' ? dlparAddVioSlot(c, drcName, found.dn) : dlparRemoveVioSlot(c, found.dn);
@@ -172,8 +171,7 @@ export function slotStoreName(bytes: Uint8Array): string | null {
   if (bytes.length >= MAX_DRC_NAME_LEN) return null;
   let end = 0;
   while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0) end++;
-  // strcmp compares bytes: latin1 keeps each byte one character, as the lists are read.
-  return new TextDecoder('latin1').decode(bytes.subarray(0, end));
+  return bytesDecoder.decode(bytes.subarray(0, end));
 }
 
 /** A PCI slot or PHB reached the model, which has no PCI bus for it (the service checks first). */

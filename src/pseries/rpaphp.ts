@@ -5,18 +5,15 @@
 // FW_FEATURE_DRC_INFO, which they never negotiate, so they read v1 alone (note 53). Only reads: the
 // kernel takes no reference here.
 
+import { ERRNO } from '../kernel/errno.ts';
 import { ofFindProperty } from '../of/base.ts';
 import type { DeviceNode } from '../of/node.ts';
+import { readU32 } from '../of/property.ts';
 import type { OfState } from '../of/state.ts';
 import { type DrcInfoCell, drcInfoCells } from './drc-info.ts';
 
-const EINVAL = -22;
 /** drc names and types are C strings compared byte for byte: latin1 keeps each byte one character. */
 const bytesDecoder = new TextDecoder('latin1');
-
-function u32At(v: Uint8Array, at: number): number {
-  return ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
-}
 
 /**
  * The strings of a counted list (`ibm,drc-names`, `ibm,drc-types`) after its count cell, each ended
@@ -42,10 +39,10 @@ function readV1Lists(parent: DeviceNode): V1Lists | null {
   const domains = ofFindProperty(parent, 'ibm,drc-power-domains');
   if (!indexes || !names || !types || !domains || indexes.length < 4 || names.length < 4 || types.length < 4)
     return null;
-  const n = u32At(indexes, 0);
+  const n = readU32(indexes)!;
   const firstAt = new Map<number, number>();
   for (let i = 0; i < n && 8 + 4 * i <= indexes.length; i++) {
-    const index = u32At(indexes, 4 + 4 * i);
+    const index = readU32(indexes, i + 1)!;
     if (!firstAt.has(index)) firstAt.set(index, i);
   }
   return { firstAt, names: countedStrings(names), types: countedStrings(types) };
@@ -71,12 +68,9 @@ export class DrcLookup {
   check(dn: DeviceNode, drcName: string, drcType: string | null): number {
     const my = ofFindProperty(dn, 'ibm,my-drc-index')?.value;
     const parent = dn.parent;
-    if (!my || !parent) return EINVAL;
+    if (!my || !parent) return -ERRNO.EINVAL;
     // of_get_property hands back a value of any length; a short one reads past it, as zeros here.
-    const myIndex = u32At(
-      Uint8Array.from({ length: 4 }, (_, i) => my[i] ?? 0),
-      0,
-    );
+    const myIndex = readU32(Uint8Array.from({ length: 4 }, (_, i) => my[i] ?? 0))!;
     const info = this.of.k.profile.slot.drcInfo ? ofFindProperty(parent, 'ibm,drc-info')?.value : undefined;
     return info !== undefined
       ? this.checkV2(parent, info, drcName, drcType, myIndex)
@@ -95,9 +89,9 @@ export class DrcLookup {
       this.v1.set(parent, lists);
     }
     const i = lists?.firstAt.get(myIndex);
-    if (!lists || i === undefined) return EINVAL;
-    if (lists.names[i] !== drcName) return EINVAL;
-    if (drcType !== null && lists.types[i] !== drcType) return EINVAL;
+    if (!lists || i === undefined) return -ERRNO.EINVAL;
+    if (lists.names[i] !== drcName) return -ERRNO.EINVAL;
+    if (drcType !== null && lists.types[i] !== drcType) return -ERRNO.EINVAL;
     return 0;
   }
 
@@ -120,10 +114,10 @@ export class DrcLookup {
     }
     for (const c of cells) {
       if (myIndex < c.indexStart || myIndex > c.last) continue;
-      if (`${c.prefix}${(c.suffixStart + (myIndex - c.indexStart)) | 0}` !== drcName) return EINVAL;
-      if (drcType !== null && c.type !== drcType) return EINVAL;
+      if (`${c.prefix}${(c.suffixStart + (myIndex - c.indexStart)) | 0}` !== drcName) return -ERRNO.EINVAL;
+      if (drcType !== null && c.type !== drcType) return -ERRNO.EINVAL;
       return 0;
     }
-    return EINVAL;
+    return -ERRNO.EINVAL;
   }
 }
