@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigestParts } from '../../src/lpar/digest.ts';
-import { testApp } from '../helpers/app.ts';
+import { createLparId, testApp } from '../helpers/app.ts';
 import { assertHistoryDurable, assertRestartReplays, lparPicture } from '../helpers/durability.ts';
 
 const dirs: string[] = [];
@@ -27,18 +27,12 @@ const write = (app: FastifyInstance, id: string, command: string, type = 'text/p
 
 /** A 5.16 LPAR with 2 spare cores and 1 GiB spare memory: a core and an LMB added, the core removed. */
 async function dlparHistory(app: FastifyInstance): Promise<string> {
-  const id = (
-    await app.inject({
-      method: 'POST',
-      url: '/v1/lpars',
-      payload: {
-        kernel: '5.16',
-        name: 'dl',
-        seed: 5,
-        options: { cores: 2, spareCores: 2, spareMemoryGiB: 1 },
-      },
-    })
-  ).json().id as string;
+  const id = await createLparId(app, {
+    kernel: '5.16',
+    name: 'dl',
+    seed: 5,
+    options: { cores: 2, spareCores: 2, spareMemoryGiB: 1 },
+  });
   for (const command of ['cpu add index 0x10000002', 'memory add count 1', 'cpu remove index 0x10000002']) {
     const res = await write(app, id, command);
     assert.equal(res.statusCode, 200, `${command}: ${res.body}`);
@@ -57,13 +51,7 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
   it('adds a core with its connector calls, reads the file, and answers errnos as problems', async () => {
     const { app } = await testApp();
     try {
-      const id = (
-        await app.inject({
-          method: 'POST',
-          url: '/v1/lpars',
-          payload: { kernel: '6.1', options: { cores: 2, spareCores: 1 } },
-        })
-      ).json().id as string;
+      const id = await createLparId(app, { kernel: '6.1', options: { cores: 2, spareCores: 1 } });
       const before = lparDigestParts(app.registry.get(id));
       const res = await write(app, id, 'cpu add index 0x10000002');
       assert.equal(res.statusCode, 200, res.body);
@@ -115,13 +103,8 @@ describe('/sys/kernel/dlpar over HTTP (K-DLPAR-4)', () => {
       });
       assert.equal(asJson.statusCode, 415);
       // 6.12's dlpar_show names the dt resource too.
-      const late = (
-        await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '6.12' } })
-      ).json();
-      assert.equal(
-        (await app.inject({ url: `/v1/lpars/${late.id}/sys/kernel/dlpar` })).body,
-        'memory,cpu,dt\n',
-      );
+      const late = await createLparId(app, { kernel: '6.12' });
+      assert.equal((await app.inject({ url: `/v1/lpars/${late}/sys/kernel/dlpar` })).body, 'memory,cpu,dt\n');
     } finally {
       await app.close();
     }

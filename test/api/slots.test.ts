@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { changedParts, lparDigest, lparDigestParts } from '../../src/lpar/digest.ts';
-import { testApp } from '../helpers/app.ts';
+import { createLparId, testApp } from '../helpers/app.ts';
 import { assertHistoryDurable, lparPicture } from '../helpers/durability.ts';
 
 const write = (app: FastifyInstance, id: string, file: string, body: string | Buffer, type = 'text/plain') =>
@@ -33,8 +33,7 @@ describe('/sys/bus/pci/slots/control over HTTP (K-SLOT)', () => {
   it('remove_slot and add_slot move the vio device; the refusals are the kernel errnos', async () => {
     const { app } = await testApp();
     try {
-      const id = (await app.inject({ method: 'POST', url: '/v1/lpars', payload: { kernel: '4.18' } })).json()
-        .id as string;
+      const id = await createLparId(app, { kernel: '4.18' });
       const lan = await drcName(app, id, '/vdevice/l-lan@30000002');
       const file = await app.inject({ url: `/v1/lpars/${id}/sys/bus/pci/slots/control/add_slot` });
       assert.deepEqual([file.statusCode, file.body], [200, '0\n']);
@@ -116,13 +115,7 @@ describe('/sys/bus/pci/slots/control over HTTP (K-SLOT)', () => {
   it('a drc name that names a PHB is 422 before the kernel runs', async () => {
     const { app } = await testApp();
     try {
-      const id = (
-        await app.inject({
-          method: 'POST',
-          url: '/v1/lpars',
-          payload: { kernel: '5.16', options: { pciAdapters: 1 } },
-        })
-      ).json().id as string;
+      const id = await createLparId(app, { kernel: '5.16', options: { pciAdapters: 1 } });
       // The root lists the PHB's connector (index 0x20000000) under "PHB 1", as a real tree would.
       const root = (await app.inject({ url: `/v1/lpars/${id}/nodes?path=/` })).json();
       const set = async (name: string, hex: string) => {
@@ -155,13 +148,7 @@ describe('/sys/bus/pci/slots/control over HTTP (K-SLOT)', () => {
     let vty = '';
     await assertHistoryDurable({
       history: async (app) => {
-        const id = (
-          await app.inject({
-            method: 'POST',
-            url: '/v1/lpars',
-            payload: { kernel: '5.0', name: 'sl', seed: 4 },
-          })
-        ).json().id as string;
+        const id = await createLparId(app, { kernel: '5.0', name: 'sl', seed: 4 });
         const lan = await drcName(app, id, '/vdevice/l-lan@30000002');
         vty = await drcName(app, id, '/vdevice/vty@30000000');
         for (const [file, name] of [
